@@ -1,0 +1,126 @@
+import type { IDefaultPolicyContext } from 'cockatiel';
+import { type Clock, systemClock } from './clock.js';
+import { Scope } from './scope.js';
+
+/**
+ * What every function run through a policy receives. Compatible with cockatiel's
+ * `IDefaultPolicyContext`: cockatiel policies and Bulwark policies share it.
+ */
+export interface ExecutionContext extends IDefaultPolicyContext {
+  /** Aborts when the caller aborts, a timeout elapses or the deadline runs out. */
+  readonly signal: AbortSignal;
+  /** Which attempt this is, counting from 1. Outside a retry it is always 1. */
+  readonly attempt: number;
+  /** The absolute deadline on the pipeline's clock (`Infinity` when there is none). */
+  readonly deadline: number;
+  /** The operation name given to the pipeline, for telemetry and logs. */
+  readonly operation: string | undefined;
+  /** Milliseconds left before the deadline (`Infinity` when there is none, never negative). */
+  remaining(): number;
+}
+
+/** The user's function as policies see it. */
+export type ContextFn<T = unknown> = (context: ExecutionContext) => PromiseLike<T> | T;
+
+/**
+ * The execution context as policies build it. A policy that changes something (a retry sets
+ * the attempt, a timeout a new scope) derives a new context rather than mutating the one it
+ * was given, so a function that keeps its context after an await still sees its own signal.
+ *
+ * `signal` is a prototype getter so that it costs nothing until read.
+ */
+export class Context implements ExecutionContext {
+  constructor(
+    /** @internal The user's function, called by the innermost layer. */
+    readonly fn: ContextFn,
+    /** @internal The cancellation scope. */
+    readonly scope: Scope,
+    readonly attempt: number,
+    readonly deadline: number,
+    readonly operation: string | undefined,
+    /** @internal The clock deadlines are measured on. */
+    readonly clock: Clock,
+    /**
+     * @internal True when the caller passed a signal argument to `execute()`, as cockatiel's
+     * `wrap()` always does. Cockatiel merges contexts with object spread, which copies own
+     * properties only, so such callers are handed a copy whose `signal` is an own property.
+     */
+    readonly spreadable: boolean,
+  ) {}
+
+  /** The root context of one `execute()` call. */
+  static root(
+    fn: ContextFn,
+    signal: AbortSignal | undefined,
+    clock: Clock = systemClock,
+    operation?: string,
+    spreadable = false,
+  ): Context {
+    return new Context(fn, Scope.from(signal), 1, Infinity, operation, clock, spreadable);
+  }
+
+  get signal(): AbortSignal {
+    return this.scope.signal;
+  }
+
+  remaining(): number {
+    if (this.deadline === Infinity) return Infinity;
+    const left = this.deadline - this.clock.now();
+    return left > 0 ? left : 0;
+  }
+
+  withAttempt(attempt: number): Context {
+    return new Context(
+      this.fn,
+      this.scope,
+      attempt,
+      this.deadline,
+      this.operation,
+      this.clock,
+      this.spreadable,
+    );
+  }
+
+  withScope(scope: Scope, deadline: number): Context {
+    return new Context(
+      this.fn,
+      scope,
+      this.attempt,
+      deadline,
+      this.operation,
+      this.clock,
+      this.spreadable,
+    );
+  }
+
+  withOperation(operation: string | undefined): Context {
+    return new Context(
+      this.fn,
+      this.scope,
+      this.attempt,
+      this.deadline,
+      operation,
+      this.clock,
+      this.spreadable,
+    );
+  }
+
+  /** Runs the user's function with this context. */
+  invokeFn(): PromiseLike<unknown> | unknown {
+    return this.fn(this.spreadable ? this.toPlain() : this);
+  }
+
+  /** A plain object whose properties, `signal` included, survive object spread. */
+  toPlain(): ExecutionContext {
+    const { scope, attempt, deadline, operation } = this;
+    return {
+      get signal() {
+        return scope.signal;
+      },
+      attempt,
+      deadline,
+      operation,
+      remaining: () => this.remaining(),
+    };
+  }
+}

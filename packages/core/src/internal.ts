@@ -1,0 +1,11 @@
+/**
+ * Building blocks for Bulwark's own policy packages. Not part of the public, semver-stable
+ * surface: application code should use the factories of each package instead.
+ */
+export { unrefTimer } from './clock.js';
+export { Context } from './context.js';
+export { emit } from './events.js';
+export { BulwarkPolicy, terminal, type Next } from './policy.js';
+export { Scope } from './scope.js';
+export { Expirable, TimerQueue } from './timer-queue.js';
+export * from './validate.js';

@@ -1,0 +1,170 @@
+import type { IPolicy, IDefaultPolicyContext } from 'cockatiel';
+import { type Clock, systemClock } from './clock.js';
+import { Context, type ExecutionContext } from './context.js';
+import { emit, type TelemetryListener } from './events.js';
+import { BulwarkPolicy, isBulwarkPolicy, type Next, terminal } from './policy.js';
+import { Scope } from './scope.js';
+import { checkFunction, checkOptionsObject, checkString } from './validate.js';
+
+/** Anything `pipeline()` can hold: Bulwark policies, pipelines and cockatiel policies. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- cockatiel's own wrap() accepts any context and alt-return types.
+export type AnyPolicy = IPolicy<IDefaultPolicyContext, any>;
+
+export interface PipelineOptions {
+  /** Names the operation in the execution context and in every telemetry event. */
+  operation?: string;
+  /** Receives a `call` event per execution, with its outcome and duration. */
+  listener?: TelemetryListener;
+  /** The clock deadlines are measured on. Default: the first Bulwark policy's, else the system clock. */
+  clock?: Clock;
+}
+
+class PolicyStep implements Next {
+  constructor(
+    private readonly policy: BulwarkPolicy,
+    private readonly next: Next,
+  ) {}
+  call(context: Context): Promise<unknown> {
+    return this.policy.invoke(context, this.next);
+  }
+}
+
+/** Runs a foreign (cockatiel) policy and carries its signal and attempt into the context. */
+class ForeignStep implements Next {
+  constructor(
+    private readonly policy: AnyPolicy,
+    private readonly next: Next,
+  ) {}
+  call(context: Context): Promise<unknown> {
+    return this.policy.execute((inner: IDefaultPolicyContext & { attempt?: unknown }) => {
+      let derived = context;
+      if (inner.signal !== undefined && inner.signal !== context.signal) {
+        derived = derived.withScope(Scope.from(inner.signal), context.deadline);
+      }
+      // cockatiel's retry counts attempts from 0; Bulwark from 1.
+      if (typeof inner.attempt === 'number') derived = derived.withAttempt(inner.attempt + 1);
+      return this.next.call(derived);
+    }, context.signal);
+  }
+}
+
+function chain(policies: readonly AnyPolicy[], last: Next): Next {
+  let next = last;
+  for (let i = policies.length - 1; i >= 0; i--) {
+    const policy = policies[i]!;
+    next = isBulwarkPolicy(policy) ? new PolicyStep(policy, next) : new ForeignStep(policy, next);
+  }
+  return next;
+}
+
+/**
+ * Policies composed into one: the first is outermost. A pipeline is itself a policy, so
+ * pipelines nest, and each composed step is built once, not per call.
+ */
+export class Pipeline extends BulwarkPolicy {
+  private readonly entry: Next;
+  // Nested in another pipeline, the inner chain must end in the outer one's next step; the
+  // chain for the last such step is kept, as a pipeline nearly always sits in one place.
+  private cachedNext: Next | undefined = undefined;
+  private cachedEntry: Next | undefined = undefined;
+  private readonly operation: string | undefined;
+  private readonly listener: TelemetryListener | undefined;
+
+  constructor(
+    readonly policies: readonly AnyPolicy[],
+    options: PipelineOptions,
+  ) {
+    super(options.clock ?? policies.find(isBulwarkPolicy)?.clock ?? systemClock);
+    this.entry = chain(policies, terminal);
+    this.operation = options.operation;
+    this.listener = options.listener;
+  }
+
+  protected run(context: Context, next: Next): Promise<unknown> {
+    let entry = this.entry;
+    if (next !== terminal) {
+      if (next !== this.cachedNext) {
+        this.cachedEntry = chain(this.policies, next);
+        this.cachedNext = next;
+      }
+      entry = this.cachedEntry!;
+    }
+    if (this.operation !== undefined && context.operation === undefined) {
+      context = context.withOperation(this.operation);
+    }
+    if (this.listener !== undefined) return this.runMeasured(context, entry, this.listener);
+    if (context.scope.aborted) return Promise.reject(context.scope.reason);
+    // Steps return promises, but an empty pipeline calls the user's function directly.
+    return this.policies.length === 0 ? toPromise(entry, context) : (entry.call(context) as Promise<unknown>);
+  }
+
+  private async runMeasured(context: Context, entry: Next, listener: TelemetryListener): Promise<unknown> {
+    const start = this.clock.now();
+    try {
+      if (context.scope.aborted) throw context.scope.reason;
+      const value = await entry.call(context);
+      emit(listener, {
+        type: 'call',
+        policy: 'pipeline',
+        name: undefined,
+        operation: context.operation,
+        outcome: 'success',
+        durationMs: this.clock.now() - start,
+        error: undefined,
+      });
+      return value;
+    } catch (error: unknown) {
+      emit(listener, {
+        type: 'call',
+        policy: 'pipeline',
+        name: undefined,
+        operation: context.operation,
+        outcome: 'failure',
+        durationMs: this.clock.now() - start,
+        error,
+      });
+      throw error;
+    }
+  }
+}
+
+async function toPromise(step: Next, context: Context): Promise<unknown> {
+  return step.call(context);
+}
+
+/**
+ * Composes policies, outermost first: `pipeline(bulkhead, deadline, retry, breaker, timeout)`.
+ * Takes Bulwark policies, other pipelines and cockatiel policies (including cockatiel's `wrap`).
+ * Pass an options object first to name the operation or listen for per-call events.
+ *
+ * @example
+ * const policy = pipeline({ operation: 'get-user' }, deadline(2000), retry(), timeout(500));
+ * const user = await policy.execute(({ signal }) => fetchUser(id, { signal }));
+ */
+export function pipeline(...policies: AnyPolicy[]): Pipeline;
+export function pipeline(options: PipelineOptions, ...policies: AnyPolicy[]): Pipeline;
+export function pipeline(...args: Array<AnyPolicy | PipelineOptions>): Pipeline {
+  let options: PipelineOptions = {};
+  if (args.length > 0 && typeof (args[0] as Partial<AnyPolicy>).execute !== 'function') {
+    options = args.shift() as PipelineOptions;
+    checkOptionsObject('pipeline', options);
+    if (options.operation !== undefined) checkString('operation', options.operation);
+    if (options.listener !== undefined) checkFunction('listener', options.listener);
+  }
+  args.forEach((policy, index) => {
+    if (typeof (policy as Partial<AnyPolicy>)?.execute !== 'function') {
+      throw new TypeError(
+        `expected pipeline argument ${index + 1} to be a policy with an execute() method, got ${describe(policy)}`,
+      );
+    }
+  });
+  return new Pipeline(args as AnyPolicy[], options);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object without execute()';
+  return typeof value;
+}
+
+export type { ExecutionContext };

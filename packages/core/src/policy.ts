@@ -1,0 +1,108 @@
+import {
+  type Event,
+  EventEmitter,
+  type IFailureEvent,
+  type IPolicy,
+  type ISuccessEvent,
+} from 'cockatiel';
+import type { Clock } from './clock.js';
+import { Context, type ExecutionContext } from './context.js';
+
+/**
+ * A Bulwark policy: cockatiel's `IPolicy` shape with the richer {@link ExecutionContext}.
+ * Bulwark policies go anywhere a cockatiel policy goes, and `pipeline()` takes both.
+ */
+export interface Policy extends IPolicy<ExecutionContext, never> {
+  execute<T>(fn: (context: ExecutionContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>;
+}
+
+/**
+ * The rest of a pipeline, as a policy sees it: call it to run everything inside this policy.
+ * Pipelines build these once, so a call through N policies allocates no closures.
+ */
+export interface Next {
+  call(context: Context): PromiseLike<unknown> | unknown;
+}
+
+/** The innermost step: runs the user's function. */
+export const terminal: Next = { call: (context) => context.invokeFn() };
+
+const POLICY_BRAND = Symbol.for('bulwark.policy');
+
+/** True for Bulwark policies, from any installed copy of `@bulwark/core`. */
+export function isBulwarkPolicy(value: unknown): value is BulwarkPolicy {
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[POLICY_BRAND] === true
+  );
+}
+
+/**
+ * Base class of every Bulwark policy. Subclasses implement {@link BulwarkPolicy.run}; this
+ * class supplies cockatiel's `execute`, `onSuccess` and `onFailure`.
+ */
+export abstract class BulwarkPolicy implements Policy {
+  declare readonly _altReturn: never;
+  /** @internal */ readonly [POLICY_BRAND] = true;
+  private successEmitter: EventEmitter<ISuccessEvent> | undefined = undefined;
+  private failureEmitter: EventEmitter<IFailureEvent> | undefined = undefined;
+
+  protected constructor(
+    /** The clock this policy measures time with. */
+    readonly clock: Clock,
+  ) {}
+
+  /** Runs `next` under this policy. Must return a promise and never throw synchronously. */
+  protected abstract run(context: Context, next: Next): Promise<unknown>;
+
+  /** Whether a failure is this policy's business, for cockatiel's `onFailure` `handled` flag. */
+  protected handles(_error: unknown): boolean {
+    return true;
+  }
+
+  /** @internal Entry point used by pipelines. */
+  invoke(context: Context, next: Next): Promise<unknown> {
+    if (this.successEmitter === undefined && this.failureEmitter === undefined) {
+      return this.run(context, next);
+    }
+    return this.runObserved(context, next);
+  }
+
+  execute<T>(fn: (context: ExecutionContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+    // A signal argument, even `undefined`, marks a caller such as cockatiel's wrap(), which
+    // merges contexts with object spread: see Context.spreadable.
+    const context = Context.root(
+      fn as (context: ExecutionContext) => unknown,
+      signal,
+      this.clock,
+      undefined,
+      arguments.length > 1,
+    );
+    return this.invoke(context, terminal) as Promise<T>;
+  }
+
+  /** Cockatiel's success event: fires once per successful `execute`. */
+  get onSuccess(): Event<ISuccessEvent> {
+    return (this.successEmitter ??= new EventEmitter<ISuccessEvent>()).addListener;
+  }
+
+  /** Cockatiel's failure event: fires once per failed `execute`. */
+  get onFailure(): Event<IFailureEvent> {
+    return (this.failureEmitter ??= new EventEmitter<IFailureEvent>()).addListener;
+  }
+
+  private async runObserved(context: Context, next: Next): Promise<unknown> {
+    const start = this.clock.now();
+    try {
+      const value = await this.run(context, next);
+      this.successEmitter?.emit({ duration: this.clock.now() - start });
+      return value;
+    } catch (error: unknown) {
+      this.failureEmitter?.emit({
+        duration: this.clock.now() - start,
+        handled: this.handles(error),
+        reason: { error },
+      });
+      throw error;
+    }
+  }
+}

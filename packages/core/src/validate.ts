@@ -1,0 +1,94 @@
+/**
+ * Option checks shared by every package, so that every policy rejects bad input the same way:
+ * `expected maxAttempts to be an integer >= 0, got -1`.
+ */
+
+/** A short, safe rendering of a value for an error message. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  switch (typeof value) {
+    case 'number':
+      return Number.isNaN(value) ? 'NaN' : String(value);
+    case 'string': {
+      const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+      return JSON.stringify(shown);
+    }
+    case 'bigint':
+      return `${value}n`;
+    case 'function':
+      return 'a function';
+    case 'object':
+      return Array.isArray(value) ? 'an array' : 'an object';
+    default:
+      return typeof value;
+  }
+}
+
+function fail(name: string, expected: string, value: unknown, Kind: ErrorConstructor): never {
+  throw new Kind(`expected ${name} to be ${expected}, got ${describeValue(value)}`);
+}
+
+function range(min: number, max: number): string {
+  if (max === Infinity) return `>= ${min}`;
+  if (min === -Infinity) return `<= ${max}`;
+  return `between ${min} and ${max}`;
+}
+
+/** An integer within [min, max]; `Infinity` is accepted only when `max` is `Infinity` and `allowInfinity`. */
+export function checkInteger(
+  name: string,
+  value: unknown,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+  allowInfinity = false,
+): asserts value is number {
+  if (typeof value !== 'number' || Number.isNaN(value)) fail(name, `an integer ${range(min, max)}`, value, TypeError);
+  if (value === Infinity && allowInfinity) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(name, `an integer ${range(min, max)}`, value, RangeError);
+  }
+}
+
+/** A finite number within [min, max]. */
+export function checkNumber(
+  name: string,
+  value: unknown,
+  min = 0,
+  max = Number.MAX_VALUE,
+): asserts value is number {
+  if (typeof value !== 'number' || Number.isNaN(value)) fail(name, `a number ${range(min, max)}`, value, TypeError);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    fail(name, `a finite number ${range(min, max)}`, value, RangeError);
+  }
+}
+
+export function checkFunction(name: string, value: unknown): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') fail(name, 'a function', value, TypeError);
+}
+
+export function checkString(name: string, value: unknown, maxLength = 256): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) fail(name, 'a non-empty string', value, TypeError);
+  if (value.length > maxLength) fail(name, `a string of at most ${maxLength} characters`, value, RangeError);
+}
+
+export function checkBoolean(name: string, value: unknown): asserts value is boolean {
+  if (typeof value !== 'boolean') fail(name, 'a boolean', value, TypeError);
+}
+
+export function checkOneOf<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): asserts value is T {
+  if (!allowed.includes(value as T)) {
+    fail(name, `one of ${allowed.map((a) => `"${a}"`).join(', ')}`, value, TypeError);
+  }
+}
+
+/** Options must be a plain object (or absent). */
+export function checkOptionsObject(factory: string, value: unknown): asserts value is object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(`the options of ${factory}()`, 'an object', value, TypeError);
+  }
+}

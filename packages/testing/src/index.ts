@@ -1,0 +1,1 @@
+export { FakeClock, settle, type FakeTimerHandle } from './fake-clock.js';
