@@ -1,3 +1,5 @@
+import { CancelledError, isBulwarkError } from './errors.js';
+
 /**
  * A cancellation scope: the part of an execution that one timeout, deadline or caller signal
  * governs. Creating an `AbortSignal` costs microseconds in Node, far more than everything else
@@ -48,6 +50,15 @@ export class Scope {
     if (this.ownAborted) return this.ownReason;
     if (this.external !== undefined) return this.external.reason;
     return this.parent?.reason;
+  }
+
+  /**
+   * The error to fail with once the scope has aborted: the Bulwark error that aborted it (a
+   * timeout or deadline), else a {@link CancelledError} carrying the caller's abort reason.
+   */
+  abortError(): Error {
+    const reason = this.reason;
+    return isBulwarkError(reason) ? reason : new CancelledError(undefined, reason);
   }
 
   /** The scope as an `AbortSignal`, created on first read. */

@@ -1,0 +1,54 @@
+import { DeadlineExceededError, type PolicyEvent, systemClock } from '@bulwark/core';
+import { DEFAULT_STRATEGY, type LimitedCall, TimeLimit } from './time-limit.js';
+import { type TimeoutOptions, validate } from './timeout.js';
+
+export type DeadlineOptions = TimeoutOptions;
+
+/**
+ * One time budget for a whole operation: retries, backoff sleeps and every attempt inside it.
+ * Inner layers see the absolute deadline in their context: attempt timeouts shrink to what is
+ * left, a retry does not sleep past it, and the remaining budget can be sent on the wire.
+ * Nested deadlines keep the shorter one.
+ */
+export class DeadlinePolicy extends TimeLimit {
+  constructor(ms: number, options: DeadlineOptions) {
+    super(
+      ms,
+      options.strategy ?? DEFAULT_STRATEGY,
+      options.clock ?? systemClock,
+      options.name,
+      options.listener,
+    );
+  }
+
+  /** @internal */
+  expiredError(call: LimitedCall): Error {
+    return call.byDeadline
+      ? new DeadlineExceededError(
+          undefined,
+          `deadline exceeded during ${call.context.operation ?? 'the call'}`,
+        )
+      : new DeadlineExceededError(this.ms);
+  }
+
+  protected expiredEvent(call: LimitedCall): PolicyEvent {
+    return {
+      type: 'deadline-exceeded',
+      policy: 'timeout',
+      name: this.name,
+      operation: call.context.operation,
+      budgetMs: call.byDeadline ? undefined : this.ms,
+    };
+  }
+}
+
+/**
+ * Gives the whole operation inside it a budget of `ms` milliseconds.
+ *
+ * @example
+ * const policy = pipeline(deadline(2_000), retry(), timeout(500));
+ */
+export function deadline(ms: number, options: DeadlineOptions = {}): DeadlinePolicy {
+  validate('deadline', ms, options);
+  return new DeadlinePolicy(ms, options);
+}

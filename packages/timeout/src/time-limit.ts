@@ -1,0 +1,178 @@
+import {
+  type Clock,
+  type PolicyEvent,
+  type TelemetryListener,
+  DeadlineExceededError,
+  TimeoutError,
+} from '@bulwark/core';
+import {
+  BulwarkPolicy,
+  type Context,
+  Expirable,
+  type Next,
+  type Scope,
+  TimerQueue,
+  emit,
+} from '@bulwark/core/internal';
+
+/**
+ * How a time limit ends a call that runs too long.
+ * - `aggressive`: the signal aborts and the caller is released at once with the error, whether or
+ *   not the function stops (its eventual result is discarded).
+ * - `cooperative`: the signal aborts and the caller waits for the function to stop; if it then
+ *   fails, the failure is reported as the timeout.
+ */
+export type TimeoutStrategy = 'aggressive' | 'cooperative';
+
+export const DEFAULT_STRATEGY: TimeoutStrategy = 'aggressive';
+
+/** One running call under a time limit: its queue entry, scope, and (aggressive) its settle functions. */
+class LimitedCall extends Expirable {
+  resolve: ((value: unknown) => void) | undefined = undefined;
+  reject: ((error: unknown) => void) | undefined = undefined;
+  settled = false;
+  unsubscribe: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly limit: TimeLimit,
+    readonly context: Context,
+    readonly scope: Scope,
+    /** True when the remaining deadline, not this policy's own duration, set the expiry. */
+    readonly byDeadline: boolean,
+  ) {
+    super();
+  }
+
+  onExpire(): void {
+    const error = this.limit.expiredError(this);
+    this.scope.abort(error);
+    this.limit.report(this);
+    if (this.reject !== undefined) this.settle(undefined, error, false);
+  }
+
+  /** Parent (caller) abort, for aggressive limits: release the caller at once. */
+  onParentAbort(): void {
+    this.settle(undefined, this.context.scope.abortError(), false);
+  }
+
+  settle(value: unknown, error: unknown, ok: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.limit.finish(this);
+    if (ok) this.resolve!(value);
+    else this.reject!(error);
+  }
+}
+
+/** The shared machinery of `timeout()` and `deadline()`: one child scope and one queue entry per call. */
+export abstract class TimeLimit extends BulwarkPolicy {
+  private readonly queue: TimerQueue;
+
+  protected constructor(
+    /** The limit, in milliseconds. */
+    readonly ms: number,
+    readonly strategy: TimeoutStrategy,
+    clock: Clock,
+    protected readonly name: string | undefined,
+    protected readonly listener: TelemetryListener | undefined,
+  ) {
+    super(clock);
+    this.queue = new TimerQueue(clock);
+  }
+
+  /** How many calls are running under this limit right now. */
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  /** @internal The error a call fails with when its time is up. */
+  abstract expiredError(call: LimitedCall): Error;
+  /** @internal The telemetry event for an expiry. */
+  protected abstract expiredEvent(call: LimitedCall): PolicyEvent;
+
+  /** @internal */
+  report(call: LimitedCall): void {
+    if (this.listener !== undefined) emit(this.listener, this.expiredEvent(call));
+  }
+
+  /** @internal */
+  finish(call: LimitedCall): void {
+    this.queue.delete(call);
+    call.scope.dispose();
+    if (call.unsubscribe !== undefined) call.unsubscribe();
+  }
+
+  protected run(context: Context, next: Next): Promise<unknown> {
+    const parent = context.scope;
+    if (parent.aborted) return Promise.reject(parent.abortError());
+    const now = this.clock.now();
+    let ms = this.ms;
+    let byDeadline = false;
+    if (context.deadline !== Infinity) {
+      const left = context.deadline - now;
+      if (left <= 0) return Promise.reject(this.deadlineError(context));
+      if (left <= ms) {
+        ms = left;
+        byDeadline = true;
+      }
+    }
+    const scope = parent.child();
+    const call = new LimitedCall(this, context, scope, byDeadline);
+    this.queue.add(call, now, ms);
+    const inner = context.withScope(scope, now + ms);
+    return this.strategy === 'aggressive'
+      ? this.runAggressive(call, inner, next)
+      : this.runCooperative(call, inner, next);
+  }
+
+  private runAggressive(call: LimitedCall, inner: Context, next: Next): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
+      // Only a caller's own signal needs a listener: an enclosing time limit releases its
+      // caller itself, and listening to it would force its AbortSignal into existence.
+      const parent = call.context.scope;
+      if (parent.parent === undefined && parent.canAbort) {
+        call.unsubscribe = parent.onAbort(() => call.onParentAbort());
+      }
+      let result: unknown;
+      try {
+        result = next.call(inner);
+      } catch (error: unknown) {
+        call.settle(undefined, error, false);
+        return;
+      }
+      Promise.resolve(result).then(
+        (value) => call.settle(value, undefined, true),
+        (error: unknown) => call.settle(undefined, this.translate(call, error), false),
+      );
+    });
+  }
+
+  private async runCooperative(call: LimitedCall, inner: Context, next: Next): Promise<unknown> {
+    try {
+      return await next.call(inner);
+    } catch (error: unknown) {
+      throw this.translate(call, error);
+    } finally {
+      this.finish(call);
+    }
+  }
+
+  /** A function that failed because this limit aborted it failed because of the limit. */
+  private translate(call: LimitedCall, error: unknown): unknown {
+    if (!call.scope.aborted || call.context.scope.aborted) return error;
+    const reason = call.scope.reason;
+    if (reason === error || !(reason instanceof Error)) return error;
+    return reason;
+  }
+
+  protected deadlineError(context: Context): Error {
+    return new DeadlineExceededError(
+      undefined,
+      `deadline exceeded before ${context.operation ?? 'the call'} could start`,
+    );
+  }
+}
+
+export { LimitedCall, TimeoutError };
