@@ -1,0 +1,46 @@
+import { checkInteger, checkNumber } from '@bulwark/core/internal';
+import { checkObject } from './validate.js';
+
+export const DEFAULT_BACKOFF_FACTOR = 2;
+export const DEFAULT_BACKOFF_MAX_MS = 300_000;
+export const MAX_BACKOFF_FACTOR = 100;
+
+/**
+ * Lengthens the break each time a half-open trial fails, so a downstream that stays down is
+ * probed less and less often. The break returns to `breakDurationMs` once the breaker closes.
+ */
+export interface BreakBackoffOptions {
+  /** Each re-open multiplies the previous break by this, in [1, 100]. Default 2. */
+  factor?: number;
+  /** The longest break, in ms, at least `breakDurationMs`. Default 300 000 (or `breakDurationMs` if longer). */
+  maxMs?: number;
+}
+
+export interface BreakBackoff {
+  readonly factor: number;
+  readonly maxMs: number;
+}
+
+export function parseBreakBackoff(
+  options: BreakBackoffOptions | undefined,
+  breakDurationMs: number,
+): BreakBackoff | undefined {
+  if (options === undefined) return undefined;
+  checkObject('breakBackoff', options);
+  const {
+    factor = DEFAULT_BACKOFF_FACTOR,
+    maxMs = Math.max(DEFAULT_BACKOFF_MAX_MS, breakDurationMs),
+  } = options;
+  checkNumber('breakBackoff.factor', factor, 1, MAX_BACKOFF_FACTOR);
+  checkInteger('breakBackoff.maxMs', maxMs, breakDurationMs, Infinity);
+  return { factor, maxMs };
+}
+
+/** The break after one more failed trial. */
+export function nextBreak(
+  backoff: BreakBackoff | undefined,
+  currentMs: number,
+  baseMs: number,
+): number {
+  return backoff === undefined ? baseMs : Math.min(backoff.maxMs, currentMs * backoff.factor);
+}
