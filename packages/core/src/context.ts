@@ -105,8 +105,8 @@ export class Context implements ExecutionContext {
     );
   }
 
-  /** Runs the user's function with this context. */
-  invokeFn(): PromiseLike<unknown> | unknown {
+  /** Runs the user's function with this context. May return a promise or throw synchronously. */
+  invokeFn(): unknown {
     return this.fn(this.spreadable ? this.toPlain() : this);
   }
 

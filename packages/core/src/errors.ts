@@ -42,7 +42,11 @@ function hasCode(error: unknown, code: ErrorCode): boolean {
 
 /** True for every error Bulwark raises on its own account. */
 export function isBulwarkError(error: unknown): error is BulwarkErrorShape {
-  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as Record<symbol, unknown>)[BRAND] === true
+  );
 }
 
 /** A per-attempt timeout elapsed. */
@@ -65,9 +69,7 @@ export class DeadlineExceededError extends Error {
   constructor(
     /** The whole budget, in milliseconds, when known. */
     readonly budgetMs: number | undefined,
-    message = budgetMs === undefined
-      ? 'deadline exceeded'
-      : `deadline of ${budgetMs} ms exceeded`,
+    message = budgetMs === undefined ? 'deadline exceeded' : `deadline of ${budgetMs} ms exceeded`,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -92,7 +94,8 @@ export class CancelledError extends CockatielTaskCancelledError {
     brand(this, ErrorCode.Cancelled, 'CancelledError');
   }
 }
-export const isCancelledError = (e: unknown): e is CancelledError => hasCode(e, ErrorCode.Cancelled);
+export const isCancelledError = (e: unknown): e is CancelledError =>
+  hasCode(e, ErrorCode.Cancelled);
 
 /** A circuit breaker is open (or half-open with no trial slot free). Extends cockatiel's. */
 export class BrokenCircuitError extends CockatielBrokenCircuitError {
@@ -105,7 +108,12 @@ export class BrokenCircuitError extends CockatielBrokenCircuitError {
     readonly retryAfterMs?: number,
   ) {
     super(message);
-    brand(this, ErrorCode.BrokenCircuit, 'BrokenCircuitError');
+    // The code is defined once, read-only: a subclass cannot redefine it afterwards.
+    if (this instanceof IsolatedCircuitError) {
+      brand(this, ErrorCode.IsolatedCircuit, 'IsolatedCircuitError');
+    } else {
+      brand(this, ErrorCode.BrokenCircuit, 'BrokenCircuitError');
+    }
   }
 }
 export const isBrokenCircuitError = (e: unknown): e is BrokenCircuitError =>
@@ -113,10 +121,11 @@ export const isBrokenCircuitError = (e: unknown): e is BrokenCircuitError =>
 
 /** A circuit breaker was opened by hand with `isolate()`. */
 export class IsolatedCircuitError extends BrokenCircuitError {
+  declare readonly code: typeof ErrorCode.IsolatedCircuit;
+  /** Cockatiel's duck-typed marker, so its `isIsolatedCircuitError()` recognises this error too. */
+  readonly isIsolatedCircuitError = true;
   constructor(key?: string) {
     super(key === undefined ? 'circuit is isolated' : `circuit ${key} is isolated`, key);
-    Object.defineProperty(this, 'code', { value: ErrorCode.IsolatedCircuit, enumerable: true });
-    this.name = 'IsolatedCircuitError';
   }
 }
 export const isIsolatedCircuitError = (e: unknown): e is IsolatedCircuitError =>
@@ -139,7 +148,9 @@ export class BulkheadRejectedError extends CockatielBulkheadRejectedError {
     this.message =
       reason === 'queue-timeout'
         ? `bulkhead queue timeout: no slot freed in time (limit ${limit}, queue ${queueLimit})`
-        : `bulkhead full: ${limit} calls running and ${queueLimit} queued`;
+        : reason === 'shed'
+          ? `load shed: call rejected to protect the service (limit ${limit}, queue ${queueLimit})`
+          : `bulkhead full: ${limit} calls running and ${queueLimit} queued`;
     brand(this, ErrorCode.BulkheadRejected, 'BulkheadRejectedError');
   }
 }

@@ -1,10 +1,10 @@
 import type { IPolicy, IDefaultPolicyContext } from 'cockatiel';
 import { type Clock, systemClock } from './clock.js';
-import { Context, type ExecutionContext } from './context.js';
+import type { Context, ExecutionContext } from './context.js';
 import { emit, type TelemetryListener } from './events.js';
 import { BulwarkPolicy, isBulwarkPolicy, type Next, terminal } from './policy.js';
 import { Scope } from './scope.js';
-import { checkFunction, checkOptionsObject, checkString } from './validate.js';
+import { checkFunction, checkString, describeValue } from './validate.js';
 
 /** Anything `pipeline()` can hold: Bulwark policies, pipelines and cockatiel policies. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- cockatiel's own wrap() accepts any context and alt-return types.
@@ -93,15 +93,21 @@ export class Pipeline extends BulwarkPolicy {
       context = context.withOperation(this.operation);
     }
     if (this.listener !== undefined) return this.runMeasured(context, entry, this.listener);
-    if (context.scope.aborted) return Promise.reject(context.scope.reason);
+    if (context.scope.aborted) return Promise.reject(context.scope.abortError());
     // Steps return promises, but an empty pipeline calls the user's function directly.
-    return this.policies.length === 0 ? toPromise(entry, context) : (entry.call(context) as Promise<unknown>);
+    return this.policies.length === 0
+      ? toPromise(entry, context)
+      : (entry.call(context) as Promise<unknown>);
   }
 
-  private async runMeasured(context: Context, entry: Next, listener: TelemetryListener): Promise<unknown> {
+  private async runMeasured(
+    context: Context,
+    entry: Next,
+    listener: TelemetryListener,
+  ): Promise<unknown> {
     const start = this.clock.now();
     try {
-      if (context.scope.aborted) throw context.scope.reason;
+      if (context.scope.aborted) throw context.scope.abortError();
       const value = await entry.call(context);
       emit(listener, {
         type: 'call',
@@ -129,7 +135,7 @@ export class Pipeline extends BulwarkPolicy {
 }
 
 async function toPromise(step: Next, context: Context): Promise<unknown> {
-  return step.call(context);
+  return await step.call(context);
 }
 
 /**
@@ -145,26 +151,44 @@ export function pipeline(...policies: AnyPolicy[]): Pipeline;
 export function pipeline(options: PipelineOptions, ...policies: AnyPolicy[]): Pipeline;
 export function pipeline(...args: Array<AnyPolicy | PipelineOptions>): Pipeline {
   let options: PipelineOptions = {};
-  if (args.length > 0 && typeof (args[0] as Partial<AnyPolicy>).execute !== 'function') {
-    options = args.shift() as PipelineOptions;
-    checkOptionsObject('pipeline', options);
+  let first = 0;
+  if (args.length > 0 && !isPolicyLike(args[0])) {
+    const candidate = args[0];
+    if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
+      throw new TypeError(
+        `expected pipeline argument 1 to be a policy or an options object, got ${describeValue(candidate)}`,
+      );
+    }
+    options = candidate;
+    first = 1;
     if (options.operation !== undefined) checkString('operation', options.operation);
     if (options.listener !== undefined) checkFunction('listener', options.listener);
   }
-  args.forEach((policy, index) => {
-    if (typeof (policy as Partial<AnyPolicy>)?.execute !== 'function') {
+  const policies = first === 0 ? args : args.slice(first);
+  policies.forEach((policy, index) => {
+    if (!isPolicyLike(policy)) {
+      // Count arguments as the caller wrote them, the options object included.
       throw new TypeError(
-        `expected pipeline argument ${index + 1} to be a policy with an execute() method, got ${describe(policy)}`,
+        `expected pipeline argument ${index + first + 1} to be a policy with an execute() method, got ${describePolicy(policy)}`,
       );
     }
   });
-  return new Pipeline(args as AnyPolicy[], options);
+  return new Pipeline(policies as AnyPolicy[], options);
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object without execute()';
-  return typeof value;
+function isPolicyLike(value: unknown): value is AnyPolicy {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as Partial<AnyPolicy>).execute === 'function'
+  );
+}
+
+function describePolicy(value: unknown): string {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return 'an object without execute()';
+  }
+  return describeValue(value);
 }
 
 export type { ExecutionContext };

@@ -13,7 +13,10 @@ import { Context, type ExecutionContext } from './context.js';
  * Bulwark policies go anywhere a cockatiel policy goes, and `pipeline()` takes both.
  */
 export interface Policy extends IPolicy<ExecutionContext, never> {
-  execute<T>(fn: (context: ExecutionContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>;
+  execute<T>(
+    fn: (context: ExecutionContext) => PromiseLike<T> | T,
+    signal?: AbortSignal,
+  ): Promise<T>;
 }
 
 /**
@@ -21,7 +24,8 @@ export interface Policy extends IPolicy<ExecutionContext, never> {
  * Pipelines build these once, so a call through N policies allocates no closures.
  */
 export interface Next {
-  call(context: Context): PromiseLike<unknown> | unknown;
+  /** May return a promise or a plain value, or throw synchronously: await it inside try/catch. */
+  call(context: Context): unknown;
 }
 
 /** The innermost step: runs the user's function. */
@@ -32,7 +36,9 @@ const POLICY_BRAND = Symbol.for('bulwark.policy');
 /** True for Bulwark policies, from any installed copy of `@bulwark/core`. */
 export function isBulwarkPolicy(value: unknown): value is BulwarkPolicy {
   return (
-    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[POLICY_BRAND] === true
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[POLICY_BRAND] === true
   );
 }
 
@@ -67,16 +73,13 @@ export abstract class BulwarkPolicy implements Policy {
     return this.runObserved(context, next);
   }
 
-  execute<T>(fn: (context: ExecutionContext) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+  execute<T>(
+    fn: (context: ExecutionContext) => PromiseLike<T> | T,
+    signal?: AbortSignal,
+  ): Promise<T> {
     // A signal argument, even `undefined`, marks a caller such as cockatiel's wrap(), which
     // merges contexts with object spread: see Context.spreadable.
-    const context = Context.root(
-      fn as (context: ExecutionContext) => unknown,
-      signal,
-      this.clock,
-      undefined,
-      arguments.length > 1,
-    );
+    const context = Context.root(fn, signal, this.clock, undefined, arguments.length > 1);
     return this.invoke(context, terminal) as Promise<T>;
   }
 

@@ -10,19 +10,112 @@ import { CancelledError, isBulwarkError } from './errors.js';
 // Shared by every call that has no caller signal and no timeout: it never aborts.
 const neverController = new AbortController();
 
-export class Scope {
+/** Something told when a signal aborts: a child scope, or an `onAbort` subscription. */
+abstract class Dependent {
+  /** @internal */ prevLinked: Dependent | undefined = undefined;
+  /** @internal */ nextLinked: Dependent | undefined = undefined;
+  /** @internal The list this is linked into, while it is. */
+  linkedInto: Dependents | undefined = undefined;
+  /** @internal */
+  abstract signalAborted(reason: unknown): void;
+}
+
+/**
+ * Everything waiting on one signal, behind a single listener. Node's EventTarget walks its
+ * listener list on every add and remove, so N children listening to one long-lived signal
+ * (a shutdown signal shared by every call) cost O(N) each; here linking and unlinking are O(1).
+ */
+class Dependents {
+  private head: Dependent | undefined = undefined;
+  private tail: Dependent | undefined = undefined;
+
+  constructor(private readonly signal: AbortSignal) {}
+
+  add(dependent: Dependent): void {
+    dependent.linkedInto = this;
+    dependent.prevLinked = this.tail;
+    dependent.nextLinked = undefined;
+    if (this.tail === undefined) {
+      this.head = dependent;
+      // The list is the listener (handleEvent), so linking allocates no closure.
+      this.signal.addEventListener('abort', this);
+    } else {
+      this.tail.nextLinked = dependent;
+    }
+    this.tail = dependent;
+  }
+
+  remove(dependent: Dependent): void {
+    if (dependent.linkedInto !== this) return;
+    dependent.linkedInto = undefined;
+    const { prevLinked: prev, nextLinked: next } = dependent;
+    if (prev === undefined) this.head = next;
+    else prev.nextLinked = next;
+    if (next === undefined) this.tail = prev;
+    else next.prevLinked = prev;
+    dependent.prevLinked = undefined;
+    dependent.nextLinked = undefined;
+    // No listener outlives the last dependent, so an idle long-lived signal holds nothing.
+    if (this.head === undefined) this.signal.removeEventListener('abort', this);
+  }
+
+  /** @internal The signal's abort listener: tells every dependent once, in the order they came. */
+  handleEvent(): void {
+    const reason: unknown = this.signal.reason;
+    // Unlink before telling, so a dependent that disposes others mid-way finds a sound list.
+    for (let dependent = this.head; dependent !== undefined; dependent = this.head) {
+      this.remove(dependent);
+      try {
+        dependent.signalAborted(reason);
+      } catch (error: unknown) {
+        // As EventTarget does: report the error without starving the remaining dependents.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
+// Caller signals are shared by many calls, each with its own root scope: key the list by signal.
+const dependentsBySignal = new WeakMap<AbortSignal, Dependents>();
+
+function dependentsOf(signal: AbortSignal): Dependents {
+  let dependents = dependentsBySignal.get(signal);
+  if (dependents === undefined) {
+    dependents = new Dependents(signal);
+    dependentsBySignal.set(signal, dependents);
+  }
+  return dependents;
+}
+
+class Subscription extends Dependent {
+  constructor(private readonly callback: () => void) {
+    super();
+  }
+  signalAborted(): void {
+    this.callback();
+  }
+  readonly unsubscribe = (): void => {
+    this.linkedInto?.remove(this);
+  };
+}
+
+export class Scope extends Dependent {
   /** The scope of calls made without a caller signal: never aborts, costs nothing. */
   static readonly never = new Scope(undefined, undefined);
 
   private ownAborted = false;
   private ownReason: unknown = undefined;
   private controller: AbortController | undefined = undefined;
-  private parentSignal: AbortSignal | undefined = undefined;
+  private ownDependents: Dependents | undefined = undefined;
 
   private constructor(
     readonly parent: Scope | undefined,
     private readonly external: AbortSignal | undefined,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The root scope of a call, following the caller's signal if one was given. */
   static from(signal: AbortSignal | undefined): Scope {
@@ -48,7 +141,7 @@ export class Scope {
   /** Why the scope aborted: its own reason, else its caller's or parent's. */
   get reason(): unknown {
     if (this.ownAborted) return this.ownReason;
-    if (this.external !== undefined) return this.external.reason;
+    if (this.external !== undefined) return this.external.reason as unknown;
     return this.parent?.reason;
   }
 
@@ -78,23 +171,34 @@ export class Scope {
       if (parentSignal.aborted) {
         controller.abort(parentSignal.reason);
       } else {
-        this.parentSignal = parentSignal;
-        // The scope itself is the listener (handleEvent), so linking allocates no closure.
-        parentSignal.addEventListener('abort', this);
+        this.parent.dependentsList().add(this);
       }
     }
     return controller.signal;
   }
 
-  /** @internal The parent signal's abort listener. */
-  handleEvent(): void {
-    this.controller?.abort(this.parentSignal?.reason);
-    this.dispose();
+  /** The list of what waits on this scope's signal (which must exist already). */
+  private dependentsList(): Dependents {
+    if (this.external !== undefined) return dependentsOf(this.external);
+    return (this.ownDependents ??= new Dependents(this.signal));
   }
 
-  /** Aborts this scope (and every child) with the given reason. A second call does nothing. */
+  /** @internal The parent's signal aborted. */
+  signalAborted(reason: unknown): void {
+    this.controller?.abort(reason);
+  }
+
+  /**
+   * Aborts this scope (and every child) with the given reason. The first abort wins: once the
+   * scope has aborted, on its own or through its parent, further calls do nothing, so
+   * {@link Scope.reason} always agrees with `signal.reason`. Abort only scopes made with
+   * {@link Scope.child}: {@link Scope.never} is shared by every call and ignores it.
+   */
   abort(reason: unknown): void {
-    if (this.ownAborted) return;
+    if (this === Scope.never || this.aborted) {
+      this.dispose();
+      return;
+    }
     this.ownAborted = true;
     this.ownReason = reason;
     this.controller?.abort(reason);
@@ -104,20 +208,18 @@ export class Scope {
   /**
    * Calls `callback` once when the scope aborts. Returns a function that unsubscribes;
    * subscribers must call it when they no longer care, so no listener outlives its call.
+   * A scope that has already aborted never calls it: check {@link Scope.aborted} first.
    */
   onAbort(callback: () => void): () => void {
-    if (this === Scope.never) return noop;
-    const signal = this.signal;
-    signal.addEventListener('abort', callback, { once: true });
-    return () => signal.removeEventListener('abort', callback);
+    if (this === Scope.never || this.signal.aborted) return noop;
+    const subscription = new Subscription(callback);
+    this.dependentsList().add(subscription);
+    return subscription.unsubscribe;
   }
 
   /** Detaches from the parent's signal. Call when the scope's work has ended. */
   dispose(): void {
-    if (this.parentSignal !== undefined) {
-      this.parentSignal.removeEventListener('abort', this);
-      this.parentSignal = undefined;
-    }
+    this.linkedInto?.remove(this);
   }
 }
 

@@ -29,13 +29,17 @@ function fail(name: string, expected: string, value: unknown, Kind: ErrorConstru
   throw new Kind(`expected ${name} to be ${expected}, got ${describeValue(value)}`);
 }
 
+// Defaults such as Number.MAX_SAFE_INTEGER mean "no bound" and stay out of messages.
 function range(min: number, max: number): string {
-  if (max === Infinity) return `>= ${min}`;
-  if (min === -Infinity) return `<= ${max}`;
-  return `between ${min} and ${max}`;
+  const noMin = min <= -Number.MAX_SAFE_INTEGER;
+  const noMax = max >= Number.MAX_SAFE_INTEGER;
+  if (noMin && noMax) return '';
+  if (noMax) return ` >= ${min}`;
+  if (noMin) return ` <= ${max}`;
+  return ` between ${min} and ${max}`;
 }
 
-/** An integer within [min, max]; `Infinity` is accepted only when `max` is `Infinity` and `allowInfinity`. */
+/** An integer within [min, max]; `Infinity` is accepted too when `allowInfinity` is set. */
 export function checkInteger(
   name: string,
   value: unknown,
@@ -43,10 +47,12 @@ export function checkInteger(
   max = Number.MAX_SAFE_INTEGER,
   allowInfinity = false,
 ): asserts value is number {
-  if (typeof value !== 'number' || Number.isNaN(value)) fail(name, `an integer ${range(min, max)}`, value, TypeError);
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    fail(name, `an integer${range(min, max)}`, value, TypeError);
+  }
   if (value === Infinity && allowInfinity) return;
   if (!Number.isInteger(value) || value < min || value > max) {
-    fail(name, `an integer ${range(min, max)}`, value, RangeError);
+    fail(name, `an integer${range(min, max)}`, value, RangeError);
   }
 }
 
@@ -57,19 +63,32 @@ export function checkNumber(
   min = 0,
   max = Number.MAX_VALUE,
 ): asserts value is number {
-  if (typeof value !== 'number' || Number.isNaN(value)) fail(name, `a number ${range(min, max)}`, value, TypeError);
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    fail(name, `a number${range(min, max)}`, value, TypeError);
+  }
   if (!Number.isFinite(value) || value < min || value > max) {
-    fail(name, `a finite number ${range(min, max)}`, value, RangeError);
+    fail(name, `a finite number${range(min, max)}`, value, RangeError);
   }
 }
 
-export function checkFunction(name: string, value: unknown): asserts value is (...args: never[]) => unknown {
+export function checkFunction(
+  name: string,
+  value: unknown,
+): asserts value is (...args: never[]) => unknown {
   if (typeof value !== 'function') fail(name, 'a function', value, TypeError);
 }
 
-export function checkString(name: string, value: unknown, maxLength = 256): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) fail(name, 'a non-empty string', value, TypeError);
-  if (value.length > maxLength) fail(name, `a string of at most ${maxLength} characters`, value, RangeError);
+export function checkString(
+  name: string,
+  value: unknown,
+  maxLength = 256,
+): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    fail(name, 'a non-empty string', value, TypeError);
+  }
+  if (value.length > maxLength) {
+    fail(name, `a string of at most ${maxLength} characters`, value, RangeError);
+  }
 }
 
 export function checkBoolean(name: string, value: unknown): asserts value is boolean {
