@@ -1,0 +1,449 @@
+import {
+  type Clock,
+  type GiveUpReason,
+  type RetryDelaySource,
+  type RetryScheduledEvent,
+  type TelemetryListener,
+  isCancelledError,
+  isDeadlineExceededError,
+  systemClock,
+} from '@bulwark/core';
+import {
+  BulwarkPolicy,
+  type Context,
+  type Next,
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkNumber,
+  checkOptionsObject,
+  checkString,
+  describeValue,
+  emit,
+} from '@bulwark/core/internal';
+import { type Backoff, exponentialBackoff } from './backoff.js';
+import {
+  type ErrorPredicate,
+  type ResultPredicate,
+  type RetryClassifier,
+  defaultClassifier,
+} from './classify.js';
+import { type DelayHintFn, defaultDelayHint } from './delay-hint.js';
+import { releaseResult } from './release-result.js';
+import { DO_NOT_RETRY } from './retry-after.js';
+import { type RetryBudget, isRetryBudget } from './retry-budget.js';
+import { sleep } from './sleep.js';
+
+/** Three attempts in all: the first and two retries. */
+const DEFAULT_MAX_ATTEMPTS = 3;
+/** Retrying a thousand times is a loop, not a retry; `Infinity` is refused on purpose. */
+const MAX_ATTEMPTS_LIMIT = 1000;
+/** No backoff delay is longer than this, whatever the backoff says. */
+const DEFAULT_MAX_DELAY_MS = 30_000;
+/** A server hint above this is cut down to it. */
+const DEFAULT_MAX_HINT_MS = 60_000;
+/** Neither cap may exceed a day. */
+const DELAY_LIMIT_MS = 86_400_000;
+/** Exponential from 100 ms, doubling up to 10 s, with full jitter: built once, shared. */
+const DEFAULT_BACKOFF: Backoff = exponentialBackoff();
+
+const OPTION_NAMES: readonly string[] = [
+  'maxAttempts',
+  'backoff',
+  'maxDelayMs',
+  'classify',
+  'delayHint',
+  'maxHintMs',
+  'budget',
+  'name',
+  'listener',
+  'clock',
+  'random',
+  'unref',
+];
+
+export interface RetryOptions {
+  /** Attempts in all, the first included: an integer from 1 to 1000. Default 3. */
+  maxAttempts?: number;
+  /** The delay before each retry when the server gave no hint. Default: exponential with full jitter, 100 ms to 10 s. */
+  backoff?: Backoff;
+  /** Caps every backoff delay, in milliseconds. Default 30,000. */
+  maxDelayMs?: number;
+  /** Which failures are retried. Default {@link defaultClassifier}. */
+  classify?: RetryClassifier;
+  /** Finds a server delay hint in a failure. Default {@link defaultDelayHint}; `() => undefined` turns hints off. */
+  delayHint?: DelayHintFn;
+  /** Caps every server hint, in milliseconds. Default 60,000. */
+  maxHintMs?: number;
+  /** A budget shared with other calls and policies that limits how much retries add to load. */
+  budget?: RetryBudget;
+  /** Names this policy in telemetry events. */
+  name?: string;
+  /** Receives `attempt`, `retry-scheduled` and `retry-gave-up` events. */
+  listener?: TelemetryListener;
+  /** The clock for delays, durations and HTTP dates. Default: the system clock. */
+  clock?: Clock;
+  /** Random numbers in [0, 1) for jitter. Default `Math.random`. */
+  random?: () => number;
+  /** Lets the process exit while a call waits for its next attempt. Default false. */
+  unref?: boolean;
+}
+
+/**
+ * The `retry-scheduled` event as this policy emits it: with the server's hint before
+ * `maxHintMs` capped it, so a capped hint is visible.
+ */
+export interface RetryScheduledHintEvent extends RetryScheduledEvent {
+  /** The server's hint in milliseconds, uncapped; undefined when the delay came from the backoff. */
+  readonly hintMs: number | undefined;
+}
+
+interface RetrySettings {
+  readonly maxAttempts: number;
+  readonly backoff: Backoff;
+  readonly maxDelayMs: number;
+  readonly classify: RetryClassifier;
+  readonly delayHint: DelayHintFn;
+  readonly maxHintMs: number;
+  readonly budget: RetryBudget | undefined;
+  readonly name: string | undefined;
+  readonly listener: TelemetryListener | undefined;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly unref: boolean;
+}
+
+/**
+ * Runs the rest of the pipeline again when it fails in a way the classifier retries, waiting a
+ * server hint or a backoff delay in between, within the attempt limit, the retry budget and the
+ * context's deadline. Built by {@link retry}.
+ */
+export class RetryPolicy extends BulwarkPolicy {
+  readonly maxAttempts: number;
+  readonly budget: RetryBudget | undefined;
+  readonly name: string | undefined;
+  private readonly backoff: Backoff;
+  private readonly maxDelayMs: number;
+  private readonly maxHintMs: number;
+  private readonly errorPredicate: ErrorPredicate | undefined;
+  private readonly resultPredicate: ResultPredicate | undefined;
+  private readonly delayHint: DelayHintFn;
+  private readonly listener: TelemetryListener | undefined;
+  private readonly random: () => number;
+  private readonly unref: boolean;
+
+  /** @internal Use {@link retry}, which validates the options. */
+  constructor(settings: RetrySettings) {
+    super(settings.clock);
+    this.maxAttempts = settings.maxAttempts;
+    this.backoff = settings.backoff;
+    this.maxDelayMs = settings.maxDelayMs;
+    this.errorPredicate = settings.classify.error;
+    this.resultPredicate = settings.classify.result;
+    this.delayHint = settings.delayHint;
+    this.maxHintMs = settings.maxHintMs;
+    this.budget = settings.budget;
+    this.name = settings.name;
+    this.listener = settings.listener;
+    this.random = settings.random;
+    this.unref = settings.unref;
+  }
+
+  /** Whether the classifier retries `error`: cockatiel's `handled` flag in `onFailure`. */
+  protected override handles(error: unknown): boolean {
+    return this.isRetryableError(error);
+  }
+
+  private isRetryableError(error: unknown): boolean {
+    // Retrying can neither undo the caller's abort nor give back a spent deadline.
+    if (isCancelledError(error) || isDeadlineExceededError(error)) return false;
+    return this.errorPredicate !== undefined && this.errorPredicate(error);
+  }
+
+  // The first attempt, which nearly always succeeds, runs here in one async frame, reading the
+  // clock only for a listener; everything after a failure lives in retryAfter().
+  protected async run(context: Context, next: Next): Promise<unknown> {
+    if (context.scope.aborted) throw context.scope.abortError();
+    if (this.budget !== undefined) this.budget.recordRequest();
+    const start = this.listener === undefined ? 0 : this.clock.now();
+    let result: unknown;
+    try {
+      // A root context already says attempt 1: no need to derive another.
+      result = await next.call(context.attempt === 1 ? context : context.withAttempt(1));
+    } catch (error: unknown) {
+      return this.retryAfter(context, next, error, false, start);
+    }
+    if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
+      return this.retryAfter(context, next, result, true, start);
+    }
+    if (this.listener !== undefined) {
+      this.emitAttempt(this.listener, context, 1, start, 'success', undefined);
+    }
+    return result;
+  }
+
+  /** Decides, waits and retries after attempt 1 failed, until a decision ends the call. */
+  private async retryAfter(
+    context: Context,
+    next: Next,
+    failure: unknown,
+    isResult: boolean,
+    start: number,
+  ): Promise<unknown> {
+    const listener = this.listener;
+    const scope = context.scope;
+    let previousDelayMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      if (listener !== undefined) {
+        this.emitAttempt(listener, context, attempt, start, 'failure', failure);
+      }
+      if (!isResult && !this.isRetryableError(failure)) {
+        return this.giveUp(context, attempt, 'not-retryable', failure, isResult);
+      }
+      if (attempt >= this.maxAttempts) {
+        return this.giveUp(context, attempt, 'max-attempts', failure, isResult);
+      }
+      if (scope.aborted) return this.giveUp(context, attempt, 'aborted', scope.abortError(), false);
+
+      const hint = this.hintFor(failure, isResult, attempt);
+      if (hint === DO_NOT_RETRY) {
+        return this.giveUp(context, attempt, 'not-retryable', failure, isResult);
+      }
+      let delayMs: number;
+      let source: RetryDelaySource;
+      if (hint !== undefined) {
+        source = 'server-hint';
+        delayMs = hint < this.maxHintMs ? hint : this.maxHintMs;
+      } else {
+        source = 'backoff';
+        delayMs = this.backoffDelay(attempt, previousDelayMs);
+        previousDelayMs = delayMs;
+      }
+      // The server's own estimate, not the capped delay, says whether waiting can pay off
+      // before the deadline; a wait that ends at or after the deadline never does.
+      if (context.deadline !== Infinity && (hint ?? delayMs) >= context.remaining()) {
+        const reason = hint === undefined ? 'deadline' : 'hint-exceeds-deadline';
+        return this.giveUp(context, attempt, reason, failure, isResult);
+      }
+      // Taken last, so a call that gives up for another reason leaves the budget alone.
+      if (this.budget !== undefined && !this.budget.tryAcquireRetry()) {
+        return this.giveUp(context, attempt, 'budget-exhausted', failure, isResult);
+      }
+      if (listener !== undefined) {
+        this.emitScheduled(listener, context, attempt, delayMs, source, hint, failure);
+      }
+      if (isResult) releaseResult(failure);
+      if (delayMs > 0) {
+        try {
+          await sleep(this.clock, scope, delayMs, this.unref);
+        } catch (error: unknown) {
+          return this.giveUp(context, attempt, 'aborted', error, false);
+        }
+      }
+      if (scope.aborted) return this.giveUp(context, attempt, 'aborted', scope.abortError(), false);
+
+      start = listener === undefined ? 0 : this.clock.now();
+      let result: unknown;
+      try {
+        result = await next.call(context.withAttempt(attempt + 1));
+      } catch (error: unknown) {
+        failure = error;
+        isResult = false;
+        continue;
+      }
+      if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
+        failure = result;
+        isResult = true;
+        continue;
+      }
+      if (listener !== undefined) {
+        this.emitAttempt(listener, context, attempt + 1, start, 'success', undefined);
+      }
+      return result;
+    }
+  }
+
+  /** Ends the call: a failed result is returned as it is, an error thrown. */
+  private giveUp(
+    context: Context,
+    attempt: number,
+    reason: GiveUpReason,
+    failure: unknown,
+    isResult: boolean,
+  ): unknown {
+    if (this.listener !== undefined) {
+      emit(this.listener, {
+        type: 'retry-gave-up',
+        policy: 'retry',
+        name: this.name,
+        operation: context.operation,
+        attempt,
+        reason,
+        error: failure,
+      });
+    }
+    if (isResult) return failure;
+    throw failure;
+  }
+
+  /** The server's hint, sanitised: a number >= 0, DO_NOT_RETRY, or undefined. */
+  private hintFor(
+    failure: unknown,
+    isResult: boolean,
+    attempt: number,
+  ): number | typeof DO_NOT_RETRY | undefined {
+    let hint: unknown;
+    try {
+      hint = this.delayHint({ error: failure, isResult, attempt, dateNow: this.clock.dateNow() });
+    } catch {
+      // A hint extractor that trips over an odd failure must not replace that failure.
+      return undefined;
+    }
+    if (hint === DO_NOT_RETRY) return hint;
+    return typeof hint === 'number' && hint >= 0 ? hint : undefined;
+  }
+
+  /** The backoff's delay, never NaN, negative or above `maxDelayMs`. */
+  private backoffDelay(attempt: number, previousDelayMs: number): number {
+    const delay = this.backoff({ attempt, previousDelayMs, random: this.random });
+    if (!(delay > 0)) return 0;
+    return delay < this.maxDelayMs ? delay : this.maxDelayMs;
+  }
+
+  private emitAttempt(
+    listener: TelemetryListener,
+    context: Context,
+    attempt: number,
+    start: number,
+    outcome: 'success' | 'failure',
+    error: unknown,
+  ): void {
+    emit(listener, {
+      type: 'attempt',
+      policy: 'retry',
+      name: this.name,
+      operation: context.operation,
+      attempt,
+      outcome,
+      durationMs: this.clock.now() - start,
+      error,
+    });
+  }
+
+  private emitScheduled(
+    listener: TelemetryListener,
+    context: Context,
+    attempt: number,
+    delayMs: number,
+    delaySource: RetryDelaySource,
+    hintMs: number | undefined,
+    error: unknown,
+  ): void {
+    const event: RetryScheduledHintEvent = {
+      type: 'retry-scheduled',
+      policy: 'retry',
+      name: this.name,
+      operation: context.operation,
+      attempt,
+      delayMs,
+      delaySource,
+      hintMs,
+      error,
+    };
+    emit(listener, event);
+  }
+}
+
+function checkClock(value: unknown): asserts value is Clock {
+  const clock = value as Partial<Clock> | null;
+  if (
+    typeof clock !== 'object' ||
+    clock === null ||
+    typeof clock.now !== 'function' ||
+    typeof clock.dateNow !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
+    throw new TypeError(
+      `expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got ${describeValue(value)}`,
+    );
+  }
+}
+
+function checkClassifier(value: unknown): asserts value is RetryClassifier {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `expected classify to be an object with error and/or result predicates, got ${describeValue(value)}`,
+    );
+  }
+  const { error, result } = value as { error?: unknown; result?: unknown };
+  if (error === undefined && result === undefined) {
+    throw new TypeError('expected classify to have an error or a result predicate, got neither');
+  }
+  if (error !== undefined) checkFunction('classify.error', error);
+  if (result !== undefined) checkFunction('classify.result', result);
+}
+
+/**
+ * A retry policy. Each attempt runs the rest of the pipeline with `attempt` set (from 1); a
+ * failure the classifier retries is retried after the server's delay hint or the backoff, until
+ * `maxAttempts`, the budget or the deadline says no, and then the last failure surfaces as it was.
+ *
+ * @example
+ * const policy = retry({ maxAttempts: 4, budget: retryBudget() });
+ * const res = await policy.execute(({ signal }) => fetch(url, { signal }));
+ */
+export function retry(options: RetryOptions = {}): RetryPolicy {
+  checkOptionsObject('retry', options);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) {
+      throw new TypeError(
+        `unknown option ${JSON.stringify(key)} for retry(); expected one of ${OPTION_NAMES.join(', ')}`,
+      );
+    }
+  }
+  const {
+    maxAttempts = DEFAULT_MAX_ATTEMPTS,
+    backoff = DEFAULT_BACKOFF,
+    maxDelayMs = DEFAULT_MAX_DELAY_MS,
+    classify = defaultClassifier,
+    delayHint = defaultDelayHint,
+    maxHintMs = DEFAULT_MAX_HINT_MS,
+    budget,
+    name,
+    listener,
+    clock = systemClock,
+    random = Math.random,
+    unref = false,
+  } = options;
+  checkInteger('maxAttempts', maxAttempts, 1, MAX_ATTEMPTS_LIMIT);
+  checkFunction('backoff', backoff);
+  checkNumber('maxDelayMs', maxDelayMs, 0, DELAY_LIMIT_MS);
+  checkClassifier(classify);
+  checkFunction('delayHint', delayHint);
+  checkNumber('maxHintMs', maxHintMs, 0, DELAY_LIMIT_MS);
+  if (budget !== undefined && !isRetryBudget(budget)) {
+    throw new TypeError(
+      `expected budget to be a RetryBudget from retryBudget(), got ${describeValue(budget)}`,
+    );
+  }
+  if (name !== undefined) checkString('name', name);
+  if (listener !== undefined) checkFunction('listener', listener);
+  checkClock(clock);
+  checkFunction('random', random);
+  checkBoolean('unref', unref);
+  return new RetryPolicy({
+    maxAttempts,
+    backoff,
+    maxDelayMs,
+    classify,
+    delayHint,
+    maxHintMs,
+    budget,
+    name,
+    listener,
+    clock,
+    random,
+    unref,
+  });
+}
