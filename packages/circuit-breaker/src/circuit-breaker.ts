@@ -159,24 +159,37 @@ export class CircuitBreaker extends BulwarkPolicy {
     );
   }
 
-  private async runClosed(context: Context, next: Next): Promise<unknown> {
+  // Closed is the hot path: `.then` with two small closures costs a quarter of the ~450 bytes
+  // an async function's frame and awaits cost per call in V8.
+  private runClosed(context: Context, next: Next): Promise<unknown> {
     const epoch = this.epoch;
     // Only a slow-call rule needs the start time; a time window needs just the end.
     const start = this.slowCallMs !== Infinity ? this.clock.now() : 0;
-    let result: unknown;
+    let pending: unknown;
     try {
-      result = await next.call(context);
+      pending = next.call(context);
     } catch (error: unknown) {
-      if (epoch === this.epoch && this.counts(error, context)) {
-        this.recordClosed(true, start, context);
-      }
-      throw error;
+      this.closedFailed(epoch, start, context, error);
+      return Promise.reject(error);
     }
-    if (epoch === this.epoch) {
-      const classify = this.config.classify.result;
-      this.recordClosed(classify !== undefined && classify({ result }), start, context);
-    }
-    return result;
+    return Promise.resolve(pending).then(
+      (result: unknown) => {
+        if (epoch === this.epoch) {
+          const classify = this.config.classify.result;
+          this.recordClosed(classify !== undefined && classify({ result }), start, context);
+        }
+        return result;
+      },
+      (error: unknown) => {
+        this.closedFailed(epoch, start, context, error);
+        throw error;
+      },
+    );
+  }
+
+  private closedFailed(epoch: number, start: number, context: Context, error: unknown): void {
+    if (epoch === this.epoch && this.counts(error, context))
+      this.recordClosed(true, start, context);
   }
 
   private recordClosed(failed: boolean, start: number, context: Context): void {

@@ -160,26 +160,33 @@ export class RetryPolicy extends BulwarkPolicy {
     return this.errorPredicate !== undefined && this.errorPredicate(error);
   }
 
-  // The first attempt, which nearly always succeeds, runs here in one async frame, reading the
-  // clock only for a listener; everything after a failure lives in retryAfter().
-  protected async run(context: Context, next: Next): Promise<unknown> {
-    if (context.scope.aborted) throw context.scope.abortError();
+  // The first attempt, which nearly always succeeds, runs here without an async frame (about
+  // 450 bytes a call in V8): a `.then` whose handlers only run the slow path after a failure.
+  // It reads the clock only for a listener; everything after a failure lives in retryAfter().
+  protected run(context: Context, next: Next): Promise<unknown> {
+    if (context.scope.aborted) return Promise.reject(context.scope.abortError());
     if (this.budget !== undefined) this.budget.recordRequest();
     const start = this.listener === undefined ? 0 : this.clock.now();
-    let result: unknown;
+    let pending: unknown;
     try {
       // A root context already says attempt 1: no need to derive another.
-      result = await next.call(context.attempt === 1 ? context : context.withAttempt(1));
+      pending = next.call(context.attempt === 1 ? context : context.withAttempt(1));
     } catch (error: unknown) {
       return this.retryAfter(context, next, error, false, start);
     }
-    if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
-      return this.retryAfter(context, next, result, true, start);
+    const failed = (error: unknown) => this.retryAfter(context, next, error, false, start);
+    if (this.resultPredicate === undefined && this.listener === undefined) {
+      return Promise.resolve(pending).then(undefined, failed);
     }
-    if (this.listener !== undefined) {
-      this.emitAttempt(this.listener, context, 1, start, 'success', undefined);
-    }
-    return result;
+    return Promise.resolve(pending).then((result: unknown) => {
+      if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
+        return this.retryAfter(context, next, result, true, start);
+      }
+      if (this.listener !== undefined) {
+        this.emitAttempt(this.listener, context, 1, start, 'success', undefined);
+      }
+      return result;
+    }, failed);
   }
 
   /** Decides, waits and retries after attempt 1 failed, until a decision ends the call. */
