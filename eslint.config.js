@@ -1,24 +1,44 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const nodeGlobals = {
+  process: 'readonly',
+  console: 'readonly',
+  URL: 'readonly',
+  setTimeout: 'readonly',
+  clearTimeout: 'readonly',
+  setImmediate: 'readonly',
+  performance: 'readonly',
+  Buffer: 'readonly',
+  AbortController: 'readonly',
+  AbortSignal: 'readonly',
+  fetch: 'readonly',
+  queueMicrotask: 'readonly',
+  structuredClone: 'readonly',
+  globalThis: 'readonly',
+  require: 'readonly',
+};
+
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**', 'benchmarks/results/**'],
+    ignores: ['**/dist/**', '**/dist-next/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**', '.cache/**'],
   },
   js.configs.recommended,
+  // Config files and scripts: syntax rules only; they are not part of any package's program.
   {
     files: ['**/*.ts', '**/*.mts'],
+    extends: [...tseslint.configs.recommended],
+    languageOptions: { globals: nodeGlobals },
+  },
+  // Package sources: type-checked rules (floating promises are the classic bug of async
+  // resilience code).
+  {
+    files: ['packages/*/src/**/*.ts', 'examples/*/src/**/*.ts'],
     extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
-      parserOptions: {
-        projectService: {
-          allowDefaultProject: ['*.ts', 'packages/*/*.ts', 'examples/*/*.ts', 'benchmarks/*.ts'],
-        },
-        tsconfigRootDir: import.meta.dirname,
-      },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      // Floating promises are the classic bug of async resilience code.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -37,15 +57,6 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
-    languageOptions: {
-      globals: {
-        process: 'readonly',
-        console: 'readonly',
-        URL: 'readonly',
-        setTimeout: 'readonly',
-        clearTimeout: 'readonly',
-        performance: 'readonly',
-      },
-    },
+    languageOptions: { globals: nodeGlobals },
   },
 );
