@@ -1,0 +1,156 @@
+// The four core policies composed around `async () => 1`: Bulwark's pipeline against cockatiel's
+// wrap() of its own equivalents and against the bare call, in one process, as ns/op, heap bytes
+// allocated per call, and ratios. Then each policy alone against cockatiel's.
+import {
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TimeoutStrategy,
+  bulkhead as cBulkhead,
+  circuitBreaker as cCircuitBreaker,
+  handleAll,
+  retry as cRetry,
+  timeout as cTimeout,
+  wrap,
+} from 'cockatiel';
+import { pipeline } from '@bulwark/core';
+import { bulkhead } from '@bulwark/bulkhead';
+import { circuitBreaker, consecutive } from '@bulwark/circuit-breaker';
+import { retry } from '@bulwark/retry';
+import { deadline, timeout } from '@bulwark/timeout';
+import { machine, report, runCases } from './harness.mjs';
+
+const work = async () => 1;
+const listener = () => {};
+
+function bulwarkPolicies(withListener) {
+  const l = withListener ? { listener } : {};
+  return {
+    bulkhead: bulkhead({ limit: 100, ...l }),
+    deadline: deadline(10_000, l),
+    retry: retry({ maxAttempts: 3, ...l }),
+    breaker: circuitBreaker({ strategy: consecutive({ threshold: 5 }), ...l }),
+    timeout: timeout(1_000, { strategy: 'cooperative', ...l }),
+  };
+}
+
+function cockatielPolicies() {
+  return {
+    timeout: cTimeout(1_000, TimeoutStrategy.Cooperative),
+    retry: cRetry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
+    breaker: cCircuitBreaker(handleAll, {
+      halfOpenAfter: 10_000,
+      breaker: new ConsecutiveBreaker(5),
+    }),
+    bulkhead: cBulkhead(100),
+  };
+}
+
+const b = bulwarkPolicies(false);
+const bl = bulwarkPolicies(true);
+const c = cockatielPolicies();
+const cl = cockatielPolicies();
+for (const p of Object.values(cl)) {
+  p.onSuccess(listener);
+  p.onFailure(listener);
+}
+
+const bulwark4 = pipeline(b.bulkhead, b.retry, b.breaker, b.timeout);
+const bulwark4Deadline = pipeline(b.bulkhead, b.deadline, b.retry, b.breaker, b.timeout);
+const bulwark4DeadlineListener = pipeline(
+  { listener },
+  bl.bulkhead,
+  bl.deadline,
+  bl.retry,
+  bl.breaker,
+  bl.timeout,
+);
+const cockatiel4 = wrap(c.timeout, c.retry, c.breaker, c.bulkhead);
+const cockatiel4Listener = wrap(cl.timeout, cl.retry, cl.breaker, cl.bulkhead);
+
+const composed = [
+  { group: 'composed', name: 'bare call', fn: () => work() },
+  {
+    group: 'composed',
+    name: 'cockatiel wrap(timeout, retry, breaker, bulkhead)',
+    fn: () => cockatiel4.execute(work),
+  },
+  {
+    group: 'composed',
+    name: 'cockatiel wrap(...) with event listeners',
+    fn: () => cockatiel4Listener.execute(work),
+  },
+  {
+    group: 'composed',
+    name: 'bulwark pipeline(bulkhead, retry, breaker, timeout)',
+    fn: () => bulwark4.execute(work),
+  },
+  {
+    group: 'composed',
+    name: 'bulwark pipeline(bulkhead, deadline, retry, breaker, timeout)',
+    fn: () => bulwark4Deadline.execute(work),
+  },
+  {
+    group: 'composed',
+    name: 'bulwark pipeline(... deadline ...) with telemetry listener',
+    fn: () => bulwark4DeadlineListener.execute(work),
+  },
+];
+
+const single = [
+  { group: 'single', name: 'bare call', fn: () => work() },
+  { group: 'single', name: 'cockatiel retry', fn: () => c.retry.execute(work) },
+  { group: 'single', name: 'bulwark retry', fn: () => b.retry.execute(work) },
+  { group: 'single', name: 'cockatiel circuitBreaker', fn: () => c.breaker.execute(work) },
+  { group: 'single', name: 'bulwark circuitBreaker', fn: () => b.breaker.execute(work) },
+  { group: 'single', name: 'cockatiel bulkhead', fn: () => c.bulkhead.execute(work) },
+  { group: 'single', name: 'bulwark bulkhead', fn: () => b.bulkhead.execute(work) },
+  { group: 'single', name: 'cockatiel timeout (cooperative)', fn: () => c.timeout.execute(work) },
+  { group: 'single', name: 'bulwark timeout (cooperative)', fn: () => b.timeout.execute(work) },
+  { group: 'single', name: 'bulwark deadline', fn: () => b.deadline.execute(work) },
+];
+
+const quick = process.argv.includes('--quick');
+const settings = quick ? { rounds: 2, perRound: 10_000, warmup: 10_000, allocCalls: 5_000 } : {};
+console.log(`Machine: ${JSON.stringify(machine())}`);
+
+const columns = (rows, baseName) => {
+  const base = rows.find((r) => r.name === baseName);
+  return [
+    { label: 'case', value: (r) => r.name },
+    { label: 'ns/op', value: (r) => r.nsPerOp.toFixed(0) },
+    {
+      label: 'bytes/op',
+      value: (r) => (Number.isNaN(r.bytesPerOp) ? 'n/a' : r.bytesPerOp.toFixed(0)),
+    },
+    { label: `× ${baseName}`, value: (r) => (r.nsPerOp / base.nsPerOp).toFixed(2) },
+  ];
+};
+
+const composedRows = await runCases(composed, settings);
+report(
+  'Four policies composed',
+  composedRows,
+  columns(composedRows, 'cockatiel wrap(timeout, retry, breaker, bulkhead)'),
+  'policies-composed.json',
+);
+const singleRows = await runCases(single, settings);
+report('Each policy alone', singleRows, columns(singleRows, 'bare call'), 'policies-single.json');
+
+// Ratio of each Bulwark policy to its cockatiel counterpart, the figure the goal is stated in.
+const pairs = [
+  ['retry', 'cockatiel retry', 'bulwark retry'],
+  ['circuit breaker', 'cockatiel circuitBreaker', 'bulwark circuitBreaker'],
+  ['bulkhead', 'cockatiel bulkhead', 'bulwark bulkhead'],
+  ['timeout', 'cockatiel timeout (cooperative)', 'bulwark timeout (cooperative)'],
+];
+const byName = new Map(singleRows.map((r) => [r.name, r]));
+console.log(
+  '| policy | bulwark ns/op ÷ cockatiel ns/op | bulwark bytes/op ÷ cockatiel bytes/op |\n|---|---|---|',
+);
+for (const [label, cName, bName] of pairs) {
+  const cr = byName.get(cName);
+  const br = byName.get(bName);
+  console.log(
+    `| ${label} | ${(br.nsPerOp / cr.nsPerOp).toFixed(2)} | ${(br.bytesPerOp / cr.bytesPerOp).toFixed(2)} |`,
+  );
+}
