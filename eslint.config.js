@@ -21,7 +21,14 @@ const nodeGlobals = {
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/dist-next/**', '**/node_modules/**', '**/coverage/**', '**/.turbo/**', '.cache/**'],
+    ignores: [
+      '**/dist/**',
+      '**/dist-next/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '**/.turbo/**',
+      '.cache/**',
+    ],
   },
   js.configs.recommended,
   // Config files and scripts: syntax rules only; they are not part of any package's program.
@@ -44,7 +51,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       // Policies pass a caller's rejection through untouched, whatever it is.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
