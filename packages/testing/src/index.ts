@@ -1,1 +1,17 @@
 export { FakeClock, settle, type FakeTimerHandle } from './fake-clock.js';
+export {
+  fault,
+  startFaultServer,
+  type DripFault,
+  type Fault,
+  type FaultServer,
+  type FaultServerOptions,
+  type HangFault,
+  type ReceivedRequest,
+  type RecordedRequest,
+  type ResetAfterHeadersFault,
+  type ResetBeforeHeadersFault,
+  type RespondFault,
+  type ServerClock,
+  type TruncatedBodyFault,
+} from './fault-server.js';
