@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import {
+  MAX_TRACESTATE_LENGTH,
+  MAX_TRACESTATE_MEMBERS,
+  formatTracestate,
+  parseTracestate,
+} from './tracestate.js';
+
+const members = (n: number, from = 1) =>
+  Array.from({ length: n }, (_, i) => {
+    const k = String(i + from).padStart(2, '0');
+    return `bar${k}=${k}`;
+  });
+
+describe('parseTracestate', () => {
+  it('parses the spec examples in order', () => {
+    expect(parseTracestate('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE')).toEqual([
+      { key: 'rojo', value: '00f067aa0ba902b7' },
+      { key: 'congo', value: 't61rcWkgMzE' },
+    ]);
+  });
+
+  it('ignores spaces and tabs around members, and empty members', () => {
+    expect(parseTracestate('foo=1 \t , \t bar=2, \t baz=3')).toEqual([
+      { key: 'foo', value: '1' },
+      { key: 'bar', value: '2' },
+      { key: 'baz', value: '3' },
+    ]);
+    expect(parseTracestate(' ,foo=1,, ,')).toEqual([{ key: 'foo', value: '1' }]);
+    expect(parseTracestate('')).toEqual([]);
+  });
+
+  it('combines several header fields in order', () => {
+    expect(parseTracestate(['foo=1,bar=2', 'rojo=1,congo=2', 'baz=3'])?.map((e) => e.key)).toEqual([
+      'foo',
+      'bar',
+      'rojo',
+      'congo',
+      'baz',
+    ]);
+    expect(parseTracestate(['', 'foo=1'])).toEqual([{ key: 'foo', value: '1' }]);
+  });
+
+  it('accepts every character the grammar allows in keys and values', () => {
+    const key = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/';
+    let value = '';
+    for (let c = 0x20; c <= 0x7e; c++)
+      if (c !== 0x2c && c !== 0x3d) value += String.fromCharCode(c);
+    expect(parseTracestate(`${key}=${value}`)).toEqual([{ key, value }]);
+    expect(parseTracestate(`${key}@a-z0-9_-*/=${value}`)).toEqual([
+      { key: `${key}@a-z0-9_-*/`, value },
+    ]);
+  });
+
+  it('keeps 32 members', () => {
+    expect(parseTracestate(members(32).join(','))).toHaveLength(MAX_TRACESTATE_MEMBERS);
+  });
+
+  it('discards a list of 33 members, which the grammar does not allow', () => {
+    expect(parseTracestate(members(33).join(','))).toBeUndefined();
+  });
+
+  it.each([
+    ['a repeated key', 'foo=1,foo=1'],
+    ['a repeated key with another value', 'foo=1,foo=2'],
+    ['a repeated key across header fields', ['foo=1', 'foo=2']],
+    ['a space in a key', 'foo =1'],
+    ['upper case in a key', 'FOO=1'],
+    ['a dot in a key', 'foo.bar=1'],
+    ['an empty tenant vendor', 'foo@=1,bar=2'],
+    ['an empty tenant', '@foo=1,bar=2'],
+    ['two @ in a key', 'foo@@bar=1,bar=2'],
+    ['two vendors', 'foo@bar@baz=1,bar=2'],
+    ['a 257-character key', ['foo=1', `${'z'.repeat(257)}=1`]],
+    ['a 242-character tenant', ['foo=1', `${'t'.repeat(242)}@v=1`]],
+    ['a 15-character vendor', ['foo=1', `t@${'v'.repeat(15)}=1`]],
+    ['an = in a value', 'foo=bar=baz'],
+    ['an empty value', 'foo=,bar=3'],
+    ['a member without =', 'foo,bar=3'],
+    ['a 257-character value', `foo=${'v'.repeat(257)}`],
+    ['a newline in a value', 'foo=a\nb'],
+    ['non-ASCII in a value', 'foo=é'],
+  ])('discards the whole list for %s', (_label, value) => {
+    expect(parseTracestate(value)).toBeUndefined();
+  });
+
+  it('accepts the longest keys the grammar allows', () => {
+    expect(parseTracestate(['foo=1', `${'z'.repeat(256)}=1`])).toHaveLength(2);
+    expect(parseTracestate(['foo=1', `${'t'.repeat(241)}@${'v'.repeat(14)}=1`])).toHaveLength(2);
+  });
+});
+
+describe('formatTracestate', () => {
+  it('joins members with commas', () => {
+    expect(
+      formatTracestate([
+        { key: 'rojo', value: '00f067aa0ba902b7' },
+        { key: 'congo', value: 't61rcWkgMzE' },
+      ]),
+    ).toBe('rojo=00f067aa0ba902b7,congo=t61rcWkgMzE');
+  });
+
+  it('sends nothing for an empty list', () => {
+    expect(formatTracestate([])).toBeUndefined();
+  });
+
+  it('keeps a list of exactly 512 characters whole', () => {
+    // 16 members of 31 characters plus 15 commas = 511; one more character makes 512.
+    const list = Array.from({ length: 16 }, (_, i) => ({
+      key: `k${String(i).padStart(2, '0')}`,
+      value: 'v'.repeat(i === 0 ? 28 : 27),
+    }));
+    const value = formatTracestate(list)!;
+    expect(value).toHaveLength(MAX_TRACESTATE_LENGTH);
+    expect(value.split(',')).toHaveLength(16);
+  });
+
+  it('truncates by whole entries from the end when too long', () => {
+    const list = Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(40) }));
+    const value = formatTracestate(list)!;
+    expect(value.length).toBeLessThanOrEqual(MAX_TRACESTATE_LENGTH);
+    const keys = value.split(',').map((m) => m.split('=')[0]);
+    expect(keys).toEqual(list.slice(0, keys.length).map((e) => e.key));
+    for (const member of value.split(',')) expect(member).toMatch(/^k\d+=v{40}$/);
+  });
+
+  it('drops entries longer than 128 characters before any other', () => {
+    const list = [
+      { key: 'first', value: 'a'.repeat(100) },
+      { key: 'long', value: 'b'.repeat(200) },
+      { key: 'third', value: 'c'.repeat(100) },
+      { key: 'fourth', value: 'd'.repeat(100) },
+      { key: 'fifth', value: 'e'.repeat(100) },
+    ];
+    expect(
+      formatTracestate(list)!
+        .split(',')
+        .map((m) => m.split('=')[0]),
+    ).toEqual(['first', 'third', 'fourth', 'fifth']);
+  });
+
+  it('honours a smaller limit', () => {
+    expect(
+      formatTracestate(
+        [
+          { key: 'a', value: '1' },
+          { key: 'b', value: '2' },
+        ],
+        3,
+      ),
+    ).toBe('a=1');
+    expect(formatTracestate([{ key: 'a', value: '12345' }], 3)).toBeUndefined();
+  });
+
+  it('never sends more than 32 members', () => {
+    const list = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: '1' }));
+    expect(formatTracestate(list)!.split(',')).toHaveLength(32);
+  });
+});

@@ -1,0 +1,17 @@
+export {
+  DEFAULT_DURATION_BUCKETS,
+  DEFAULT_MAX_LABEL_VALUES,
+  DEFAULT_PREFIX,
+  prometheusListener,
+  type ObserveBreakersOptions,
+  type ObserveBulkheadOptions,
+  type ObservedBreakerView,
+  type ObservedBreakers,
+  type ObservedBulkhead,
+  type PrometheusListener,
+  type PrometheusListenerOptions,
+  type PrometheusRegistry,
+} from './prometheus-listener.js';
+export { openTelemetryListener } from './otel-listener.js';
+export { tracedAttempt, type TracedAttemptOptions } from './traced-attempt.js';
+export { tracedOperation, type TracedOperationOptions } from './traced-operation.js';

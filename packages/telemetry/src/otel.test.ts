@@ -1,0 +1,580 @@
+import {
+  BrokenCircuitError,
+  type PolicyEvent,
+  type TelemetryListener,
+  combineListeners,
+  pipeline,
+} from '@bulwark/core';
+import { BulwarkPolicy, type Context, type Next, emit } from '@bulwark/core/internal';
+import { constantBackoff, retry } from '@bulwark/retry';
+import { FakeClock } from '@bulwark/testing';
+import { SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openTelemetryListener } from './otel-listener.js';
+import { tracedAttempt } from './traced-attempt.js';
+import { tracedOperation } from './traced-operation.js';
+
+// Built before the SDK is registered, as a module-level pipeline in an application would be.
+const earlyClock = new FakeClock();
+const builtEarly = pipeline(
+  { operation: 'early', clock: earlyClock },
+  tracedOperation({ clock: earlyClock }),
+);
+
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(provider);
+});
+
+afterAll(async () => {
+  trace.disable();
+  context.disable();
+  await provider.shutdown();
+});
+
+beforeEach(() => exporter.reset());
+
+const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+const sleep = (clock: FakeClock, ms: number) =>
+  new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
+const ms = (span: ReadableSpan) => span.duration[0] * 1000 + span.duration[1] / 1e6;
+const spanNamed = (name: string) => exporter.getFinishedSpans().filter((s) => s.name === name);
+const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+const idOf = (span: ReadableSpan) => span.spanContext().spanId;
+
+/** A stand-in for an open circuit breaker: reports a rejection, as the real one does, and fails. */
+class RejectingBreaker extends BulwarkPolicy {
+  constructor(
+    clock: FakeClock,
+    private readonly listener: TelemetryListener,
+    private readonly rejections: number,
+  ) {
+    super(clock);
+  }
+  private calls = 0;
+  protected run(ctx: Context, next: Next): Promise<unknown> {
+    if (this.calls++ < this.rejections) {
+      emit(this.listener, {
+        type: 'breaker-rejected',
+        policy: 'circuit-breaker',
+        name: undefined,
+        operation: ctx.operation,
+        key: 'https://api.example.com',
+        state: 'open',
+      });
+      return Promise.reject(
+        new BrokenCircuitError('circuit is open', 'https://api.example.com', 100),
+      );
+    }
+    return Promise.resolve(next.call(ctx));
+  }
+}
+
+/** Replaces a 503 response with a cached answer, as a fallback policy would. */
+class Fallback extends BulwarkPolicy {
+  constructor(clock: FakeClock) {
+    super(clock);
+  }
+  protected async run(ctx: Context, next: Next): Promise<unknown> {
+    const value = await next.call(ctx);
+    return value instanceof Response && value.status === 503 ? 'cached' : value;
+  }
+}
+
+describe('openTelemetryListener with tracedOperation', () => {
+  it('records one operation span and one child span per attempt for a call that retried twice and succeeded', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const policy = pipeline(
+      { operation: 'get-user', listener, clock },
+      tracedOperation({ clock }),
+      retry({ listener, clock, backoff: constantBackoff(100) }),
+    );
+    let n = 0;
+    const call = policy.execute(async () => {
+      await sleep(clock, 20);
+      if (++n < 3) throw reset();
+      return 'user';
+    });
+    await clock.runAll();
+    await expect(call).resolves.toBe('user');
+
+    const [operation] = spanNamed('get-user');
+    const attempts = spanNamed('get-user attempt');
+    expect(exporter.getFinishedSpans()).toHaveLength(4);
+    expect(operation!.parentSpanContext).toBeUndefined();
+    expect(operation!.attributes).toEqual({
+      'bulwark.operation': 'get-user',
+      'bulwark.attempts': 3,
+      'bulwark.outcome': 'success',
+    });
+    expect(operation!.status.code).toBe(SpanStatusCode.UNSET);
+    expect(operation!.events.map((e) => [e.name, e.attributes])).toEqual([
+      [
+        'retry-scheduled',
+        {
+          'bulwark.policy': 'retry',
+          'bulwark.attempt': 1,
+          'bulwark.retry.delay_ms': 100,
+          'bulwark.retry.delay_source': 'backoff',
+          'bulwark.retry.reason': 'ECONNRESET',
+        },
+      ],
+      [
+        'retry-scheduled',
+        {
+          'bulwark.policy': 'retry',
+          'bulwark.attempt': 2,
+          'bulwark.retry.delay_ms': 100,
+          'bulwark.retry.delay_source': 'backoff',
+          'bulwark.retry.reason': 'ECONNRESET',
+        },
+      ],
+    ]);
+
+    expect(attempts.map((s) => s.attributes)).toEqual([
+      { 'bulwark.attempt': 1, 'bulwark.outcome': 'failure', 'error.type': 'ECONNRESET' },
+      {
+        'bulwark.attempt': 2,
+        'bulwark.retry.reason': 'ECONNRESET',
+        'bulwark.retry.delay_ms': 100,
+        'bulwark.retry.delay_source': 'backoff',
+        'bulwark.outcome': 'failure',
+        'error.type': 'ECONNRESET',
+      },
+      {
+        'bulwark.attempt': 3,
+        'bulwark.retry.reason': 'ECONNRESET',
+        'bulwark.retry.delay_ms': 100,
+        'bulwark.retry.delay_source': 'backoff',
+        'bulwark.outcome': 'success',
+      },
+    ]);
+    for (const attempt of attempts) {
+      expect(parentOf(attempt)).toBe(idOf(operation!));
+      expect(attempt.spanContext().traceId).toBe(operation!.spanContext().traceId);
+      // Made after the fact, from the retry's measurement on its clock: 20 ms each.
+      expect(ms(attempt)).toBeCloseTo(20, 3);
+    }
+    expect(attempts.map((s) => s.status)).toEqual([
+      { code: SpanStatusCode.ERROR, message: 'socket hang up' },
+      { code: SpanStatusCode.ERROR, message: 'socket hang up' },
+      { code: SpanStatusCode.UNSET },
+    ]);
+    expect(attempts[0]!.events.map((e) => e.name)).toEqual(['exception']);
+    expect(operation!.instrumentationScope.name).toBe('@bulwark/telemetry');
+  });
+
+  it('marks the operation span failed, with the error and why the retry gave up', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const policy = pipeline(
+      { operation: 'pay', listener, clock },
+      tracedOperation({ clock }),
+      retry({ listener, clock, maxAttempts: 2, backoff: constantBackoff(10) }),
+    );
+    const call = policy.execute(() => Promise.reject(reset()));
+    const failed = expect(call).rejects.toThrow('socket hang up');
+    await clock.runAll();
+    await failed;
+    const [operation] = spanNamed('pay');
+    expect(operation!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'socket hang up' });
+    expect(operation!.attributes).toMatchObject({
+      'bulwark.attempts': 2,
+      'bulwark.retry.gave_up_reason': 'max-attempts',
+      'bulwark.outcome': 'failure',
+      'error.type': 'ECONNRESET',
+    });
+    expect(operation!.events.map((e) => e.name)).toEqual([
+      'retry-scheduled',
+      'retry-gave-up',
+      'exception',
+    ]);
+  });
+
+  it('counts a failed result the retry returned after giving up as a failure', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const policy = pipeline(
+      { operation: 'status', listener, clock },
+      tracedOperation({ clock }),
+      retry({ listener, clock, maxAttempts: 2, backoff: constantBackoff(10) }),
+    );
+    const call = policy.execute(() => new Response(null, { status: 503 }));
+    await clock.runAll();
+    expect((await call).status).toBe(503);
+    const [operation] = spanNamed('status');
+    expect(operation!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(operation!.attributes).toMatchObject({
+      'bulwark.outcome': 'failure',
+      'error.type': '503',
+    });
+    expect(spanNamed('status attempt').map((s) => s.attributes['error.type'])).toEqual([
+      '503',
+      '503',
+    ]);
+  });
+
+  it('leaves the operation successful when a fallback replaced the failed result the retry gave up on', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const policy = pipeline(
+      { operation: 'with-fallback', listener, clock },
+      tracedOperation({ clock }),
+      new Fallback(clock),
+      retry({ listener, clock, maxAttempts: 2, backoff: constantBackoff(10) }),
+    );
+    const call = policy.execute(() => new Response(null, { status: 503 }));
+    await clock.runAll();
+    await expect(call).resolves.toBe('cached');
+    const [operation] = spanNamed('with-fallback');
+    expect(operation!.status.code).toBe(SpanStatusCode.UNSET);
+    expect(operation!.attributes).toMatchObject({
+      'bulwark.outcome': 'success',
+      'bulwark.retry.gave_up_reason': 'max-attempts',
+    });
+  });
+
+  it('puts the breaker state on the attempt it rejected, with the rejection as an event', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const policy = pipeline(
+      { operation: 'search', listener, clock },
+      tracedOperation({ clock }),
+      retry({
+        listener,
+        clock,
+        backoff: constantBackoff(10),
+        classify: { error: (e) => e instanceof BrokenCircuitError },
+        delayHint: () => undefined,
+      }),
+      new RejectingBreaker(clock, listener, 1),
+    );
+    const call = policy.execute(() => 'found');
+    await clock.runAll();
+    await expect(call).resolves.toBe('found');
+    const [first, second] = spanNamed('search attempt');
+    expect(first!.attributes).toMatchObject({
+      'bulwark.breaker.state': 'open',
+      'error.type': 'BULWARK_BROKEN_CIRCUIT',
+      'bulwark.outcome': 'circuit-open',
+    });
+    expect(second!.attributes['bulwark.breaker.state']).toBeUndefined();
+    expect(spanNamed('search')[0]!.events.map((e) => e.name)).toEqual([
+      'breaker-rejected',
+      'retry-scheduled',
+    ]);
+  });
+
+  it('names the span after the options when the pipeline names no operation', async () => {
+    await pipeline(tracedOperation()).execute(() => 1);
+    await pipeline(tracedOperation({ name: 'nightly-sync' })).execute(() => 1);
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual([
+      'bulwark.operation',
+      'nightly-sync',
+    ]);
+  });
+
+  it('records with an SDK registered after the pipeline was built', async () => {
+    await builtEarly.execute(() => 'late');
+    expect(spanNamed('early')).toHaveLength(1);
+  });
+
+  it('uses the tracer it is given', async () => {
+    const own = new InMemorySpanExporter();
+    const ownProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(own)] });
+    await pipeline(
+      { operation: 'own' },
+      tracedOperation({ tracer: ownProvider.getTracer('mine') }),
+    ).execute(() => 1);
+    expect(own.getFinishedSpans().map((s) => [s.name, s.instrumentationScope.name])).toEqual([
+      ['own', 'mine'],
+    ]);
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+  });
+
+  it('parents the operation span to the span active when the call starts', async () => {
+    const tracer = provider.getTracer('app');
+    await tracer.startActiveSpan('GET /users/:id', async (server) => {
+      await pipeline({ operation: 'inner' }, tracedOperation()).execute(() => 1);
+      server.end();
+    });
+    const [inner] = spanNamed('inner');
+    expect(parentOf(inner!)).toBe(idOf(spanNamed('GET /users/:id')[0]!));
+  });
+});
+
+describe('tracedAttempt', () => {
+  it('makes live attempt spans that parent what the attempt traces', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const tracer = provider.getTracer('http');
+    const policy = pipeline(
+      { operation: 'get-user', listener, clock },
+      tracedOperation({ clock }),
+      retry({ listener, clock, backoff: constantBackoff(100) }),
+      tracedAttempt({ clock }),
+    );
+    let n = 0;
+    const call = policy.execute(() =>
+      // What an HTTP client instrumentation would do inside the attempt.
+      tracer.startActiveSpan('GET', async (http) => {
+        await sleep(clock, 5);
+        http.end();
+        if (++n < 3) throw reset();
+        return 'user';
+      }),
+    );
+    await clock.runAll();
+    await expect(call).resolves.toBe('user');
+
+    const [operation] = spanNamed('get-user');
+    const attempts = spanNamed('get-user attempt');
+    const requests = spanNamed('GET');
+    expect(attempts).toHaveLength(3);
+    expect(requests).toHaveLength(3);
+    attempts.forEach((attempt, i) => {
+      expect(parentOf(attempt)).toBe(idOf(operation!));
+      expect(parentOf(requests[i]!)).toBe(idOf(attempt));
+    });
+    expect(
+      attempts.map((s) => [s.attributes['bulwark.attempt'], s.attributes['bulwark.outcome']]),
+    ).toEqual([
+      [1, 'failure'],
+      [2, 'failure'],
+      [3, 'success'],
+    ]);
+    expect(attempts[1]!.attributes).toMatchObject({
+      'bulwark.retry.reason': 'ECONNRESET',
+      'bulwark.retry.delay_ms': 100,
+    });
+    expect(operation!.attributes['bulwark.attempts']).toBe(3);
+  });
+
+  it('ends a live attempt as failed when the retry counts its result as a failure', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const policy = pipeline(
+      { operation: 'poll', listener, clock },
+      tracedOperation({ clock }),
+      retry({ listener, clock, maxAttempts: 2, backoff: constantBackoff(10) }),
+      tracedAttempt({ clock }),
+    );
+    let n = 0;
+    const call = policy.execute(() => new Response(null, { status: ++n === 1 ? 503 : 200 }));
+    await clock.runAll();
+    expect((await call).status).toBe(200);
+    const attempts = spanNamed('poll attempt');
+    expect(attempts.map((s) => [s.attributes['bulwark.outcome'], s.status.code])).toEqual([
+      ['failure', SpanStatusCode.ERROR],
+      ['success', SpanStatusCode.UNSET],
+    ]);
+    expect(attempts[0]!.attributes['error.type']).toBe('503');
+  });
+
+  it('puts a breaker rejection on the live attempt span', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const policy = pipeline(
+      { operation: 'q', listener, clock },
+      tracedOperation({ clock }),
+      retry({
+        listener,
+        clock,
+        backoff: constantBackoff(10),
+        classify: { error: (e) => e instanceof BrokenCircuitError },
+        delayHint: () => undefined,
+      }),
+      tracedAttempt({ clock }),
+      new RejectingBreaker(clock, listener, 1),
+    );
+    const call = policy.execute(() => 'ok');
+    await clock.runAll();
+    await expect(call).resolves.toBe('ok');
+    const [first] = spanNamed('q attempt');
+    expect(first!.attributes['bulwark.breaker.state']).toBe('open');
+    expect(first!.events.map((e) => e.name)).toEqual(['breaker-rejected', 'exception']);
+  });
+
+  it('works without tracedOperation, under whatever span is active', async () => {
+    const tracer = provider.getTracer('app');
+    await tracer.startActiveSpan('job', async (job) => {
+      await pipeline({ operation: 'step' }, tracedAttempt()).execute(() => 1);
+      job.end();
+    });
+    const [attempt] = spanNamed('step attempt');
+    expect(attempt!.attributes).toEqual({ 'bulwark.attempt': 1, 'bulwark.outcome': 'success' });
+    expect(parentOf(attempt!)).toBe(idOf(spanNamed('job')[0]!));
+  });
+});
+
+describe('openTelemetryListener without tracedOperation', () => {
+  it('adds policy decisions as events on the active span, and makes no attempt spans', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const policy = pipeline(
+      { operation: 'plain', listener, clock },
+      retry({ listener, clock, backoff: constantBackoff(10) }),
+    );
+    const tracer = provider.getTracer('app');
+    let n = 0;
+    const done = tracer.startActiveSpan('handler', async (handler) => {
+      const value = await policy.execute(() => (++n < 2 ? Promise.reject(reset()) : 'ok'));
+      handler.end();
+      return value;
+    });
+    await clock.runAll();
+    await expect(done).resolves.toBe('ok');
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['handler']);
+    expect(
+      spanNamed('handler')[0]!.events.map((e) => [e.name, e.attributes?.['bulwark.attempt']]),
+    ).toEqual([
+      ['attempt', 1],
+      ['retry-scheduled', 1],
+      ['attempt', 2],
+    ]);
+  });
+
+  it('records every kind of decision with its attributes', async () => {
+    const listener = combineListeners(openTelemetryListener())!;
+    const events: PolicyEvent[] = [
+      {
+        type: 'breaker-state',
+        policy: 'circuit-breaker',
+        name: 'edge',
+        operation: 'x',
+        key: 'https://a',
+        from: 'closed',
+        to: 'open',
+      },
+      {
+        type: 'bulkhead-queued',
+        policy: 'bulkhead',
+        name: undefined,
+        operation: 'x',
+        active: 2,
+        queued: 1,
+      },
+      {
+        type: 'bulkhead-rejected',
+        policy: 'bulkhead',
+        name: undefined,
+        operation: 'x',
+        reason: 'queue-timeout',
+        active: 2,
+        queued: 3,
+        limit: 2,
+      },
+      {
+        type: 'bulkhead-limit',
+        policy: 'bulkhead',
+        name: undefined,
+        operation: undefined,
+        from: 2,
+        to: 3,
+      },
+      { type: 'timeout', policy: 'timeout', name: undefined, operation: 'x', timeoutMs: 250 },
+      {
+        type: 'deadline-exceeded',
+        policy: 'retry',
+        name: undefined,
+        operation: 'x',
+        budgetMs: undefined,
+      },
+      {
+        type: 'call',
+        policy: 'pipeline',
+        name: undefined,
+        operation: 'x',
+        outcome: 'success',
+        durationMs: 1,
+        error: undefined,
+      },
+    ];
+    provider.getTracer('app').startActiveSpan('s', (span) => {
+      events.forEach(listener);
+      span.end();
+    });
+    const [span] = spanNamed('s');
+    expect(span!.events.map((e) => [e.name, e.attributes])).toEqual([
+      [
+        'breaker-state',
+        {
+          'bulwark.policy': 'edge',
+          'bulwark.breaker.from': 'closed',
+          'bulwark.breaker.state': 'open',
+          'bulwark.breaker.key': 'https://a',
+        },
+      ],
+      [
+        'bulkhead-queued',
+        {
+          'bulwark.policy': 'bulkhead',
+          'bulwark.bulkhead.active': 2,
+          'bulwark.bulkhead.queued': 1,
+        },
+      ],
+      [
+        'bulkhead-rejected',
+        {
+          'bulwark.policy': 'bulkhead',
+          'bulwark.bulkhead.reason': 'queue-timeout',
+          'bulwark.bulkhead.active': 2,
+          'bulwark.bulkhead.queued': 3,
+          'bulwark.bulkhead.limit': 2,
+        },
+      ],
+      [
+        'bulkhead-limit',
+        { 'bulwark.policy': 'bulkhead', 'bulwark.bulkhead.from': 2, 'bulwark.bulkhead.limit': 3 },
+      ],
+      ['timeout', { 'bulwark.policy': 'timeout', 'bulwark.timeout_ms': 250 }],
+      ['deadline-exceeded', { 'bulwark.policy': 'retry' }],
+    ]);
+    expect(span!.attributes['bulwark.breaker.state']).toBe('open');
+  });
+
+  it('does nothing outside any span', () => {
+    const listener = openTelemetryListener();
+    expect(() =>
+      listener({
+        type: 'timeout',
+        policy: 'timeout',
+        name: undefined,
+        operation: 'x',
+        timeoutMs: 1,
+      }),
+    ).not.toThrow();
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+  });
+});
+
+describe('tracedOperation and tracedAttempt options', () => {
+  it.each([
+    [{ tracer: {} }, new TypeError('expected tracer to be an OpenTelemetry Tracer, got an object')],
+    [{ name: '' }, new TypeError('expected name to be a non-empty string, got ""')],
+    [{ clock: Date }, new TypeError('expected clock to be a Clock, got a function')],
+  ])('refuse %o', (options, error) => {
+    expect(() => tracedOperation(options as never)).toThrow(error);
+    expect(() => tracedAttempt(options as never)).toThrow(error);
+  });
+
+  it('refuse options that are not an object', () => {
+    expect(() => tracedOperation(1 as never)).toThrow(
+      new TypeError('expected the options of tracedOperation() to be an object, got 1'),
+    );
+    expect(() => tracedAttempt(1 as never)).toThrow(
+      new TypeError('expected the options of tracedAttempt() to be an object, got 1'),
+    );
+  });
+});
