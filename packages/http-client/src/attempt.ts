@@ -1,0 +1,201 @@
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { BodyTooLargeError, NetworkError } from './errors.js';
+import {
+  type HttpResponse,
+  HttpStreamResponse,
+  type ResponseHeaders,
+  bufferedResponse,
+} from './response.js';
+
+/** What an attempt needs to know about its request. */
+export interface AttemptOwner {
+  readonly method: string;
+  readonly origin: string;
+  readonly maxBodyBytes: number;
+  /** Hand the response over at the headers, with the body as a stream. */
+  readonly streaming: boolean;
+  /** Whether a response with this status will be retried (its body is then read, and dropped). */
+  willRetryStatus(status: number): boolean;
+}
+
+/** Answers that carry no body whatever their Content-Length says (RFC 9110 §6.4.1). */
+function hasBody(method: string, status: number): boolean {
+  return method !== 'HEAD' && status !== 204 && status !== 304;
+}
+
+/** undici's own argument errors are the caller's mistakes, not the network's. */
+const INVALID_ARGUMENT = 'UND_ERR_INVALID_ARG';
+
+/**
+ * One attempt: an undici dispatch handler (the controller API of undici 7 and 8) that reads the
+ * response into memory, or hands it over as a stream, and settles one promise.
+ *
+ * The client aborts an attempt through {@link Attempt.abort}: no AbortSignal is created per
+ * request. An attempt aborted before undici started it aborts as soon as it starts.
+ */
+export class Attempt implements Dispatcher.DispatchHandler {
+  readonly promise: Promise<HttpResponse | HttpStreamResponse>;
+  /** True once the response headers have arrived. */
+  committed = false;
+  private settled = false;
+  /** The exchange with the server is over: ended, failed or aborted. */
+  private done = false;
+  private controller: Dispatcher.DispatchController | undefined = undefined;
+  private abortReason: Error | undefined = undefined;
+  private resolve!: (response: HttpResponse | HttpStreamResponse) => void;
+  private reject!: (error: unknown) => void;
+  private status = 0;
+  private statusText = '';
+  private headers: ResponseHeaders = {};
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private stream: ResponseStream | undefined = undefined;
+
+  constructor(
+    private readonly owner: AttemptOwner,
+    /** This attempt's number, counting from 1. */
+    readonly number: number,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** Ends the attempt with `reason`: at once for the caller, and on the socket as soon as it can. */
+  abort(reason: Error): void {
+    if (this.done || (this.settled && this.stream === undefined)) return;
+    this.done = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+    if (this.stream !== undefined) this.stream.destroy(reason);
+    else this.fail(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Aborted while undici still had it queued: stop before a byte is sent.
+    if (this.abortReason !== undefined) controller.abort(this.abortReason);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: ResponseHeaders,
+    statusMessage?: string,
+  ): void {
+    // 1xx informational answers come before the real one.
+    if (statusCode < 200 || this.done) return;
+    this.committed = true;
+    this.status = statusCode;
+    this.statusText = statusMessage ?? '';
+    this.headers = headers;
+    const declared = hasBody(this.owner.method, statusCode) ? headers['content-length'] : undefined;
+    if (typeof declared === 'string' && declared.length > 0) {
+      const bytes = Number(declared);
+      if (bytes > this.owner.maxBodyBytes) {
+        this.tooLarge(controller, bytes);
+        return;
+      }
+    }
+    if (this.owner.streaming && !this.owner.willRetryStatus(statusCode)) {
+      this.stream = new ResponseStream(this);
+      this.settled = true;
+      this.resolve(
+        new HttpStreamResponse(statusCode, this.statusText, headers, this.stream, this.number),
+      );
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.done) return;
+    this.size += chunk.length;
+    if (this.size > this.owner.maxBodyBytes) {
+      this.tooLarge(controller, undefined);
+      return;
+    }
+    const stream = this.stream;
+    if (stream !== undefined) {
+      if (!stream.push(chunk)) controller.pause();
+    } else if (!this.settled) {
+      this.chunks.push(chunk);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.done = true;
+    if (this.stream !== undefined) {
+      this.stream.push(null);
+      return;
+    }
+    if (this.settled) return;
+    this.settled = true;
+    const { status, statusText, headers, chunks, size } = this;
+    this.chunks = [];
+    this.resolve(bufferedResponse(status, statusText, headers, chunks, size, this.number));
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    if (this.done) return;
+    this.done = true;
+    const { code } = error as { code?: unknown };
+    const failure =
+      code === INVALID_ARGUMENT
+        ? error
+        : new NetworkError(this.owner.method, this.owner.origin, this.committed, error);
+    if (this.stream !== undefined) this.stream.destroy(failure);
+    else this.fail(failure);
+  }
+
+  /** @internal The stream wants more. */
+  resume(): void {
+    this.controller?.resume();
+  }
+
+  /** @internal The caller destroyed the body stream before its end. */
+  streamDestroyed(error: Error | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.abortReason = error ?? new Error('the response body stream was destroyed');
+    this.controller?.abort(this.abortReason);
+  }
+
+  private tooLarge(controller: Dispatcher.DispatchController, declared: number | undefined): void {
+    const error = new BodyTooLargeError(
+      this.owner.method,
+      this.owner.origin,
+      this.owner.maxBodyBytes,
+      declared,
+    );
+    // Reading the rest to keep the connection would defeat the limit: drop the connection.
+    this.done = true;
+    this.abortReason = error;
+    controller.abort(error);
+    if (this.stream !== undefined) this.stream.destroy(error);
+    else this.fail(error);
+  }
+
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.chunks = [];
+    this.reject(error);
+  }
+}
+
+/** A response body handed over as a stream, with backpressure through the dispatch controller. */
+class ResponseStream extends Readable {
+  constructor(private readonly attempt: Attempt) {
+    super();
+  }
+
+  override _read(): void {
+    this.attempt.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.readableEnded) this.attempt.streamDestroyed(error);
+    callback(error);
+  }
+}

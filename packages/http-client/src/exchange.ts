@@ -1,0 +1,236 @@
+import { type ContextFn, isTimeoutError } from '@bulwark/core';
+import type { Context, Next, Scope } from '@bulwark/core/internal';
+import { type RetryClassifier, errorCodeIn, isRetryableNetworkError } from '@bulwark/retry';
+import { type TimeoutPolicy, type WriteBudgetOptions, writeBudget } from '@bulwark/timeout';
+import type { Dispatcher } from 'undici';
+import { Attempt, type AttemptOwner } from './attempt.js';
+import type { BodySource } from './body.js';
+import {
+  HttpStatusError,
+  RetriesExhaustedError,
+  StreamBodyNotReplayableError,
+  isNetworkError,
+} from './errors.js';
+import { copyHeaders } from './headers.js';
+import { isIdempotentMethod, isKeyedMethod } from './methods.js';
+import type { AttemptHeadersArgs } from './options.js';
+import { type HttpResponse, HttpStreamResponse } from './response.js';
+
+/**
+ * Transient failures undici reports besides `@bulwark/retry`'s network codes: a body cut short
+ * against its Content-Length.
+ */
+export const EXTRA_RETRYABLE_CODES: readonly string[] = Object.freeze([
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
+const isExtraRetryable = errorCodeIn(EXTRA_RETRYABLE_CODES);
+
+/**
+ * Failures (thrown errors and returned responses) that the retry policy may retry. The
+ * exchange that saw a failure decides, as only it knows the method, the key, the body and
+ * whether the response was committed; the retry policy, shared by every call to an origin,
+ * asks here. Only failures enter, so the set stays empty on the fast path.
+ */
+const retryable = new WeakSet<object>();
+
+function isMarked(value: unknown): boolean {
+  return retryable.has(value as object);
+}
+
+/** The retry classifier of every HTTP client: retry exactly what the exchange marked. */
+export const httpRetryClassifier: RetryClassifier = Object.freeze({
+  error: isMarked,
+  result: isMarked,
+});
+
+/**
+ * undici's errors for a dispatcher closed or destroyed by this process: not the network's
+ * doing, and no retry can get past them.
+ */
+export const isLocalShutdown = errorCodeIn(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+
+/** An attempt failure worth another attempt, if the request allows one. */
+function isTransient(error: unknown): boolean {
+  if (isTimeoutError(error)) return true;
+  return (
+    isNetworkError(error) &&
+    !isLocalShutdown(error) &&
+    (isRetryableNetworkError(error) || isExtraRetryable(error))
+  );
+}
+
+/** What every exchange of one client shares. */
+export interface ExchangeSettings {
+  readonly dispatcher: Dispatcher;
+  readonly timeout: TimeoutPolicy | undefined;
+  readonly retries: boolean;
+  readonly retryStatuses: Uint8Array;
+  readonly attemptHeaders:
+    ((args: AttemptHeadersArgs) => Readonly<Record<string, string>> | undefined) | undefined;
+  readonly attemptHeader: string | undefined;
+  readonly budgetHeader: WriteBudgetOptions | undefined;
+}
+
+const NOTHING = Symbol('nothing');
+
+/**
+ * One call of the client: its request, its attempts and what the last one ended with. The
+ * pipeline runs {@link Exchange.fn} once per attempt; the exchange is also the step the attempt
+ * timeout wraps ({@link Exchange.call}), so it sees every attempt start and end.
+ */
+export class Exchange implements Next, AttemptOwner {
+  /** The pipeline's function: one attempt under the attempt timeout. */
+  readonly fn: ContextFn;
+  /** The highest attempt number sent. */
+  attempts = 0;
+  private current: Attempt | undefined = undefined;
+  private stream: HttpStreamResponse | undefined = undefined;
+  private last: unknown = NOTHING;
+  private lastStatus: number | undefined = undefined;
+  private lastRetryable = false;
+  private readonly idempotent: boolean;
+  /** The method (and key) allow a retry, and the client retries at all. */
+  private readonly retryMethod: boolean;
+
+  constructor(
+    private readonly settings: ExchangeSettings,
+    readonly method: string,
+    readonly origin: string,
+    readonly path: string,
+    private readonly headers: Readonly<Record<string, string>>,
+    private readonly body: BodySource,
+    hasKey: boolean,
+    readonly streaming: boolean,
+    readonly maxBodyBytes: number,
+  ) {
+    this.idempotent = isIdempotentMethod(method);
+    this.retryMethod = settings.retries && (this.idempotent || (hasKey && isKeyedMethod(method)));
+    // Contexts built by the client are never spreadable: the function receives the Context itself.
+    this.fn = (context) => this.runAttempt(context as Context);
+  }
+
+  willRetryStatus(status: number): boolean {
+    return this.retryMethod && this.settings.retryStatuses[status] === 1;
+  }
+
+  /** Runs one attempt, and on failure stops its socket and says whether it may be retried. */
+  private async runAttempt(context: Context): Promise<unknown> {
+    const timeout = this.settings.timeout;
+    let result: unknown;
+    try {
+      result = await (timeout === undefined ? this.call(context) : timeout.invoke(context, this));
+    } catch (error: unknown) {
+      const attempt = this.current;
+      this.current = undefined;
+      // An attempt timeout released us while the request is still on the wire: end it there too.
+      attempt?.abort(error instanceof Error ? error : new Error(String(error)));
+      this.recordFailure(error, attempt?.committed ?? false);
+      throw error;
+    }
+    this.current = undefined;
+    this.recordResponse(result as HttpResponse | HttpStreamResponse);
+    return result;
+  }
+
+  /** Sends one attempt: the step inside the attempt timeout. */
+  call(context: Context): Promise<unknown> {
+    const number = context.attempt;
+    this.attempts = number;
+    // Everything that can throw comes before the attempt exists, so no promise goes unobserved.
+    const headers = this.attemptHeaders(context, number);
+    const body = this.body.next();
+    if (body === undefined) {
+      // The classifier never retries a one-shot body; this guards a caller's own retry around us.
+      return Promise.reject(
+        new StreamBodyNotReplayableError(this.method, this.origin, this.lastStatus, this.last),
+      );
+    }
+    const attempt = new Attempt(this, number);
+    this.current = attempt;
+    this.settings.dispatcher.dispatch(
+      {
+        origin: this.origin,
+        path: this.path,
+        method: this.method,
+        headers,
+        body,
+      },
+      attempt,
+    );
+    return attempt.promise;
+  }
+
+  private attemptHeaders(context: Context, number: number): Record<string, string> {
+    const headers = copyHeaders(this.headers);
+    const { attemptHeaders, attemptHeader, budgetHeader } = this.settings;
+    if (attemptHeaders !== undefined) {
+      const extra = attemptHeaders({
+        attempt: number,
+        method: this.method,
+        origin: this.origin,
+        path: this.path,
+        context,
+      });
+      if (extra !== undefined) {
+        for (const name of Object.keys(extra)) headers[name.toLowerCase()] = extra[name]!;
+      }
+    }
+    if (attemptHeader !== undefined) headers[attemptHeader] = String(number);
+    // Inside the attempt timeout, the context's deadline is the attempt's own expiry.
+    if (budgetHeader !== undefined && context.deadline !== Infinity) {
+      writeBudget(headers, context, budgetHeader);
+    }
+    return headers;
+  }
+
+  private recordResponse(response: HttpResponse | HttpStreamResponse): void {
+    this.last = response;
+    this.lastStatus = response.status;
+    this.lastRetryable = this.willRetryStatus(response.status);
+    if (this.lastRetryable && this.body.replayable) retryable.add(response);
+    if (response instanceof HttpStreamResponse) this.stream = response;
+  }
+
+  private recordFailure(error: unknown, committed: boolean): void {
+    this.last = error;
+    this.lastStatus = undefined;
+    // Once the headers are in, the server has acted: only an idempotent request may go again.
+    this.lastRetryable = this.retryMethod && (this.idempotent || !committed) && isTransient(error);
+    if (this.lastRetryable && this.body.replayable && typeof error === 'object' && error !== null) {
+      retryable.add(error);
+    }
+  }
+
+  /** The caller's signal aborted: end the attempt on the wire, or the body stream. */
+  callerAborted(scope: Scope): void {
+    const error = scope.abortError();
+    this.current?.abort(error);
+    this.stream?.body.destroy(error);
+  }
+
+  /** The call failed (a deadline, a bulkhead, a breaker...): nothing of it may stay on the wire. */
+  abandon(error: unknown): void {
+    const reason = error instanceof Error ? error : new Error(String(error));
+    this.current?.abort(reason);
+    this.stream?.body.destroy(reason);
+  }
+
+  /** The response the caller gets; a retried status the client gave up on is an error instead. */
+  outcome(result: unknown): HttpResponse | HttpStreamResponse {
+    if (result === this.last && this.lastRetryable) {
+      throw this.exhausted(new HttpStatusError(result as HttpResponse, this.method, this.origin));
+    }
+    return result as HttpResponse | HttpStreamResponse;
+  }
+
+  /** The error the caller gets: a retryable failure the client stopped retrying says so. */
+  failure(error: unknown): unknown {
+    return error === this.last && this.lastRetryable ? this.exhausted(error) : error;
+  }
+
+  private exhausted(cause: unknown): Error {
+    return this.body.replayable
+      ? new RetriesExhaustedError(this.method, this.origin, this.attempts, this.lastStatus, cause)
+      : new StreamBodyNotReplayableError(this.method, this.origin, this.lastStatus, cause);
+  }
+}

@@ -1,0 +1,310 @@
+import {
+  type Clock,
+  type ExecutionContext,
+  type TelemetryListener,
+  systemClock,
+} from '@bulwark/core';
+import {
+  checkFunction,
+  checkInteger,
+  checkOptionsObject,
+  checkString,
+  describeValue,
+} from '@bulwark/core/internal';
+import type { BulkheadOptions } from '@bulwark/bulkhead';
+import type { RegistryBreakerOptions } from '@bulwark/circuit-breaker';
+import type { Backoff, DelayHintFn, RetryBudgetOptions } from '@bulwark/retry';
+import { DEFAULT_BUDGET_HEADER, MAX_TIMEOUT_MS } from '@bulwark/timeout';
+import type { Dispatcher } from 'undici';
+import { DEFAULT_IDEMPOTENCY_KEY_HEADER } from './idempotency-key.js';
+import { checkHeaderName, copyHeaders, lowerHeaders } from './headers.js';
+import { type Base, parseBase } from './target.js';
+
+/** Per attempt, unless the deadline leaves less. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** For the whole call: every attempt and every wait between them. */
+export const DEFAULT_DEADLINE_MS = 30_000;
+/** Response bodies above this fail with a BodyTooLargeError: 16 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** The statuses retried (RFC 9110 §15: timeouts, rate limits and transient server errors). */
+export const DEFAULT_RETRY_STATUSES: readonly number[] = Object.freeze([
+  408, 429, 500, 502, 503, 504,
+]);
+/** Tells the server which attempt this is, so it can tell a retry from a first call. */
+export const DEFAULT_ATTEMPT_HEADER = 'x-bulwark-attempt';
+/** Sockets per origin. */
+export const DEFAULT_CONNECTIONS = 128;
+/** Calls per origin at once, and how many may wait for a slot. */
+export const DEFAULT_BULKHEAD: Readonly<HttpBulkheadOptions> = Object.freeze({
+  limit: 256,
+  queue: 512,
+  queueTimeoutMs: 5_000,
+});
+/** Idle keep-alive sockets close after this (undici's default). */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 4_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Origins (and their policies) remembered; the oldest is forgotten beyond it. */
+export const DEFAULT_MAX_ORIGINS = 1000;
+/** A status code is three digits. */
+const STATUS_LIMIT = 1000;
+
+/** What `attemptHeaders` is told about each attempt. */
+export interface AttemptHeadersArgs {
+  /** The attempt about to be sent, counting from 1. */
+  readonly attempt: number;
+  readonly method: string;
+  readonly origin: string;
+  /** The path and query: do not put it in metrics labels (it holds IDs). */
+  readonly path: string;
+  /** The attempt's execution context: its deadline, `remaining()`, operation. */
+  readonly context: ExecutionContext;
+}
+
+/** Where a request's deadline and cancellation can come from besides its own options. */
+export interface IncomingContext {
+  /** Absolute deadline on the client's clock (`performance.now()` for the system clock); `Infinity` for none. */
+  readonly deadline?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface HttpRetryOptions {
+  /** Attempts in all, the first included (1–1000). Default 3. */
+  maxAttempts?: number;
+  /** Statuses retried. Default 408, 429, 500, 502, 503, 504. */
+  statuses?: readonly number[];
+  /** Delay between attempts when the server gives no hint. Default: exponential, 100 ms to 10 s, full jitter. */
+  backoff?: Backoff;
+  /** Caps every backoff delay (ms). Default 30 000. */
+  maxDelayMs?: number;
+  /** Caps every server hint, such as Retry-After (ms). Default 60 000. */
+  maxHintMs?: number;
+  /** Reads a server's delay hint. Default: Retry-After, RateLimit-Reset and friends. */
+  delayHint?: DelayHintFn;
+  /** A retry budget per origin, so retries cannot multiply load on a failing origin; `false` for none. Default `{}` (20% + 10/s). */
+  budget?: RetryBudgetOptions | false;
+  /** Random numbers in [0, 1) for jitter (tests). Default `Math.random`. */
+  random?: () => number;
+}
+
+export interface HttpBreakerOptions extends RegistryBreakerOptions {
+  /** Breakers kept (one per origin). Default 1000. */
+  maxOrigins?: number;
+}
+
+export type HttpBulkheadOptions = Pick<BulkheadOptions, 'limit' | 'queue' | 'queueTimeoutMs'>;
+
+export interface HttpClientOptions {
+  /** The origin (and base path) for requests made with a path. */
+  baseUrl?: string | URL;
+  /** Headers sent with every request. */
+  headers?: Readonly<Record<string, string>>;
+  /** Headers added to each attempt (correlation, tracing). Called once per attempt. */
+  attemptHeaders?: (args: AttemptHeadersArgs) => Readonly<Record<string, string>> | undefined;
+  /** Per-attempt timeout (ms), or `false` for none. Default 10 000. */
+  timeoutMs?: number | false;
+  /** Budget for the whole call (ms), or `false` for none. Default 30 000. */
+  deadlineMs?: number | false;
+  /** The deadline and signal of the work this call is part of (an incoming request's context). */
+  context?: () => IncomingContext | undefined;
+  /** Retry settings, or `false` to send every request once. */
+  retry?: HttpRetryOptions | false;
+  /** Per-origin circuit breakers, or `false` for none. Default: 5 failures in a row open for 30 s. */
+  breaker?: HttpBreakerOptions | false;
+  /** Per-origin concurrency limit, or `false` for none. Default 256 at once, 512 waiting up to 5 s. */
+  bulkhead?: HttpBulkheadOptions | false;
+  /** `'auto'`: POST and PATCH carry a generated Idempotency-Key (and become retryable). Default `false`. */
+  idempotencyKey?: 'auto' | false;
+  /** The Idempotency-Key header's name. Default `idempotency-key`. */
+  idempotencyKeyHeader?: string;
+  /** The attempt number header, or `false`. Default `x-bulwark-attempt`. */
+  attemptHeader?: string | false;
+  /** The remaining-budget header, or `false`. Default `x-bulwark-timeout-ms`. */
+  budgetHeader?: string | false;
+  /** Largest response body read (bytes). Default 16 MiB. */
+  maxBodyBytes?: number;
+  /** Sockets per origin. Default 128. */
+  connections?: number;
+  /** Idle keep-alive sockets close after this (ms). Default 4 000. */
+  keepAliveTimeoutMs?: number;
+  /** TCP (and TLS) connect timeout (ms). Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Use this undici dispatcher instead of the client's own; `close()` then leaves it open. */
+  dispatcher?: Dispatcher;
+  /** Origins remembered with their policies. Default 1000. */
+  maxOrigins?: number;
+  /** The operation name in telemetry. Default `METHOD origin` (never the path, which holds IDs). */
+  operation?: string;
+  /** Names every policy of this client in telemetry events. */
+  name?: string;
+  /** Receives every policy's telemetry events, and a `call` event per request. */
+  listener?: TelemetryListener;
+  /** The clock for every timeout, deadline and delay. Default: the system clock. */
+  clock?: Clock;
+}
+
+const OPTION_NAMES: readonly string[] = [
+  'baseUrl',
+  'headers',
+  'attemptHeaders',
+  'timeoutMs',
+  'deadlineMs',
+  'context',
+  'retry',
+  'breaker',
+  'bulkhead',
+  'idempotencyKey',
+  'idempotencyKeyHeader',
+  'attemptHeader',
+  'budgetHeader',
+  'maxBodyBytes',
+  'connections',
+  'keepAliveTimeoutMs',
+  'connectTimeoutMs',
+  'dispatcher',
+  'maxOrigins',
+  'operation',
+  'name',
+  'listener',
+  'clock',
+];
+
+/** The options, checked and with defaults filled in. */
+export interface ClientSettings {
+  readonly base: Base | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly attemptHeaders: HttpClientOptions['attemptHeaders'];
+  readonly timeoutMs: number | undefined;
+  readonly deadlineMs: number | undefined;
+  readonly context: HttpClientOptions['context'];
+  /** The retry options, `undefined` when retries are off. */
+  readonly retry: HttpRetryOptions | undefined;
+  /** 1 at each retried status. */
+  readonly retryStatuses: Uint8Array;
+  readonly breaker: HttpBreakerOptions | undefined;
+  readonly bulkhead: HttpBulkheadOptions | undefined;
+  readonly autoKey: boolean;
+  readonly keyHeader: string;
+  readonly attemptHeader: string | undefined;
+  readonly budgetHeader: string | undefined;
+  readonly maxBodyBytes: number;
+  readonly connections: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly dispatcher: Dispatcher | undefined;
+  readonly maxOrigins: number;
+  readonly operation: string | undefined;
+  readonly name: string | undefined;
+  readonly listener: TelemetryListener | undefined;
+  readonly clock: Clock;
+}
+
+function checkObject(name: string, value: unknown): asserts value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`expected ${name} to be an object, got ${describeValue(value)}`);
+  }
+}
+
+function optionalMs(name: string, value: unknown, fallback: number): number | undefined {
+  if (value === false) return undefined;
+  if (value === undefined) return fallback;
+  checkInteger(name, value, 1, MAX_TIMEOUT_MS);
+  return value;
+}
+
+function headerOption(name: string, value: unknown, fallback: string): string | undefined {
+  if (value === false) return undefined;
+  if (value === undefined) return fallback;
+  return checkHeaderName(name, value);
+}
+
+/** 1 at each status retried. The rest of the retry options are checked by retry() itself. */
+function parseRetryStatuses(options: HttpRetryOptions | undefined): Uint8Array {
+  const statuses: unknown = options?.statuses ?? DEFAULT_RETRY_STATUSES;
+  if (!Array.isArray(statuses)) {
+    throw new TypeError(
+      `expected retry.statuses to be an array of status codes, got ${describeValue(statuses)}`,
+    );
+  }
+  const statusTable = new Uint8Array(STATUS_LIMIT);
+  for (const status of statuses as unknown[]) {
+    checkInteger('retry.statuses[]', status, 100, STATUS_LIMIT - 1);
+    statusTable[status] = 1;
+  }
+  return statusTable;
+}
+
+export function parseOptions(options: HttpClientOptions): ClientSettings {
+  checkOptionsObject('createHttpClient', options);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) {
+      throw new TypeError(
+        `unknown option ${JSON.stringify(key)} for createHttpClient(); expected one of ${OPTION_NAMES.join(', ')}`,
+      );
+    }
+  }
+  const o = options;
+  if (o.attemptHeaders !== undefined) checkFunction('attemptHeaders', o.attemptHeaders);
+  if (o.context !== undefined) checkFunction('context', o.context);
+  if (o.listener !== undefined) checkFunction('listener', o.listener);
+  if (o.operation !== undefined) checkString('operation', o.operation);
+  if (o.name !== undefined) checkString('name', o.name);
+  if (o.idempotencyKey !== undefined && o.idempotencyKey !== 'auto' && o.idempotencyKey !== false) {
+    throw new TypeError(
+      `expected idempotencyKey to be 'auto' or false, got ${describeValue(o.idempotencyKey)}`,
+    );
+  }
+  if (o.retry !== undefined && o.retry !== false) checkObject('retry', o.retry);
+  if (o.breaker !== undefined && o.breaker !== false) checkObject('breaker', o.breaker);
+  if (o.bulkhead !== undefined && o.bulkhead !== false) checkObject('bulkhead', o.bulkhead);
+  if (o.dispatcher !== undefined) {
+    const dispatch = (o.dispatcher as { dispatch?: unknown } | null)?.dispatch;
+    if (typeof dispatch !== 'function') {
+      throw new TypeError(
+        `expected dispatcher to be an undici Dispatcher, got ${describeValue(o.dispatcher)}`,
+      );
+    }
+  }
+  const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  checkInteger('maxBodyBytes', maxBodyBytes, 0);
+  const connections = o.connections ?? DEFAULT_CONNECTIONS;
+  checkInteger('connections', connections, 1);
+  const keepAliveTimeoutMs = o.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  checkInteger('keepAliveTimeoutMs', keepAliveTimeoutMs, 1, MAX_TIMEOUT_MS);
+  const connectTimeoutMs = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  checkInteger('connectTimeoutMs', connectTimeoutMs, 1, MAX_TIMEOUT_MS);
+  const maxOrigins = o.maxOrigins ?? DEFAULT_MAX_ORIGINS;
+  checkInteger('maxOrigins', maxOrigins, 1);
+  const clock = o.clock ?? systemClock;
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+    throw new TypeError(`expected clock to be a Clock, got ${describeValue(clock)}`);
+  }
+  return {
+    base: o.baseUrl === undefined ? undefined : parseBase(o.baseUrl),
+    headers: o.headers === undefined ? {} : copyHeaders(lowerHeaders('headers', o.headers)),
+    attemptHeaders: o.attemptHeaders,
+    timeoutMs: optionalMs('timeoutMs', o.timeoutMs, DEFAULT_TIMEOUT_MS),
+    deadlineMs: optionalMs('deadlineMs', o.deadlineMs, DEFAULT_DEADLINE_MS),
+    context: o.context,
+    retry: o.retry === false ? undefined : (o.retry ?? {}),
+    retryStatuses: parseRetryStatuses(o.retry === false ? undefined : o.retry),
+    breaker: o.breaker === false ? undefined : (o.breaker ?? {}),
+    bulkhead: o.bulkhead === false ? undefined : (o.bulkhead ?? DEFAULT_BULKHEAD),
+    autoKey: o.idempotencyKey === 'auto',
+    keyHeader: checkHeaderName(
+      'idempotencyKeyHeader',
+      o.idempotencyKeyHeader ?? DEFAULT_IDEMPOTENCY_KEY_HEADER,
+    ),
+    attemptHeader: headerOption('attemptHeader', o.attemptHeader, DEFAULT_ATTEMPT_HEADER),
+    budgetHeader: headerOption('budgetHeader', o.budgetHeader, DEFAULT_BUDGET_HEADER),
+    maxBodyBytes,
+    connections,
+    keepAliveTimeoutMs,
+    connectTimeoutMs,
+    dispatcher: o.dispatcher,
+    maxOrigins,
+    operation: o.operation,
+    name: o.name,
+    listener: o.listener,
+    clock,
+  };
+}

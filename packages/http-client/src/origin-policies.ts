@@ -1,0 +1,111 @@
+import type { AnyPolicy, Clock, TelemetryListener } from '@bulwark/core';
+import { type Pipeline, pipeline } from '@bulwark/core';
+import { type Bulkhead, bulkhead } from '@bulwark/bulkhead';
+import type { BreakerRegistry, CircuitBreaker } from '@bulwark/circuit-breaker';
+import { type RetryPolicy, retry, retryBudget } from '@bulwark/retry';
+import type { DeadlinePolicy } from '@bulwark/timeout';
+import { httpRetryClassifier } from './exchange.js';
+import type { HttpBulkheadOptions, HttpRetryOptions } from './options.js';
+
+/** What the policies of every origin share. */
+export interface SharedPolicies {
+  readonly bulkhead: HttpBulkheadOptions | undefined;
+  /** The client's own deadline, or undefined when it has none. */
+  readonly deadline: DeadlinePolicy | undefined;
+  /** Enforces a per-request deadline when the client has no deadline of its own. */
+  readonly enforcer: () => DeadlinePolicy;
+  readonly retry: HttpRetryOptions | undefined;
+  readonly breakers: BreakerRegistry | undefined;
+  readonly name: string | undefined;
+  readonly listener: TelemetryListener | undefined;
+  readonly clock: Clock;
+}
+
+/** Builds the retry policy of one origin, with its own retry budget. */
+export function originRetry(shared: SharedPolicies, options: HttpRetryOptions): RetryPolicy {
+  const { budget = {} } = options;
+  return retry({
+    maxAttempts: options.maxAttempts,
+    backoff: options.backoff,
+    maxDelayMs: options.maxDelayMs,
+    maxHintMs: options.maxHintMs,
+    delayHint: options.delayHint,
+    random: options.random,
+    classify: httpRetryClassifier,
+    budget: budget === false ? undefined : retryBudget({ ...budget, clock: shared.clock }),
+    name: shared.name,
+    listener: shared.listener,
+    clock: shared.clock,
+  });
+}
+
+export function originBulkhead(shared: SharedPolicies, options: HttpBulkheadOptions): Bulkhead {
+  return bulkhead({
+    limit: options.limit,
+    queue: options.queue,
+    queueTimeoutMs: options.queueTimeoutMs,
+    name: shared.name,
+    listener: shared.listener,
+    clock: shared.clock,
+  });
+}
+
+/**
+ * The policies of one origin, composed as Bulwark's standard outbound pipeline: bulkhead,
+ * deadline, retry (with the origin's retry budget), the origin's circuit breaker. The attempt
+ * timeout sits inside, in the exchange, next to the socket it has to stop.
+ */
+export class OriginPolicies {
+  private readonly bulkhead: Bulkhead | undefined;
+  private readonly retry: RetryPolicy | undefined;
+  private breaker: CircuitBreaker | undefined;
+  private plain: Pipeline;
+  private bounded: Pipeline | undefined = undefined;
+  // Operation names by method, so a call builds no string.
+  private readonly operations = new Map<string, string>();
+
+  constructor(
+    readonly origin: string,
+    private readonly shared: SharedPolicies,
+  ) {
+    this.bulkhead = shared.bulkhead && originBulkhead(shared, shared.bulkhead);
+    this.retry = shared.retry && originRetry(shared, shared.retry);
+    this.breaker = shared.breakers?.get(origin);
+    this.plain = this.compose(shared.deadline);
+  }
+
+  /** The pipeline for a call; `bounded` when the call brings a deadline that must be enforced. */
+  pipelineFor(bounded: boolean): Pipeline {
+    const breakers = this.shared.breakers;
+    if (breakers !== undefined) {
+      // The registry may have dropped and re-created this origin's breaker: follow it.
+      const breaker = breakers.get(this.origin);
+      if (breaker !== this.breaker) {
+        this.breaker = breaker;
+        this.plain = this.compose(this.shared.deadline);
+        this.bounded = undefined;
+      }
+    }
+    if (!bounded || this.shared.deadline !== undefined) return this.plain;
+    return (this.bounded ??= this.compose(this.shared.enforcer()));
+  }
+
+  /** `GET https://api.example.com`: the origin, never the path (paths hold IDs). */
+  operation(method: string): string {
+    let name = this.operations.get(method);
+    if (name === undefined) {
+      name = `${method} ${this.origin}`;
+      this.operations.set(method, name);
+    }
+    return name;
+  }
+
+  private compose(deadline: DeadlinePolicy | undefined): Pipeline {
+    const policies: AnyPolicy[] = [];
+    if (this.bulkhead !== undefined) policies.push(this.bulkhead);
+    if (deadline !== undefined) policies.push(deadline);
+    if (this.retry !== undefined) policies.push(this.retry);
+    if (this.breaker !== undefined) policies.push(this.breaker);
+    return pipeline({ listener: this.shared.listener }, ...policies);
+  }
+}
