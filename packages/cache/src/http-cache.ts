@@ -1,0 +1,792 @@
+import { type Clock, systemClock } from '@bulwark/core';
+import { checkInteger } from '@bulwark/core/internal';
+import {
+  type CacheDirectives,
+  NO_DIRECTIVES,
+  parseCacheControl,
+  pragmaNoCache,
+} from './cache-control.js';
+import {
+  MAX_KEY_LENGTH,
+  UrlNormalizer,
+  cacheKey,
+  normalizeUrl,
+  sameOrigin,
+  variantCacheKey,
+} from './cache-key.js';
+import type { CacheStatus, ForwardReason } from './cache-status.js';
+import { Call, type Exchange, failure } from './call.js';
+import {
+  type OriginReply,
+  type StorageDecision,
+  type StoragePolicy,
+  decideStorage,
+  entryBytes,
+  mergeNotModified,
+  notModifiedMatches,
+  privacyVerdict,
+} from './entry.js';
+import {
+  type CacheEvent,
+  type CacheListener,
+  type CacheMissReason,
+  type StaleReason,
+  emitCacheEvent,
+} from './events.js';
+import { MAX_LIFETIME_MS, ageSeconds, currentAgeMs, initialAgeMs, parseAge } from './freshness.js';
+import {
+  type HeaderRecord,
+  UNSTORED_FIELDS,
+  readRequestHeaders,
+  toHeaderRecord,
+  withoutHopByHop,
+} from './headers.js';
+import { type CacheableMethod, type HttpCacheOptions, validateOptions } from './options.js';
+import {
+  type CacheRequest,
+  type HandleOptions,
+  type Origin,
+  abortError,
+  raceSignal,
+  toReply,
+} from './origin.js';
+import { type CacheResult, CacheResponse } from './result.js';
+import { Verdict, assess, staleIfErrorAllowed } from './reuse.js';
+import { memoryStore } from './stores/memory.js';
+import type { CacheStore, StoredRecord, StoredResponse, VaryMarker } from './stores/store.js';
+import { variantKey } from './vary.js';
+
+/** Methods whose responses can be cached; GET unless told otherwise. */
+export const DEFAULT_METHODS: readonly CacheableMethod[] = ['GET'];
+/** Bodies larger than this are not stored: 1 MiB. */
+export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
+/** Header sections larger than this are not stored: 32 KiB. */
+export const DEFAULT_MAX_HEADER_BYTES = 32 * 1024;
+/** How long a stale entry stays for requests that accept stale responses: 10 minutes. */
+export const DEFAULT_KEEP_STALE_MS = 600_000;
+/** The RFC 9211 Cache-Status member name. */
+export const DEFAULT_CACHE_NAME = 'bulwark';
+/** Safe methods (RFC 9110 §9.2.1): they never invalidate. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+/** A request that keeps finding the request it joined cancelled by its own caller stops joining. */
+const MAX_JOINS = 3;
+
+const NO_OPTIONS: HandleOptions = {};
+const PRAGMA_NO_CACHE: CacheDirectives = { ...NO_DIRECTIVES, noCache: true };
+const EMPTY_BODY = new Uint8Array(0);
+
+function defaultIsFailureResponse(args: { status: number }): boolean {
+  return args.status >= 500;
+}
+
+function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === 'function';
+}
+
+function upperMethod(method: string): string {
+  // The common spellings skip toUpperCase().
+  return method === 'GET' || method === 'HEAD' || method === 'POST' ? method : method.toUpperCase();
+}
+
+function withoutUnstored(headers: HeaderRecord): HeaderRecord {
+  const out: HeaderRecord = {};
+  for (const name in headers) if (!UNSTORED_FIELDS.has(name)) out[name] = headers[name]!;
+  return out;
+}
+
+/**
+ * An RFC 9111 HTTP cache in front of any origin function. Transport-neutral: `handle()` takes
+ * a request and a function that performs it, so the same cache serves `fetch`, undici or
+ * `@bulwark/http-client`.
+ */
+export class HttpCache {
+  readonly type: 'private' | 'shared';
+  readonly store: CacheStore;
+  private readonly methods: ReadonlySet<string>;
+  private readonly partition: ((request: CacheRequest) => string | undefined) | undefined;
+  private readonly policy: StoragePolicy;
+  private readonly isFailureResponse: (args: { status: number; headers: HeaderRecord }) => boolean;
+  private readonly cacheName: string | undefined;
+  private readonly listener: CacheListener | undefined;
+  private readonly name: string | undefined;
+  private readonly clock: Clock;
+  private readonly urls = new UrlNormalizer();
+  private readonly flights = new Map<string, Promise<Exchange>>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly markerPrefix = Math.random().toString(36).slice(2, 10);
+  private markerSeq = 0;
+
+  constructor(options: HttpCacheOptions) {
+    this.type = options.type ?? 'private';
+    this.clock = options.clock ?? systemClock;
+    this.store = options.store ?? memoryStore({ clock: this.clock });
+    this.methods = new Set(options.methods ?? DEFAULT_METHODS);
+    this.partition = options.partition;
+    this.policy = {
+      shared: this.type === 'shared',
+      maxEntryBytes: options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES,
+      maxHeaderBytes: options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+      defaultTtlMs: options.defaultTtlMs,
+      staleIfErrorMs: options.staleIfErrorMs ?? 0,
+      keepStaleMs: options.keepStaleMs ?? DEFAULT_KEEP_STALE_MS,
+    };
+    this.isFailureResponse = options.isFailureResponse ?? defaultIsFailureResponse;
+    this.cacheName =
+      options.cacheStatus === false ? undefined : (options.cacheStatus ?? DEFAULT_CACHE_NAME);
+    this.listener = options.listener;
+    this.name = options.name;
+  }
+
+  /**
+   * Answers a request from the store when RFC 9111 allows, else through `origin` (once for all
+   * concurrent misses of one key), storing what may be stored. Never fails because of the store;
+   * fails only when the origin fails and no stale response may stand in for it.
+   */
+  async handle(
+    request: CacheRequest,
+    origin: Origin,
+    options: HandleOptions = NO_OPTIONS,
+  ): Promise<CacheResult> {
+    const signal = options.signal;
+    if (signal !== undefined && signal.aborted) throw abortError(signal);
+    if (options.defaultTtlMs !== undefined) {
+      checkInteger('defaultTtlMs', options.defaultTtlMs, 1, MAX_LIFETIME_MS);
+    }
+    const method = upperMethod(request.method);
+    const info = readRequestHeaders(request.headers);
+    const target = this.urls.normalize(request.url);
+    const url = target?.url;
+    if (!this.methods.has(method)) {
+      if (SAFE_METHODS.has(method) || url === undefined) {
+        return this.passThrough(request, origin, options, method, 'method');
+      }
+      return this.forwardUnsafe(request, origin, options, method, url);
+    }
+    if (url === undefined || info.passThrough) {
+      return this.passThrough(request, origin, options, method, 'bypass');
+    }
+    const partition = this.partition?.(request);
+    const key =
+      partition === undefined && method === 'GET'
+        ? target!.getKey
+        : cacheKey(method, url, partition);
+    if (key.length > MAX_KEY_LENGTH) {
+      return this.passThrough(request, origin, options, method, 'bypass');
+    }
+    const directives =
+      info.cacheControl !== undefined
+        ? parseCacheControl(info.cacheControl)
+        : pragmaNoCache(info.pragma)
+          ? PRAGMA_NO_CACHE
+          : NO_DIRECTIVES;
+    const call = new Call(request, origin, options, method, url, key, partition, info, directives);
+
+    let missReason: CacheMissReason = 'uri-miss';
+    let record = this.lookup(call, key);
+    if (isPromiseLike(record)) record = await record;
+    let entry: StoredResponse | undefined;
+    if (record === null) {
+      missReason = 'store-error';
+    } else if (record?.kind === 'response') {
+      if (record.variant === undefined) {
+        entry = record;
+        call.entryKey = key;
+      }
+    } else if (record?.kind === 'vary') {
+      call.marker = record;
+      missReason = 'vary-miss';
+      const variant = variantKey(record.names, request.headers);
+      const variantKeyString = variantCacheKey(key, record.id, variant);
+      let found = this.lookup(call, variantKeyString);
+      if (isPromiseLike(found)) found = await found;
+      if (found === null) missReason = 'store-error';
+      else if (found?.kind === 'response' && found.variant === variant) {
+        entry = found;
+        call.entryKey = variantKeyString;
+      }
+    }
+
+    if (entry !== undefined) {
+      const ageMs = currentAgeMs(entry, this.clock.dateNow());
+      const verdict = assess(entry, ageMs, directives);
+      if (verdict === Verdict.Fresh) {
+        if (this.listener !== undefined) {
+          this.emit(call, { type: 'cache-hit', ageSeconds: ageSeconds(ageMs) });
+        }
+        return this.fromStore(entry, ageMs, 'hit', undefined, undefined, false, false, undefined);
+      }
+      if (verdict === Verdict.StaleAllowed) {
+        return this.serveStale(call, entry, ageMs, 'stale', 'max-stale');
+      }
+      if (verdict === Verdict.StaleWhileRevalidate && !directives.onlyIfCached) {
+        this.revalidateInBackground(call, entry);
+        return this.serveStale(
+          call,
+          entry,
+          ageMs,
+          'stale-while-revalidate',
+          'stale-while-revalidate',
+        );
+      }
+      if (directives.onlyIfCached) return this.onlyIfCachedMiss();
+      const fresh = entry.freshnessMs > ageMs;
+      return this.forward(call, entry, fresh ? 'request' : 'stale');
+    }
+    if (directives.onlyIfCached) return this.onlyIfCachedMiss();
+    return this.forward(call, undefined, missReason);
+  }
+
+  /** Drops the stored responses for `url` (every cached method; the given partition, and none). */
+  async invalidate(url: string, options: { partition?: string } = {}): Promise<void> {
+    const normalized = normalizeUrl(url);
+    if (normalized === undefined) return;
+    await this.dropUrl(normalized, options.partition);
+  }
+
+  /** Resolves when background revalidations and store writes started so far have finished. */
+  async whenIdle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /** A store read: the record, `undefined` for none, or `null` when the store failed. */
+  private lookup(
+    call: Call,
+    key: string,
+  ): StoredRecord | undefined | null | Promise<StoredRecord | undefined | null> {
+    try {
+      const got = this.store.get(key);
+      if (!isPromiseLike(got)) return got;
+      return got.then(
+        (value) => value,
+        (error: unknown) => {
+          this.storeError(call, 'get', error);
+          return null;
+        },
+      );
+    } catch (error: unknown) {
+      this.storeError(call, 'get', error);
+      return null;
+    }
+  }
+
+  private forwarded(
+    reply: OriginReply,
+    cacheStatus: CacheStatus,
+    fwd: ForwardReason,
+    stored: boolean,
+    collapsed: boolean,
+  ): CacheResponse {
+    return new CacheResponse(
+      reply.status,
+      withoutHopByHop(reply.headers),
+      reply.body,
+      cacheStatus,
+      parseAge(reply.headers.age),
+      false,
+      this.cacheName,
+      undefined,
+      fwd,
+      reply.status,
+      stored,
+      collapsed,
+      undefined,
+    );
+  }
+
+  private fromStore(
+    entry: StoredResponse,
+    ageMs: number,
+    cacheStatus: CacheStatus,
+    fwd: ForwardReason | undefined,
+    fwdStatus: number | undefined,
+    stored: boolean,
+    collapsed: boolean,
+    failure: unknown,
+  ): CacheResponse {
+    return new CacheResponse(
+      entry.status,
+      entry.headers,
+      entry.body,
+      cacheStatus,
+      ageSeconds(ageMs),
+      true,
+      this.cacheName,
+      Math.floor((entry.freshnessMs - ageMs) / 1000),
+      fwd,
+      fwdStatus,
+      stored,
+      collapsed,
+      failure,
+    );
+  }
+
+  private serveStale(
+    call: Call,
+    entry: StoredResponse,
+    ageMs: number,
+    cacheStatus: CacheStatus,
+    reason: StaleReason,
+  ): CacheResponse {
+    if (this.listener !== undefined) {
+      this.emit(call, {
+        type: 'cache-stale-served',
+        reason,
+        ageSeconds: ageSeconds(ageMs),
+        error: undefined,
+      });
+    }
+    return this.fromStore(entry, ageMs, cacheStatus, undefined, undefined, false, false, undefined);
+  }
+
+  private onlyIfCachedMiss(): CacheResponse {
+    return new CacheResponse(
+      504,
+      {},
+      EMPTY_BODY,
+      'only-if-cached-miss',
+      0,
+      false,
+      this.cacheName,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      false,
+      undefined,
+    );
+  }
+
+  /** Forwards a request the cache does not handle, storing nothing. */
+  private async passThrough(
+    request: CacheRequest,
+    origin: Origin,
+    options: HandleOptions,
+    method: string,
+    fwd: ForwardReason,
+  ): Promise<CacheResult> {
+    const requestTime = this.clock.dateNow();
+    const raw = await origin({
+      method,
+      url: request.url,
+      headers: toHeaderRecord(request.headers),
+      signal: options.signal,
+    });
+    const reply = toReply(raw, requestTime, this.clock.dateNow());
+    return this.forwarded(reply, 'bypass', fwd, false, false);
+  }
+
+  /** Forwards an unsafe request and, when it succeeds, invalidates what it changed (RFC 9111 §4.4). */
+  private async forwardUnsafe(
+    request: CacheRequest,
+    origin: Origin,
+    options: HandleOptions,
+    method: string,
+    url: string,
+  ): Promise<CacheResult> {
+    const result = await this.passThrough(request, origin, options, method, 'method');
+    if (result.status >= 200 && result.status < 400) {
+      const partition = this.partition?.(request);
+      const targets = new Set([url]);
+      for (const field of ['location', 'content-location']) {
+        const value = result.headers[field];
+        if (value === undefined) continue;
+        const target = normalizeUrl(value, url);
+        // Only the same origin: a response must not evict another origin's entries (RFC 9111 §4.4).
+        if (target !== undefined && sameOrigin(target, url)) targets.add(target);
+      }
+      for (const target of targets) {
+        await this.dropUrl(target, partition, options.operation);
+        if (this.listener !== undefined) {
+          this.emit(
+            { method, url: target, operation: options.operation },
+            {
+              type: 'cache-invalidated',
+              cause: method,
+            },
+          );
+        }
+      }
+    }
+    return result;
+  }
+
+  private async dropUrl(
+    url: string,
+    partition: string | undefined,
+    operation?: string,
+  ): Promise<void> {
+    const deletions: Array<Promise<void>> = [];
+    for (const method of this.methods) {
+      const source: EventSource = { method, url, operation };
+      deletions.push(this.deleteKey(cacheKey(method, url, partition), source));
+      if (partition !== undefined) {
+        deletions.push(this.deleteKey(cacheKey(method, url, undefined), source));
+      }
+    }
+    await Promise.all(deletions);
+  }
+
+  private async deleteKey(key: string, source: EventSource): Promise<void> {
+    try {
+      await this.store.delete(key);
+    } catch (error: unknown) {
+      this.storeError(source, 'delete', error);
+    }
+  }
+
+  /**
+   * Asks the origin, joining a request already in flight for the same key when there is one.
+   * `entry` is the caller's stored response, if any, for revalidation and stale-if-error.
+   */
+  private async forward(
+    call: Call,
+    entry: StoredResponse | undefined,
+    reason: CacheMissReason,
+  ): Promise<CacheResult> {
+    if (this.listener !== undefined) this.emit(call, { type: 'cache-miss', reason });
+    const fwd: ForwardReason = reason === 'store-error' ? 'uri-miss' : reason;
+    const signal = call.options.signal;
+    const flightKey = call.flightKey;
+    for (let joins = 0; ; joins++) {
+      const inFlight = joins < MAX_JOINS ? this.flights.get(flightKey) : undefined;
+      if (inFlight === undefined) {
+        const exchange = await this.startFlight(call, entry, flightKey, signal);
+        return this.settle(call, entry, exchange, fwd, false);
+      }
+      if (this.listener !== undefined) this.emit(call, { type: 'cache-coalesced' });
+      const exchange = await raceSignal(inFlight, signal);
+      if (exchange.abortedByCaller) continue;
+      if (!this.canShare(call, exchange)) {
+        // The response is not for us (it varies, or is private to the leader): ask on our own.
+        const own = await this.exchange(call, entry, signal);
+        return this.settle(call, entry, own, fwd, false);
+      }
+      return this.settle(call, entry, exchange, fwd, true);
+    }
+  }
+
+  private canShare(call: Call, exchange: Exchange): boolean {
+    if (exchange.outcome === 'failure') return true;
+    if (!exchange.shareable) return false;
+    return (
+      exchange.varyNames === undefined ||
+      variantKey(exchange.varyNames, call.request.headers) === exchange.leaderVariant
+    );
+  }
+
+  private startFlight(
+    call: Call,
+    entry: StoredResponse | undefined,
+    flightKey: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Exchange> {
+    const flight = this.exchange(call, entry, signal);
+    if (!this.flights.has(flightKey)) {
+      this.flights.set(flightKey, flight);
+      void flight.then(() => {
+        if (this.flights.get(flightKey) === flight) this.flights.delete(flightKey);
+      });
+    }
+    return flight;
+  }
+
+  private revalidateInBackground(call: Call, entry: StoredResponse): void {
+    const flightKey = call.flightKey;
+    // Once per key: a revalidation (or a miss) already in flight will refresh the entry.
+    if (this.flights.has(flightKey)) return;
+    const flight = this.startFlight(call, entry, flightKey, undefined);
+    this.track(
+      flight.then((exchange) => {
+        if (this.listener === undefined) return;
+        this.emit(call, {
+          type: 'cache-revalidated',
+          outcome:
+            exchange.outcome === 'not-modified'
+              ? 'not-modified'
+              : exchange.outcome === 'response'
+                ? 'modified'
+                : 'failed',
+          background: true,
+        });
+      }),
+    );
+  }
+
+  /** One origin request and what it means for the store. Never rejects. */
+  private async exchange(
+    call: Call,
+    entry: StoredResponse | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Exchange> {
+    try {
+      return await this.ask(call, entry, signal);
+    } catch (error: unknown) {
+      // The origin failed, or a callback (isFailureResponse, partition) threw.
+      return failure(undefined, error, signal !== undefined && signal.aborted);
+    }
+  }
+
+  private async ask(
+    call: Call,
+    entry: StoredResponse | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Exchange> {
+    const headers = toHeaderRecord(call.request.headers);
+    const conditional =
+      entry !== undefined && (entry.etag !== undefined || entry.lastModified !== undefined);
+    if (conditional) {
+      if (entry.etag !== undefined) headers['if-none-match'] = entry.etag;
+      if (entry.lastModified !== undefined) headers['if-modified-since'] = entry.lastModified;
+    }
+    const requestTime = this.clock.dateNow();
+    const raw = await call.origin({ method: call.method, url: call.request.url, headers, signal });
+    const reply = toReply(raw, requestTime, this.clock.dateNow());
+
+    if (reply.status === 304 && conditional) {
+      if (!notModifiedMatches(entry, reply.headers)) {
+        // The 304 is about another representation: ask again, unconditionally.
+        return this.ask(call, undefined, signal);
+      }
+      return this.refresh(call, entry, reply);
+    }
+    if (this.isFailureResponse({ status: reply.status, headers: reply.headers })) {
+      return failure(reply, undefined, false);
+    }
+    const decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
+    if (decision.entry !== undefined) {
+      this.storeEntry(call, decision);
+    } else {
+      if (this.listener !== undefined) {
+        this.emit(call, {
+          type: 'cache-not-stored',
+          status: reply.status,
+          reason: decision.reason,
+        });
+      }
+      // The stored response is outdated now, whether or not its successor may be kept.
+      if (entry !== undefined && call.entryKey !== undefined) {
+        this.track(this.deleteKey(call.entryKey, call));
+      }
+    }
+    if (conditional && this.listener !== undefined) {
+      this.emit(call, { type: 'cache-revalidated', outcome: 'modified', background: false });
+    }
+    const shareable =
+      privacyVerdict(
+        reply,
+        parseCacheControl(reply.headers['cache-control']),
+        call.facts,
+        this.policy.shared,
+      ) === undefined;
+    const varyNames = decision.vary.kind === 'names' ? decision.vary.names : undefined;
+    return {
+      outcome: 'response',
+      reply,
+      error: undefined,
+      entry: undefined,
+      stored: decision.entry !== undefined,
+      shareable,
+      varyNames,
+      leaderVariant:
+        varyNames === undefined ? undefined : variantKey(varyNames, call.request.headers),
+      abortedByCaller: false,
+    };
+  }
+
+  /** A 304 refreshed the stored response (RFC 9111 §4.3.4). */
+  private refresh(call: Call, entry: StoredResponse, notModified: OriginReply): Exchange {
+    const merged = mergeNotModified(entry, notModified);
+    const decision = decideStorage(merged, call.facts, this.policyFor(call), call.request.headers);
+    let served: StoredResponse;
+    if (decision.entry !== undefined) {
+      served = decision.entry;
+      this.storeEntry(call, decision);
+    } else {
+      // Validated, so it may be served this once, but the 304 says it must not be kept.
+      if (call.entryKey !== undefined) this.track(this.deleteKey(call.entryKey, call));
+      served = {
+        ...entry,
+        headers: withoutUnstored(merged.headers),
+        requestTime: merged.requestTime,
+        responseTime: merged.responseTime,
+        initialAgeMs: initialAgeMs(merged.headers, merged.requestTime, merged.responseTime),
+        freshnessMs: 0,
+      };
+    }
+    if (this.listener !== undefined) {
+      this.emit(call, { type: 'cache-revalidated', outcome: 'not-modified', background: false });
+    }
+    return {
+      outcome: 'not-modified',
+      reply: merged,
+      error: undefined,
+      entry: served,
+      stored: decision.entry !== undefined,
+      shareable: decision.entry !== undefined,
+      varyNames: entry.variant === undefined ? undefined : call.marker?.names,
+      leaderVariant: entry.variant,
+      abortedByCaller: false,
+    };
+  }
+
+  /** Turns an exchange into this caller's result. */
+  private settle(
+    call: Call,
+    entry: StoredResponse | undefined,
+    exchange: Exchange,
+    fwd: ForwardReason,
+    collapsed: boolean,
+  ): CacheResult {
+    switch (exchange.outcome) {
+      case 'not-modified': {
+        const served = exchange.entry!;
+        const ageMs = currentAgeMs(served, this.clock.dateNow());
+        return this.fromStore(
+          served,
+          ageMs,
+          'revalidated',
+          fwd,
+          304,
+          exchange.stored,
+          collapsed,
+          undefined,
+        );
+      }
+      case 'response':
+        return this.forwarded(exchange.reply!, 'miss', fwd, exchange.stored, collapsed);
+      case 'failure': {
+        const signal = call.options.signal;
+        if (signal !== undefined && signal.aborted) throw abortError(signal);
+        const failure: unknown =
+          exchange.reply !== undefined ? exchange.reply.status : exchange.error;
+        if (entry !== undefined) {
+          const ageMs = currentAgeMs(entry, this.clock.dateNow());
+          if (staleIfErrorAllowed(entry, ageMs, call.directives, this.policy.staleIfErrorMs)) {
+            if (this.listener !== undefined) {
+              this.emit(call, {
+                type: 'cache-stale-served',
+                reason: 'stale-if-error',
+                ageSeconds: ageSeconds(ageMs),
+                error: failure,
+              });
+            }
+            return this.fromStore(
+              entry,
+              ageMs,
+              'stale-if-error',
+              fwd,
+              exchange.reply?.status,
+              false,
+              collapsed,
+              failure,
+            );
+          }
+          if (this.listener !== undefined) {
+            this.emit(call, { type: 'cache-revalidated', outcome: 'failed', background: false });
+          }
+        }
+        if (exchange.reply === undefined) throw exchange.error;
+        return this.forwarded(exchange.reply, 'miss', fwd, false, collapsed);
+      }
+    }
+  }
+
+  private policyFor(call: Call): StoragePolicy {
+    const defaultTtlMs = call.options.defaultTtlMs;
+    return defaultTtlMs === undefined ? this.policy : { ...this.policy, defaultTtlMs };
+  }
+
+  /** Writes an entry, and for a response that varies, the marker that leads to it. */
+  private storeEntry(call: Call, decision: Extract<StorageDecision, { ttlMs: number }>): void {
+    const { entry, ttlMs, vary } = decision;
+    if (vary.kind === 'names') {
+      const now = this.clock.dateNow();
+      const existing = call.marker;
+      const reuse = existing !== undefined && existing.names.join() === vary.names.join();
+      const expiresAt = Math.max(reuse ? existing.expiresAt : 0, now + ttlMs);
+      const marker: VaryMarker = {
+        kind: 'vary',
+        names: vary.names,
+        id: reuse ? existing.id : `${this.markerPrefix}.${(this.markerSeq++).toString(36)}`,
+        expiresAt,
+      };
+      call.marker = marker;
+      this.write(call, call.key, marker, Math.max(1, Math.ceil(expiresAt - now)));
+      this.write(call, variantCacheKey(call.key, marker.id, entry.variant!), entry, ttlMs);
+    } else {
+      this.write(call, call.key, entry, ttlMs);
+    }
+    if (this.listener !== undefined) {
+      this.emit(call, {
+        type: 'cache-stored',
+        status: entry.status,
+        bytes: entryBytes(entry),
+        ttlMs,
+      });
+    }
+  }
+
+  private write(call: Call, key: string, record: StoredRecord, ttlMs: number): void {
+    try {
+      const pending = this.store.set(key, record, ttlMs);
+      if (isPromiseLike(pending)) {
+        this.track(pending.catch((error: unknown) => this.storeError(call, 'set', error)));
+      }
+    } catch (error: unknown) {
+      this.storeError(call, 'set', error);
+    }
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.background.add(promise);
+    void promise.then(() => this.background.delete(promise));
+  }
+
+  private storeError(
+    source: EventSource,
+    storeOperation: 'get' | 'set' | 'delete',
+    error: unknown,
+  ): void {
+    if (this.listener !== undefined) {
+      this.emit(source, { type: 'cache-store-error', storeOperation, error });
+    }
+  }
+
+  private emit(
+    source: EventSource,
+    event: DistributiveOmit<CacheEvent, 'policy' | 'name' | 'operation' | 'method' | 'url'>,
+  ): void {
+    emitCacheEvent(this.listener!, {
+      ...event,
+      policy: 'cache',
+      name: this.name,
+      operation: source.operation,
+      method: source.method,
+      url: source.url,
+    });
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** What every event says about the request it concerns. */
+interface EventSource {
+  readonly method: string;
+  readonly url: string;
+  readonly operation: string | undefined;
+}
+
+/**
+ * Creates an HTTP cache. Private by default; `type: 'shared'` for a cache serving many users.
+ *
+ * @example
+ * const cache = httpCache({ staleIfErrorMs: 60_000 });
+ * const res = await cache.handle({ method: 'GET', url }, async ({ headers, signal }) => {
+ *   const r = await fetch(url, { headers, signal });
+ *   return { status: r.status, headers: r.headers, body: new Uint8Array(await r.arrayBuffer()) };
+ * });
+ */
+export function httpCache(options: HttpCacheOptions = {}): HttpCache {
+  validateOptions(options);
+  return new HttpCache(options);
+}
