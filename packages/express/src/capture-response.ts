@@ -1,0 +1,66 @@
+import type { ServerResponse } from 'node:http';
+import { type IdempotencyClaim, PROBLEM_CONTENT_TYPE } from '@bulwark/idempotency';
+
+/** The problem answered when a keyed request's body was not parsed before Bulwark ran. */
+export const UNPARSED_BODY = {
+  type: 'urn:bulwark:idempotency:body-unparsed',
+  title: 'Request body cannot be compared',
+  status: 415,
+  detail:
+    'The request body was not parsed, so a retry with this Idempotency-Key cannot be matched against it. Send a body of a media type this service accepts.',
+} as const;
+export const PROBLEM_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': PROBLEM_CONTENT_TYPE,
+};
+
+/** Writes a whole answer that did not come from the routes (a replay or a refusal). */
+export function send(
+  res: ServerResponse,
+  status: number,
+  headers: Readonly<Record<string, string | readonly string[]>>,
+  body: string | Buffer,
+): void {
+  res.statusCode = status;
+  for (const name in headers) res.setHeader(name, headers[name] as string | string[]);
+  res.end(body);
+}
+
+type Chunk = string | Uint8Array;
+
+function toBuffer(chunk: unknown, encoding: unknown): Buffer | undefined {
+  if (typeof chunk === 'string') {
+    return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  }
+  return chunk instanceof Uint8Array ? Buffer.from(chunk) : undefined;
+}
+
+/**
+ * Collects what the routes write, and stores it under the claimed key before the response
+ * ends: a client that retries as soon as it has the answer then finds it stored, not in progress.
+ */
+export function captureResponse(res: ServerResponse, claim: IdempotencyClaim): void {
+  const chunks: Buffer[] = [];
+  // The originals are always called with the response as `this`.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const write = res.write;
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const end = res.end;
+  res.write = function (this: ServerResponse, chunk: Chunk, ...rest: unknown[]) {
+    const bytes = toBuffer(chunk, rest[0]);
+    if (bytes !== undefined) chunks.push(bytes);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as ServerResponse['write'];
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    if (typeof args[0] !== 'function') {
+      const bytes = toBuffer(args[0], args[1]);
+      if (bytes !== undefined) chunks.push(bytes);
+    }
+    res.write = write;
+    res.end = end;
+    const status = this.statusCode;
+    void claim
+      .complete({ status, headers: this.getHeaders(), body: Buffer.concat(chunks) })
+      .then(() => (end as (...a: unknown[]) => ServerResponse).apply(this, args));
+    return this;
+  } as ServerResponse['end'];
+}

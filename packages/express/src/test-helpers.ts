@@ -1,0 +1,64 @@
+/** Test-only helpers: real servers on loopback, and requests that fetch() refuses to send. */
+import { type RequestListener, type Server, type ServerOptions, createServer } from 'node:http';
+import { connect } from 'node:net';
+
+export interface Listening {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/** Serves `handler` on 127.0.0.1, port 0. */
+export async function listen(
+  handler: RequestListener,
+  options: ServerOptions = {},
+): Promise<Listening> {
+  const server = createServer(options, handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly head: string;
+  readonly body: string;
+}
+
+/** Sends bytes as they are (latin1) and reads the answer until the server closes the connection. */
+export function rawRequest(url: string, request: string): Promise<RawResponse> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('error', reject);
+    socket.once('end', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const split = text.indexOf('\r\n\r\n');
+      const head = split === -1 ? text : text.slice(0, split);
+      resolve({
+        status: Number(head.split(' ')[1]),
+        head,
+        body: split === -1 ? '' : text.slice(split + 4),
+      });
+    });
+    socket.write(Buffer.from(request, 'latin1'));
+  });
+}
+
+/** A promise and its resolver, for handlers a test holds until it is ready. */
+export function latch(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}

@@ -1,0 +1,79 @@
+import type { Clock } from '@bulwark/core';
+import { checkFunction, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  DEFAULT_METHODS,
+  IDEMPOTENCY_KEY_HEADER,
+  type Idempotency,
+  type IdempotencyDecision,
+  idempotency,
+} from '@bulwark/idempotency';
+import type { IdempotencyOptions } from './idempotency-options.js';
+
+/** What the adapters know of a request when they ask the gate. */
+export interface GateRequest<Req> {
+  readonly method: string;
+  /** Path and query, as received. */
+  readonly path: string;
+  /**
+   * The request's headers. Node joins a repeated field into one value; `distinct` gives each
+   * copy apart (`IncomingMessage.headersDistinct`), so a repeated Idempotency-Key is refused as
+   * such. Read only when the key is present.
+   */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly distinct: () => Readonly<Record<string, readonly string[] | undefined>> | undefined;
+  /** The parsed body (or raw bytes). */
+  readonly body: unknown;
+  /** The framework's request, for the `identity` callback. */
+  readonly request: Req;
+}
+
+/**
+ * `@bulwark/idempotency`'s core, with the method check done before any promise is made: a GET
+ * costs one Set lookup.
+ */
+export class IdempotencyGate<Req = unknown> {
+  private readonly methods: ReadonlySet<string>;
+
+  constructor(
+    private readonly core: Idempotency,
+    methods: readonly string[],
+    private readonly identity:
+      ((args: { readonly request: Req }) => string | undefined) | undefined,
+  ) {
+    this.methods = new Set(methods.map((m) => m.toUpperCase()));
+  }
+
+  /** Whether requests with this method go through the gate at all. */
+  handles(method: string): boolean {
+    return this.methods.has(method);
+  }
+
+  begin(request: GateRequest<Req>): Promise<IdempotencyDecision> {
+    const identity = this.identity?.({ request: request.request });
+    return this.core.begin({
+      method: request.method,
+      path: request.path,
+      key:
+        request.headers[IDEMPOTENCY_KEY_HEADER] === undefined
+          ? undefined
+          : // Requests that are not Node's own (light-my-request's) may lack the distinct view.
+            (request.distinct()?.[IDEMPOTENCY_KEY_HEADER] ??
+            request.headers[IDEMPOTENCY_KEY_HEADER]),
+      identity,
+      body: request.body,
+    });
+  }
+}
+
+export function resolveIdempotency<Req>(
+  value: false | IdempotencyOptions<Req> | undefined,
+  clock: Clock,
+): IdempotencyGate<Req> | undefined {
+  if (value === undefined || value === false) return undefined;
+  checkOptionsObject('idempotency', value);
+  const { identity, ...core } = value;
+  if (identity !== undefined) checkFunction('idempotency.identity', identity);
+  // The core validates the rest, methods included.
+  const gate = idempotency({ ...core, clock });
+  return new IdempotencyGate(gate, core.methods ?? DEFAULT_METHODS, identity);
+}

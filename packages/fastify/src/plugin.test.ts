@@ -1,0 +1,698 @@
+import { request as httpRequest } from 'node:http';
+import { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BrokenCircuitError, DeadlineExceededError } from '@bulwark/core';
+import { currentContext, remainingMs } from '@bulwark/correlation';
+import { healthRegistry } from '@bulwark/health';
+import { redisStore } from '@bulwark/idempotency';
+import { FakeClock } from '@bulwark/testing';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adaptiveLimit } from '@bulwark/bulkhead';
+import fp from 'fastify-plugin';
+import { type FastifyBulwarkOptions, bulwarkPlugin, install } from './plugin.js';
+import type { PressureReading } from './pressure.js';
+import { BulwarkStack } from './stack.js';
+import { latch, rawRequest } from './test-helpers.js';
+import { type TestRedis, startRedis } from './test-redis.js';
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const apps: FastifyInstance[] = [];
+const closers: Array<() => unknown> = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+  for (const close of closers.splice(0)) await close();
+});
+
+async function appWith(
+  options: FastifyBulwarkOptions = {},
+  fastifyOptions = {},
+): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions);
+  apps.push(app);
+  await app.register(bulwarkPlugin, options);
+  return app;
+}
+
+async function listening(app: FastifyInstance): Promise<string> {
+  return app.listen({ port: 0, host: '127.0.0.1' });
+}
+
+describe('the plugin', () => {
+  it('is a fastify-plugin for Fastify 5 named @bulwark/fastify, so its hooks apply app-wide', async () => {
+    const meta = (bulwarkPlugin as unknown as Record<symbol, unknown>)[Symbol.for('plugin-meta')];
+    expect(meta).toMatchObject({ fastify: '5.x', name: '@bulwark/fastify' });
+    const app = Fastify();
+    apps.push(app);
+    await app.register(bulwarkPlugin);
+    // Hooks of an encapsulated plugin would not reach routes outside it.
+    app.get('/', async (request) => ({ id: request.bulwark?.correlationId }));
+    const res = await app.inject({ url: '/', headers: { 'x-request-id': 'outer' } });
+    expect(res.json()).toEqual({ id: 'outer' });
+  });
+
+  it('declares its request decorator up front, null until a request sets it', async () => {
+    const app = await appWith({ correlation: false });
+    expect(app.hasRequestDecorator('bulwark')).toBe(true);
+    app.get('/', async (request) => ({ bulwark: request.bulwark }));
+    expect((await app.inject('/')).json()).toEqual({ bulwark: null });
+  });
+
+  it('ignores the options Fastify’s register() reads, and refuses unknown ones', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(bulwarkPlugin, { prefix: '/x', logLevel: 'warn' } as FastifyBulwarkOptions);
+    await app.ready();
+    const bad = Fastify();
+    void bad.register(bulwarkPlugin, { cors: true } as FastifyBulwarkOptions);
+    await expect(bad.ready()).rejects.toThrow('expected no option named "cors"');
+    const wrong = Fastify();
+    void wrong.register(bulwarkPlugin, { errorHandler: 'yes' } as unknown as FastifyBulwarkOptions);
+    await expect(wrong.ready()).rejects.toThrow(
+      'expected errorHandler to be a boolean, got string',
+    );
+  });
+});
+
+describe('correlation', () => {
+  it('echoes a valid inbound ID, generates one otherwise, and never echoes an invalid one', async () => {
+    const app = await appWith();
+    app.get('/', async (request) => ({
+      id: request.bulwark?.correlationId,
+      ctx: currentContext()?.correlationId,
+    }));
+    const given = await app.inject({ url: '/', headers: { 'x-request-id': 'abc-1' } });
+    expect(given.headers['x-request-id']).toBe('abc-1');
+    expect(given.json()).toEqual({ id: 'abc-1', ctx: 'abc-1' });
+    expect((await app.inject('/')).headers['x-request-id']).toMatch(UUID_V7);
+    const hostile = await app.inject({ url: '/', headers: { 'x-request-id': 'x'.repeat(200) } });
+    expect(hostile.headers['x-request-id']).toMatch(UUID_V7);
+  });
+
+  it('keeps each handler in its own context across timers, under concurrent requests', async () => {
+    const app = await appWith();
+    app.get('/', async (request) => {
+      const before = currentContext()?.correlationId;
+      await sleep(Number((request.query as { wait: string }).wait));
+      return { before, after: currentContext()?.correlationId };
+    });
+    const url = await listening(app);
+    const ids = Array.from({ length: 20 }, (_, i) => `id-${i}`);
+    const answers = await Promise.all(
+      ids.map((id, i) =>
+        fetch(`${url}/?wait=${(i * 7) % 20}`, { headers: { 'x-request-id': id } }).then((r) =>
+          r.json(),
+        ),
+      ),
+    );
+    expect(answers).toEqual(ids.map((id) => ({ before: id, after: id })));
+  });
+
+  it('keeps the context for a handler whose body arrived late, after onRequest', async () => {
+    const app = await appWith();
+    app.post('/', async (request) => ({ id: currentContext()?.correlationId, body: request.body }));
+    const url = new URL(await listening(app));
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'POST',
+          path: '/',
+          headers: {
+            'content-type': 'application/json',
+            'x-request-id': 'late',
+            'transfer-encoding': 'chunked',
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve(text));
+        },
+      );
+      req.on('error', reject);
+      req.write('{"a":');
+      setTimeout(() => req.end('1}'), 20);
+    });
+    expect(JSON.parse(answer)).toEqual({ id: 'late', body: { a: 1 } });
+  });
+
+  it('binds the request logger to the correlation ID when logging is on', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        callback();
+      },
+    });
+    const app = await appWith({}, { logger: { level: 'info', stream } });
+    app.get('/', async (request) => {
+      request.log.info('handling');
+      return 'ok';
+    });
+    await app.inject({ url: '/', headers: { 'x-request-id': 'log-1' } });
+    const handling = lines.find((l) => l.msg === 'handling');
+    expect(handling).toMatchObject({ correlation_id: 'log-1' });
+    expect(handling?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({
+      correlation_id: 'log-1',
+    });
+  });
+
+  it('echoes the ID in the configured header, or in none', async () => {
+    const app = await appWith({
+      correlation: { headers: ['x-correlation-id'], responseHeader: false },
+    });
+    app.get('/', async (request) => request.bulwark?.correlationId);
+    const res = await app.inject({ url: '/', headers: { 'x-correlation-id': 'c-9' } });
+    expect(res.body).toBe('c-9');
+    expect(res.headers['x-correlation-id']).toBeUndefined();
+  });
+});
+
+describe('deadline', () => {
+  it('makes the caller’s remaining budget the deadline the handler and its calls see', async () => {
+    const clock = new FakeClock({ now: 100 });
+    const app = await appWith({ clock });
+    app.get('/', async () => ({
+      deadline: String(currentContext()?.deadline),
+      left: remainingMs(currentContext(), clock),
+    }));
+    const res = await app.inject({ url: '/', headers: { 'x-bulwark-timeout-ms': '900' } });
+    expect(res.json()).toEqual({ deadline: '1000', left: 900 });
+    expect((await app.inject('/')).json()).toEqual({ deadline: 'Infinity', left: null });
+  });
+
+  it('answers 504 without running the handler when the budget is already spent', async () => {
+    let ran = false;
+    const app = await appWith();
+    app.get('/', async () => {
+      ran = true;
+      return 'ok';
+    });
+    const res = await app.inject({ url: '/', headers: { 'x-bulwark-timeout-ms': '0' } });
+    expect(res.statusCode).toBe(504);
+    expect(res.json()).toMatchObject({
+      statusCode: 504,
+      code: 'BULWARK_DEADLINE_EXCEEDED',
+      error: 'Gateway Timeout',
+    });
+    expect(ran).toBe(false);
+  });
+
+  it('answers 504 through Fastify’s own error handler when Bulwark installs none', async () => {
+    const app = await appWith({ errorHandler: false });
+    app.get('/', async () => 'ok');
+    const res = await app.inject({ url: '/', headers: { 'grpc-timeout': '0m' } });
+    expect(res.statusCode).toBe(504);
+  });
+});
+
+describe('errors', () => {
+  it('turns Bulwark errors from handlers into 504 and 503 with Retry-After', async () => {
+    const app = await appWith();
+    app.get('/deadline', async () => {
+      throw new DeadlineExceededError(300);
+    });
+    app.get('/circuit', async () => {
+      throw new BrokenCircuitError('circuit is open', 'db', 2500);
+    });
+    const deadline = await app.inject('/deadline');
+    expect(deadline.statusCode).toBe(504);
+    expect(deadline.json()).toEqual({
+      statusCode: 504,
+      code: 'BULWARK_DEADLINE_EXCEEDED',
+      error: 'Gateway Timeout',
+      message: 'deadline of 300 ms exceeded',
+    });
+    const circuit = await app.inject('/circuit');
+    expect(circuit.statusCode).toBe(503);
+    expect(circuit.headers['retry-after']).toBe('3');
+  });
+
+  it('hands other errors on to Fastify’s handler', async () => {
+    const app = await appWith();
+    app.get('/', async () => {
+      throw Object.assign(new Error('nope'), { statusCode: 418 });
+    });
+    const res = await app.inject('/');
+    expect(res.statusCode).toBe(418);
+    expect(res.json()).toMatchObject({ message: 'nope' });
+  });
+});
+
+describe('health routes', () => {
+  it('answers the three views in application/health+json at default or configured paths', async () => {
+    const health = healthRegistry();
+    health.register({ name: 'cache', check: () => 'fail', kind: 'readiness', critical: false });
+    const app = await appWith({
+      health: { registry: health, paths: { startup: '/started', liveness: false } },
+    });
+    const ready = await app.inject('/readyz');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.headers['content-type']).toBe('application/health+json');
+    expect(ready.json()).toEqual({ status: 'warn', checks: { cache: [{ status: 'fail' }] } });
+    expect((await app.inject('/started')).statusCode).toBe(200);
+    expect((await app.inject('/livez')).statusCode).toBe(404);
+    const head = await app.inject({ method: 'HEAD', url: '/readyz' });
+    expect(head.statusCode).toBe(200);
+    expect(head.body).toBe('');
+  });
+
+  it('never correlates health probes', async () => {
+    const app = await appWith();
+    const res = await app.inject('/livez');
+    expect(res.headers['x-request-id']).toBeUndefined();
+  });
+});
+
+describe('load shedding', () => {
+  it('answers a flood with quick 503s and Retry-After while health routes still answer', async () => {
+    const held = latch();
+    let running = 0;
+    const app = await appWith({ shedding: { limit: 2 } });
+    app.get('/work', async () => {
+      running++;
+      await held.promise;
+      return 'done';
+    });
+    const url = await listening(app);
+    const slow = [fetch(`${url}/work`), fetch(`${url}/work`)];
+    while (running < 2) await sleep(1);
+    const flood = await Promise.all(Array.from({ length: 30 }, () => fetch(`${url}/work`)));
+    expect(flood.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 503));
+    expect(flood[0]!.headers.get('retry-after')).toBe('1');
+    expect(await flood[0]!.json()).toMatchObject({
+      statusCode: 503,
+      code: 'BULWARK_BULKHEAD_REJECTED',
+    });
+    expect((await fetch(`${url}/livez`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    held.open();
+    expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
+    expect((await fetch(`${url}/work`)).status).toBe(200);
+  });
+
+  it('gives the slot back after answers, errors and 404s', async () => {
+    const app = await appWith({ shedding: { limit: 1 } });
+    app.get('/ok', async () => 'ok');
+    app.get('/fail', async () => {
+      throw new Error('boom');
+    });
+    for (let i = 0; i < 5; i++) {
+      expect((await app.inject('/ok')).statusCode).toBe(200);
+      expect((await app.inject('/fail')).statusCode).toBe(500);
+      expect((await app.inject('/missing')).statusCode).toBe(404);
+    }
+  });
+
+  it('gives the slot back when the client goes away before the answer', async () => {
+    const held = latch();
+    let started = 0;
+    const app = await appWith({ shedding: { limit: 1 } });
+    app.get('/hang', async () => {
+      started++;
+      await held.promise;
+      return 'late';
+    });
+    app.get('/ok', async () => 'ok');
+    const url = await listening(app);
+    const controller = new AbortController();
+    const hung = fetch(`${url}/hang`, { signal: controller.signal });
+    while (started === 0) await sleep(1);
+    expect((await fetch(`${url}/ok`)).status).toBe(503);
+    controller.abort();
+    await expect(hung).rejects.toThrow();
+    await sleep(20);
+    expect((await fetch(`${url}/ok`)).status).toBe(200);
+    held.open();
+  });
+
+  it('takes a queued request out of the queue when its client goes away', async () => {
+    const held = latch();
+    const seen: string[] = [];
+    const app = await appWith({ shedding: { limit: 1, queue: 1 } });
+    app.get('/:name', async (request) => {
+      const { name } = request.params as { name: string };
+      seen.push(name);
+      if (name === 'first') await held.promise;
+      return name;
+    });
+    const url = await listening(app);
+    const first = fetch(`${url}/first`);
+    while (seen.length === 0) await sleep(1);
+    const controller = new AbortController();
+    const leaving = fetch(`${url}/leaving`, { signal: controller.signal });
+    await sleep(20);
+    expect((await fetch(`${url}/refused`)).status).toBe(503);
+    controller.abort();
+    await expect(leaving).rejects.toThrow();
+    await sleep(20);
+    const third = fetch(`${url}/third`);
+    await sleep(20);
+    held.open();
+    expect((await first).status).toBe(200);
+    expect(await (await third).text()).toBe('third');
+    expect(seen).toEqual(['first', 'third']);
+  });
+});
+
+describe('load shedding by limit kind and pressure', () => {
+  it('refuses past an adaptive limit, through the bulkhead policy', async () => {
+    const held = latch();
+    let running = 0;
+    const app = await appWith({
+      shedding: { limit: adaptiveLimit({ algorithm: 'aimd', initial: 1, min: 1, max: 1 }) },
+    });
+    app.get('/', async () => {
+      running++;
+      await held.promise;
+      return 'ok';
+    });
+    const url = await listening(app);
+    const first = fetch(url);
+    while (running === 0) await sleep(1);
+    const refused = await fetch(url);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    held.open();
+    expect((await first).status).toBe(200);
+    expect((await fetch(url)).status).toBe(200);
+  });
+
+  it('refuses while the process is under pressure, and stops once it is not', async () => {
+    const clock = new FakeClock();
+    let reading: PressureReading = {
+      eventLoopDelayMs: 0,
+      eventLoopUtilization: 0,
+      heapUsedBytes: 0,
+      heapLimitBytes: 1,
+      rssBytes: 0,
+    };
+    const registry = new Registry();
+    const stack = new BulwarkStack<FastifyRequest>(
+      { clock, metrics: { registry }, shedding: { maxHeapUsedRatio: 0.8, sampleIntervalMs: 2000 } },
+      { start: () => {}, read: () => reading, stop: () => {} },
+    );
+    const app = Fastify();
+    apps.push(app);
+    await app.register(
+      fp((instance, _options, done) => {
+        install(instance, stack, true);
+        done();
+      }),
+    );
+    app.get('/', async () => 'ok');
+    expect((await app.inject('/')).statusCode).toBe(200);
+    reading = { ...reading, heapUsedBytes: 9, heapLimitBytes: 10 };
+    await clock.advance(2000);
+    const refused = await app.inject('/');
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('2');
+    expect(refused.json()).toMatchObject({
+      code: 'BULWARK_BULKHEAD_REJECTED',
+      message: 'load shed (heap): request refused to protect the service',
+    });
+    expect((await app.inject('/livez')).statusCode).toBe(200);
+    expect(await registry.metrics()).toContain('bulwark_http_server_shed_total{reason="heap"} 1');
+    reading = { ...reading, heapUsedBytes: 1 };
+    await clock.advance(2000);
+    expect((await app.inject('/')).statusCode).toBe(200);
+  });
+
+  it('stops sampling when the app closes', async () => {
+    const clock = new FakeClock();
+    const app = await appWith({ clock, shedding: { maxEventLoopDelayMs: 100 } });
+    await app.ready();
+    expect(clock.pendingTimers).toBe(1);
+    await app.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('metrics', () => {
+  it('serves the registry at /metrics with request durations by route template', async () => {
+    const registry = new Registry();
+    const app = await appWith({ metrics: { registry }, shedding: { limit: 5 } });
+    app.get('/users/:id', async (request) => request.params);
+    await app.inject('/users/1');
+    await app.inject('/users/2');
+    await app.inject('/nowhere');
+    await app.inject('/livez');
+    const res = await app.inject('/metrics');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe(registry.contentType);
+    expect(res.body).toContain(
+      'bulwark_http_server_request_duration_seconds_count{method="GET",route="/users/:id",status_code="200"} 2',
+    );
+    expect(res.body).toContain(
+      'bulwark_http_server_request_duration_seconds_count{method="GET",route="",status_code="404"} 1',
+    );
+    expect(res.body).toContain('bulwark_bulkhead_limit{policy="http-server"} 5');
+    // Probes and scrapes are left out of the request metrics.
+    expect(res.body).not.toContain('route="/livez"');
+  });
+
+  it('leaves the registry when the app closes, so a new app can use it', async () => {
+    const registry = new Registry();
+    const first = await appWith({ metrics: { registry } });
+    await first.close();
+    expect(await registry.metrics()).not.toContain('bulwark_http_server_request_duration_seconds');
+    const second = await appWith({ metrics: { registry } });
+    await second.ready();
+  });
+});
+
+describe('Idempotency-Key', () => {
+  interface Orders {
+    readonly app: FastifyInstance;
+    runs(): number;
+    release(): void;
+  }
+
+  async function orders(
+    options: FastifyBulwarkOptions['idempotency'] = {},
+    hold = false,
+  ): Promise<Orders> {
+    const held = latch();
+    if (!hold) held.open();
+    let runs = 0;
+    const app = await appWith(
+      { idempotency: options },
+      { maxParamLength: 100, http: { maxHeaderSize: 256 * 1024 } },
+    );
+    app.post('/orders', async (request, reply) => {
+      runs++;
+      const id = runs;
+      await held.promise;
+      void reply.code(201).header('location', `/orders/${id}`).header('set-cookie', 'session=1');
+      return { id, item: (request.body as { item: string }).item };
+    });
+    app.post('/stream', async (_request, reply) => {
+      runs++;
+      void reply.type('text/plain');
+      return Readable.from(['one,', 'two,', 'three']);
+    });
+    app.get('/orders', async () => ({ runs: ++runs }));
+    return { app, runs: () => runs, release: held.open };
+  }
+
+  const post = (
+    app: FastifyInstance,
+    key: string | undefined,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) =>
+    app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...(key === undefined ? {} : { 'idempotency-key': key }), ...headers },
+      payload: body as Record<string, unknown>,
+    });
+
+  it('runs a POST retried 5 times at once with one key once; every caller gets its answer or a 409', async () => {
+    const o = await orders({}, true);
+    const url = await listening(o.app);
+    const send = () =>
+      fetch(`${url}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': '"order-1"' },
+        body: '{"item":"book"}',
+      });
+    const calls = Array.from({ length: 5 }, send);
+    const settled: Response[] = [];
+    for (const call of calls) void call.then((r) => settled.push(r));
+    while (settled.length < 4) await sleep(5);
+    o.release();
+    const answers = await Promise.all(calls);
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    const conflict = answers.find((r) => r.status === 409)!;
+    expect(conflict.headers.get('content-type')).toBe('application/problem+json');
+    expect(conflict.headers.get('retry-after')).toBe('1');
+    const original = await answers.find((r) => r.status === 201)!.json();
+    const replay = await send();
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await replay.json()).toEqual(original);
+    expect(o.runs()).toBe(1);
+  });
+
+  it('replays the stored headers but not cookies, with the retry’s own correlation ID', async () => {
+    const o = await orders();
+    const first = await post(o.app, 'k-h', { item: 'pen' });
+    expect(first.headers.location).toBe('/orders/1');
+    const replay = await post(o.app, 'k-h', { item: 'pen' }, { 'x-request-id': 'retry-1' });
+    expect(replay.statusCode).toBe(201);
+    expect(replay.headers.location).toBe('/orders/1');
+    expect(replay.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(replay.headers['set-cookie']).toBeUndefined();
+    expect(replay.headers['x-request-id']).toBe('retry-1');
+    expect(replay.json()).toEqual(first.json());
+    expect(o.runs()).toBe(1);
+  });
+
+  it('answers 422 to the same key with another payload', async () => {
+    const o = await orders();
+    await post(o.app, 'k-1', { item: 'book' });
+    const mismatch = await post(o.app, 'k-1', { item: 'lamp' });
+    expect(mismatch.statusCode).toBe(422);
+    expect(mismatch.headers['content-type']).toBe('application/problem+json');
+    expect(mismatch.json()).toMatchObject({
+      status: 422,
+      type: 'urn:bulwark:idempotency:key-reused',
+    });
+    expect(o.runs()).toBe(1);
+  });
+
+  it('never shows one caller another caller’s response for the same key', async () => {
+    const o = await orders({
+      identity: ({ request }) => request.headers['x-user'] as string | undefined,
+    });
+    const alice = await post(o.app, 'shared', { item: 'book' }, { 'x-user': 'alice' });
+    const bob = await post(o.app, 'shared', { item: 'book' }, { 'x-user': 'bob' });
+    expect(alice.json()).toEqual({ id: 1, item: 'book' });
+    expect(bob.json()).toEqual({ id: 2, item: 'book' });
+    expect(bob.headers['idempotent-replayed']).toBeUndefined();
+    expect(o.runs()).toBe(2);
+  });
+
+  it('lets GET through, keyed or not', async () => {
+    const o = await orders();
+    await o.app.inject({ url: '/orders', headers: { 'idempotency-key': 'g' } });
+    await o.app.inject({ url: '/orders', headers: { 'idempotency-key': 'g' } });
+    expect(o.runs()).toBe(2);
+  });
+
+  it('stores a streamed response whole and replays it', async () => {
+    const o = await orders();
+    const send = () =>
+      o.app.inject({
+        method: 'POST',
+        url: '/stream',
+        headers: { 'idempotency-key': 's' },
+        payload: {},
+      });
+    expect((await send()).body).toBe('one,two,three');
+    const replay = await send();
+    expect(replay.body).toBe('one,two,three');
+    expect(replay.headers['content-type']).toBe('text/plain');
+    expect(o.runs()).toBe(1);
+  });
+
+  it('refuses a 100 KB key with 400, without echoing it', async () => {
+    const o = await orders();
+    const res = await post(o.app, 'k'.repeat(100 * 1024), { item: 'book' });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).not.toContain('kkkkkkkk');
+    expect(res.json()).toMatchObject({ type: 'urn:bulwark:idempotency:key-invalid' });
+    expect(o.runs()).toBe(0);
+  });
+
+  it('refuses keys with control characters, before the handler runs', async () => {
+    const o = await orders();
+    const url = await listening(o.app);
+    const body = '{"item":"book"}';
+    const raw = (key: string) =>
+      rawRequest(
+        url,
+        `POST /orders HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nIdempotency-Key: ${key}\r\n\r\n${body}`,
+      );
+    expect((await raw('abc\x01def')).status).toBe(400);
+    expect((await raw('abc\x7fdef')).status).toBe(400);
+    for (const key of ['abc\tdef', 'caf\xe9']) {
+      const res = await raw(key);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body)).toMatchObject({ type: 'urn:bulwark:idempotency:key-invalid' });
+    }
+    expect(o.runs()).toBe(0);
+  });
+
+  it('refuses a repeated Idempotency-Key rather than pick one', async () => {
+    const o = await orders();
+    const url = await listening(o.app);
+    const body = '{"item":"book"}';
+    const res = await rawRequest(
+      url,
+      `POST /orders HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nIdempotency-Key: a\r\nIdempotency-Key: b\r\n\r\n${body}`,
+    );
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({
+      detail: 'The request carries more than one Idempotency-Key header.',
+    });
+    expect(o.runs()).toBe(0);
+  });
+
+  it('refuses a body that does not parse without claiming the key', async () => {
+    const o = await orders();
+    const broken = await o.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'k-broken' },
+      payload: '{"item": "bo',
+    });
+    expect(broken.statusCode).toBe(400);
+    expect(o.runs()).toBe(0);
+    expect((await post(o.app, 'k-broken', { item: 'book' })).statusCode).toBe(201);
+  });
+
+  describe('with Redis', () => {
+    let redis: TestRedis;
+    beforeAll(async () => {
+      redis = await startRedis();
+    });
+    afterAll(async () => {
+      await redis.stop();
+    });
+
+    async function client(): Promise<Redis> {
+      const c = new Redis({ host: '127.0.0.1', port: redis.port });
+      closers.push(() => c.disconnect());
+      await new Promise((resolve) => c.once('ready', resolve));
+      return c;
+    }
+
+    it('replays a response stored before the app restarted', async () => {
+      const first = await orders({
+        store: redisStore({ client: await client(), prefix: 'restart:' }),
+      });
+      const original = await post(first.app, 'k-restart', { item: 'book' });
+      expect(original.statusCode).toBe(201);
+      await first.app.close();
+      for (const close of closers.splice(0)) await close();
+
+      const second = await orders({
+        store: redisStore({ client: await client(), prefix: 'restart:' }),
+      });
+      const replay = await post(second.app, 'k-restart', { item: 'book' });
+      expect(replay.statusCode).toBe(201);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.json()).toEqual(original.json());
+      expect(second.runs()).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,387 @@
+import { type Readable, Transform, type TransformCallback, pipeline } from 'node:stream';
+import { isBulkheadRejectedError } from '@bulwark/core';
+import { type RequestContext, logFields, runWithContext } from '@bulwark/correlation';
+import type { IdempotencyClaim } from '@bulwark/idempotency';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteOptions,
+} from 'fastify';
+import fp from 'fastify-plugin';
+import { expiredBudgetError, httpAnswerFor } from './http-errors.js';
+import type { BulwarkOptions } from './options.js';
+import type { FixedSlots } from './slots.js';
+import { BulwarkStack } from './stack.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's Bulwark context (correlation ID, trace, deadline); null when correlation is off. */
+    bulwark: RequestContext | null;
+  }
+}
+
+/** The options of {@link bulwarkPlugin}: Bulwark's shared options, plus one for Fastify. */
+export interface FastifyBulwarkOptions extends BulwarkOptions<FastifyRequest> {
+  /**
+   * Install an error handler that answers Bulwark's errors (503 + Retry-After, 504, 499) and
+   * hands every other error on to Fastify's. Turn it off when the application sets its own, and
+   * call `httpAnswerFor(error)` from it. Default true.
+   */
+  errorHandler?: boolean;
+}
+
+const MS_PER_SECOND = 1000;
+// Options Fastify's `register()` itself reads; they are not Bulwark's.
+const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers'];
+const kHeld = Symbol('bulwark.held');
+const kRelease = Symbol('bulwark.release');
+const kAbort = Symbol('bulwark.abort');
+const kClaim = Symbol('bulwark.claim');
+
+// Each is declared as a request decorator only when its part is on; absent, it reads undefined.
+interface RequestState {
+  [kHeld]: boolean | undefined;
+  [kRelease]: (() => void) | null | undefined;
+  [kAbort]: AbortController | null;
+  [kClaim]: IdempotencyClaim | null;
+}
+type Req = FastifyRequest & RequestState;
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function toArray<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
+}
+
+function methodsOf(route: RouteOptions): string[] {
+  return (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toUpperCase());
+}
+
+/** Collects a streamed payload and stores it before the stream ends. */
+class CaptureStream extends Transform {
+  private readonly chunks: Buffer[] = [];
+  constructor(
+    private readonly claim: IdempotencyClaim,
+    private readonly reply: FastifyReply,
+  ) {
+    super();
+  }
+  override _transform(chunk: unknown, encoding: BufferEncoding, callback: TransformCallback): void {
+    this.chunks.push(
+      typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk as Uint8Array),
+    );
+    callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    void this.claim
+      .complete({
+        status: this.reply.statusCode,
+        headers: this.reply.getHeaders(),
+        body: Buffer.concat(this.chunks),
+      })
+      .then(() => callback());
+  }
+}
+
+function plugin(
+  fastify: FastifyInstance,
+  options: FastifyBulwarkOptions,
+  done: (error?: Error) => void,
+): void {
+  let built: { stack: BulwarkStack<FastifyRequest>; errorHandler: boolean };
+  try {
+    built = build(options);
+  } catch (error: unknown) {
+    // Bad options fail `register()` (and `ready()`), as Fastify reports any plugin's failure.
+    done(error as Error);
+    return;
+  }
+  install(fastify, built.stack, built.errorHandler);
+  done();
+}
+
+/** @internal Installs the hooks, routes and error handler of a stack built elsewhere. */
+export function install(
+  fastify: FastifyInstance,
+  stack: BulwarkStack<FastifyRequest>,
+  errorHandler: boolean,
+): void {
+  const {
+    propagator,
+    responseHeader,
+    slots,
+    limiter,
+    metrics,
+    idempotency: gate,
+    clock,
+    ownRoutes,
+  } = stack;
+  // A child logger per request costs a microsecond: only worth it when something is logged.
+  const level = (fastify.log as { level?: unknown }).level;
+  const bindLogs = propagator !== undefined && typeof level === 'string' && level !== 'silent';
+
+  fastify.decorateRequest('bulwark', null);
+  if (slots !== undefined) fastify.decorateRequest(kHeld, false);
+  if (limiter !== undefined) {
+    fastify.decorateRequest(kRelease, null);
+    if (limiter.queueLimit > 0) fastify.decorateRequest(kAbort, null);
+  }
+  if (gate !== undefined) fastify.decorateRequest(kClaim, null);
+
+  /** Runs the rest of the request inside its context. */
+  const proceed = (request: FastifyRequest, next: HookHandlerDoneFunction): void => {
+    const context = request.bulwark;
+    if (context === null) next();
+    else runWithContext(context, next);
+  };
+
+  fastify.addHook('onRequest', function bulwarkOnRequest(req, reply, next) {
+    const request = req as Req;
+    if (ownRoutes.size !== 0 && ownRoutes.has(pathOf(request.url))) {
+      next();
+      return;
+    }
+    if (propagator !== undefined) {
+      const context = stack.context(request.headers);
+      request.bulwark = context;
+      if (responseHeader !== undefined) reply.header(responseHeader, context.correlationId);
+      if (bindLogs) reply.log = request.log = request.log.child(logFields({ context }));
+      if (context.deadline !== Infinity && context.deadline <= clock.now()) {
+        next(expiredBudgetError());
+        return;
+      }
+    }
+    const rejection = stack.pressureRejection();
+    if (rejection !== undefined) {
+      next(rejection);
+      return;
+    }
+    if (slots !== undefined) {
+      if (!slots.tryAcquire()) {
+        next(stack.limitRejection(slots.rejection()));
+        return;
+      }
+      request[kHeld] = true;
+    }
+    if (limiter === undefined) {
+      proceed(request, next);
+      return;
+    }
+    const run = () =>
+      new Promise<void>((resolve) => {
+        request[kRelease] = resolve;
+        proceed(request, next);
+      });
+    let running: Promise<void>;
+    if (limiter.queueLimit > 0) {
+      const controller = new AbortController();
+      request[kAbort] = controller;
+      running = limiter.execute(run, controller.signal);
+    } else {
+      // No signal argument at all: with one, the policy builds a spreadable context per call.
+      running = limiter.execute(run);
+    }
+    running.then(undefined, (error: unknown) => {
+      // A client that left while queued needs no answer.
+      if (reply.raw.closed) return;
+      next((isBulkheadRejectedError(error) ? stack.limitRejection(error) : error) as FastifyError);
+    });
+  });
+
+  // An onResponse hook costs Fastify two listeners and a closure per request: only when needed.
+  if (metrics !== undefined || slots !== undefined || limiter !== undefined) {
+    fastify.addHook('onResponse', function bulwarkOnResponse(req, reply, next) {
+      const request = req as Req;
+      release(request, slots);
+      if (metrics !== undefined) {
+        const route = request.routeOptions.url ?? '';
+        // Probes and scrapes are not the service's traffic: Express leaves them out as well.
+        if (!ownRoutes.has(route)) {
+          metrics.observe(
+            request.method,
+            route,
+            reply.statusCode,
+            reply.elapsedTime / MS_PER_SECOND,
+          );
+        }
+      }
+      next();
+    });
+  }
+
+  if (slots !== undefined || limiter !== undefined) {
+    // onResponse never comes for a client that left before the answer: free its slot now.
+    fastify.addHook('onRequestAbort', function bulwarkOnRequestAbort(req, next) {
+      const request = req as Req;
+      request[kAbort]?.abort();
+      release(request, slots);
+      next();
+    });
+  }
+
+  fastify.addHook('onClose', function bulwarkOnClose(_instance, next) {
+    stack.close();
+    next();
+  });
+
+  if (gate !== undefined) {
+    // Route-level hooks, only on routes with a method Idempotency-Key applies to: a GET route
+    // pays for none of them.
+    fastify.addHook('onRoute', (route) => {
+      if (!methodsOf(route).some((m) => gate.handles(m))) return;
+      route.preHandler = [idempotencyPreHandler, ...toArray(route.preHandler)];
+      route.onSend = [idempotencyOnSend, ...toArray(route.onSend)];
+    });
+  }
+
+  function idempotencyPreHandler(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    next: HookHandlerDoneFunction,
+  ): void {
+    const request = req as Req;
+    if (!gate!.handles(request.method)) {
+      next();
+      return;
+    }
+    gate!
+      .begin({
+        method: request.method,
+        path: request.url,
+        headers: request.headers,
+        distinct: () => (request.raw as Partial<typeof request.raw>).headersDistinct,
+        body: request.body,
+        request,
+      })
+      .then(
+        (decision) => {
+          switch (decision.kind) {
+            case 'bypass':
+              next();
+              return;
+            case 'proceed':
+              request[kClaim] = decision;
+              next();
+              return;
+            case 'replay':
+              void reply
+                .code(decision.response.status)
+                .headers(decision.response.headers)
+                .send(decision.response.body);
+              return;
+            case 'reject':
+              // A Buffer, so Fastify leaves the problem+json content type as it is.
+              void reply
+                .code(decision.status)
+                .headers(decision.headers)
+                .send(Buffer.from(decision.body));
+              return;
+          }
+        },
+        (error: unknown) => next(error as FastifyError),
+      );
+  }
+
+  function idempotencyOnSend(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    next: (error: FastifyError | null, payload?: unknown) => void,
+  ): void {
+    const request = req as Req;
+    const claim = request[kClaim];
+    if (claim === null) {
+      next(null, payload);
+      return;
+    }
+    request[kClaim] = null;
+    if (
+      payload !== null &&
+      typeof payload === 'object' &&
+      typeof (payload as { pipe?: unknown }).pipe === 'function'
+    ) {
+      const capture = new CaptureStream(claim, reply);
+      pipeline(payload as Readable, capture, () => {});
+      next(null, capture);
+      return;
+    }
+    const body = typeof payload === 'string' || payload instanceof Uint8Array ? payload : undefined;
+    // Stored before the answer leaves, so a client retrying at once finds it complete.
+    void claim
+      .complete({ status: reply.statusCode, headers: reply.getHeaders(), body })
+      .then(() => next(null, payload));
+  }
+
+  for (const [path, route] of ownRoutes) {
+    fastify.route({
+      method: 'GET',
+      url: path,
+      handler: async (_request, reply) => {
+        const answer = await stack.answer(route);
+        void reply.code(answer.statusCode).headers(answer.headers);
+        // A Buffer, so Fastify adds no charset to application/health+json: the same bytes as Express.
+        return Buffer.from(answer.body);
+      },
+    });
+  }
+
+  if (errorHandler) {
+    fastify.setErrorHandler(function bulwarkErrorHandler(error, _request, reply) {
+      const answer = httpAnswerFor(error);
+      // Thrown on, an error reaches the error handler Fastify had before this one.
+      if (answer === undefined) throw error;
+      void reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
+    });
+  }
+
+  stack.start();
+}
+
+function build(options: FastifyBulwarkOptions): {
+  stack: BulwarkStack<FastifyRequest>;
+  errorHandler: boolean;
+} {
+  const own: Record<string, unknown> = { ...options };
+  for (const name of REGISTER_OPTIONS) delete own[name];
+  const { errorHandler = true, ...shared } = own as FastifyBulwarkOptions;
+  if (typeof errorHandler !== 'boolean') {
+    throw new TypeError(`expected errorHandler to be a boolean, got ${typeof errorHandler}`);
+  }
+  return { stack: new BulwarkStack<FastifyRequest>(shared), errorHandler };
+}
+
+/** Gives back the request's slot, whichever kind it holds, once. */
+function release(request: Req, slots: FixedSlots | undefined): void {
+  if (request[kHeld] === true) {
+    request[kHeld] = false;
+    slots!.release();
+  }
+  const release = request[kRelease];
+  if (release !== undefined && release !== null) {
+    request[kRelease] = null;
+    release();
+  }
+}
+
+/**
+ * A Fastify 5 plugin: a correlation context per request (ID echoed, deadline from the caller's
+ * budget), health routes, a `/metrics` route, load shedding and Idempotency-Key handling.
+ * Register it before the routes it protects.
+ *
+ * @example
+ * const app = Fastify();
+ * await app.register(bulwarkPlugin, { shedding: { limit: 200 }, idempotency: {} });
+ * app.post('/orders', createOrder);
+ */
+export const bulwarkPlugin: FastifyPluginCallback<FastifyBulwarkOptions> = fp(plugin, {
+  fastify: '5.x',
+  name: '@bulwark/fastify',
+});
