@@ -1,0 +1,87 @@
+// The servers `server-stack.mjs` puts under load, one variant per process, chosen by argv[2].
+// Each listens on a free loopback port, sends the port to its parent over IPC, and answers
+// `cpu` messages with its own CPU time so the runner can report CPU per request.
+//
+//   express-bare | express-stack | fastify-bare | fastify-stack        GET / (hello world)
+//   express-post | express-replay-memory | express-replay-redis        POST /orders
+//   fastify-post | fastify-replay-memory | fastify-replay-redis
+//
+// The Redis variants read the server's port from REDIS_PORT.
+import express from 'express';
+import Fastify from 'fastify';
+import { Registry } from 'prom-client';
+import { Redis } from 'ioredis';
+import { bulwark, bulwarkErrorHandler } from '@bulwark/express';
+import { bulwarkPlugin } from '@bulwark/fastify';
+import { memoryStore, redisStore } from '@bulwark/idempotency';
+
+const variant = process.argv[2] ?? '';
+const [framework, kind, storeName] = variant.split('-');
+
+const HELLO = { hello: 'world' };
+let orders = 0;
+
+function store() {
+  if (storeName === 'redis') {
+    const client = new Redis({ host: '127.0.0.1', port: Number(process.env.REDIS_PORT) });
+    return redisStore({ client });
+  }
+  return memoryStore();
+}
+
+/** Bulwark's whole stack: correlation, deadline, health, metrics, shedding, and idempotency. */
+function stackOptions() {
+  return {
+    metrics: { registry: new Registry() },
+    // High enough never to refuse under 100 connections: the benchmark measures the admission cost.
+    shedding: { limit: 10_000, maxEventLoopDelayMs: 1_000 },
+    idempotency: { store: store() },
+  };
+}
+
+async function expressApp() {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  if (kind === 'bare') {
+    app.get('/', (_req, res) => res.json(HELLO));
+    return app.listen(0, '127.0.0.1');
+  }
+  // Idempotency fingerprints the parsed body: the parser goes first. GET needs none.
+  if (kind !== 'stack') app.use(express.json());
+  if (kind !== 'post') app.use(bulwark(stackOptions()));
+  app.get('/', (_req, res) => res.json(HELLO));
+  app.post('/orders', (req, res) => res.status(201).json({ id: ++orders, item: req.body.item }));
+  app.use(bulwarkErrorHandler());
+  return app.listen(0, '127.0.0.1');
+}
+
+async function fastifyApp() {
+  const app = Fastify({ logger: false });
+  if (kind !== 'bare' && kind !== 'post') await app.register(bulwarkPlugin, stackOptions());
+  app.get('/', async () => HELLO);
+  app.post('/orders', async (request, reply) => {
+    reply.code(201);
+    return { id: ++orders, item: request.body.item };
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return app.server;
+}
+
+const server =
+  framework === 'express'
+    ? await expressApp()
+    : framework === 'fastify'
+      ? await fastifyApp()
+      : undefined;
+if (server === undefined) throw new Error(`unknown variant ${JSON.stringify(variant)}`);
+if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
+
+process.on('message', (message) => {
+  if (message === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send({ cpuMicros: user + system });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send({ port: server.address().port });
