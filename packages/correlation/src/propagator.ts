@@ -21,6 +21,7 @@ import {
   type TraceContext,
   checkBaggage,
   checkDeadline,
+  checkSignal,
   currentContext,
   newCorrelationId,
   newTrace,
@@ -72,6 +73,8 @@ export interface ExtractExtras {
   /** Absolute deadline on the system clock (e.g. `performance.now()` + the caller's budget). */
   deadline?: number;
   baggage?: Readonly<Record<string, string>>;
+  /** Aborts when the request's work should stop (the client went away). */
+  signal?: AbortSignal;
 }
 
 /** Reads the request context from inbound headers and writes it into outbound ones. */
@@ -121,12 +124,14 @@ class Propagator implements CorrelationPropagator {
   extract(headers: InboundHeaders, extras: ExtractExtras = {}): RequestContext {
     if (extras.deadline !== undefined) checkDeadline(extras.deadline);
     if (extras.baggage !== undefined) checkBaggage(extras.baggage);
-    return {
+    if (extras.signal !== undefined) checkSignal(extras.signal);
+    const context: RequestContext = {
       correlationId: this.inboundId(headers),
       trace: this.inboundTrace(headers),
       deadline: extras.deadline ?? Infinity,
       baggage: extras.baggage === undefined ? NO_BAGGAGE : { ...extras.baggage },
     };
+    return extras.signal === undefined ? context : { ...context, signal: extras.signal };
   }
 
   inject<H extends OutboundHeaders>(headers: H, context = currentContext()): H {

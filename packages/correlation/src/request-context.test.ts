@@ -14,6 +14,7 @@ import {
   runWithContext,
   withBaggage,
 } from './request-context.js';
+import { contextFromHeaders } from './propagator.js';
 
 const idNow = () => currentContext()?.correlationId;
 const ctx = (correlationId: string) => createRequestContext({ correlationId });
@@ -279,6 +280,22 @@ describe('createRequestContext', () => {
       deadline: 99,
       baggage: { queue: 'emails' },
     });
+  });
+
+  it('carries a signal when given one, and has none otherwise', () => {
+    const controller = new AbortController();
+    expect(createRequestContext({ signal: controller.signal }).signal).toBe(controller.signal);
+    expect('signal' in createRequestContext()).toBe(false);
+    expect(contextFromHeaders({}, { signal: controller.signal }).signal).toBe(controller.signal);
+  });
+
+  it('refuses a signal that is not an AbortSignal', () => {
+    expect(() => createRequestContext({ signal: {} as AbortSignal })).toThrow(
+      new TypeError('expected signal to be an AbortSignal, got an object'),
+    );
+    expect(() => contextFromHeaders({}, { signal: 'no' as never })).toThrow(
+      new TypeError('expected signal to be an AbortSignal, got "no"'),
+    );
   });
 
   it('marks a new trace sampled when asked to', () => {

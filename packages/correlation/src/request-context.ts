@@ -34,6 +34,11 @@ export interface RequestContext {
    * (`performance.now()`, like a pipeline's `ctx.deadline`); `Infinity` for none.
    */
   readonly deadline: number;
+  /**
+   * Aborts when the work of this request should stop (the caller went away), when the server
+   * framework provides one. `@bulwark/http-client` ends the calls made for the request with it.
+   */
+  readonly signal?: AbortSignal;
   /** Whatever the application attaches to the request (user, tenant...). Never sent on the wire. */
   readonly baggage: Readonly<Record<string, string>>;
 }
@@ -47,6 +52,8 @@ export interface RequestContextOptions {
   deadline?: number;
   /** Application values for the request. Default none. */
   baggage?: Readonly<Record<string, string>>;
+  /** Aborts when the work should stop. Default none. */
+  signal?: AbortSignal;
   /** Makes new correlation IDs. Default {@link uuidv7}. */
   generateId?: () => string;
   /** Whether a trace this service begins is marked sampled. Default false. */
@@ -103,6 +110,7 @@ export function createRequestContext(options: RequestContextOptions = {}): Reque
   if (options.sampled !== undefined) checkBoolean('sampled', options.sampled);
   if (options.deadline !== undefined) checkDeadline(options.deadline);
   if (options.baggage !== undefined) checkBaggage(options.baggage);
+  if (options.signal !== undefined) checkSignal(options.signal);
   let correlationId: string;
   if (options.correlationId === undefined) {
     correlationId = newCorrelationId(generateId);
@@ -110,12 +118,14 @@ export function createRequestContext(options: RequestContextOptions = {}): Reque
     checkCorrelationId('correlationId', options.correlationId);
     correlationId = options.correlationId;
   }
-  return {
+  const context: RequestContext = {
     correlationId,
     trace: options.trace ?? traceFromActiveSpan() ?? newTrace(options.sampled ?? false),
     deadline: options.deadline ?? Infinity,
     baggage: options.baggage === undefined ? NO_BAGGAGE : { ...options.baggage },
   };
+  // Only when given: a context without a signal keeps the shape it always had.
+  return options.signal === undefined ? context : { ...context, signal: options.signal };
 }
 
 /** @internal A generated ID, checked: a custom generator must keep to the accepted shape. */
@@ -170,6 +180,13 @@ export function checkDeadline(value: unknown): void {
     throw new TypeError(
       `expected deadline to be a number (Infinity for none), got ${describeValue(value)}`,
     );
+  }
+}
+
+/** @internal */
+export function checkSignal(value: unknown): void {
+  if (!(value instanceof AbortSignal)) {
+    throw new TypeError(`expected signal to be an AbortSignal, got ${describeValue(value)}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { type ContextFn, isTimeoutError } from '@bulwark/core';
+import type { CorrelationPropagator, RequestContext } from '@bulwark/correlation';
 import type { Context, Next, Scope } from '@bulwark/core/internal';
 import { type RetryClassifier, errorCodeIn, isRetryableNetworkError } from '@bulwark/retry';
 import { type TimeoutPolicy, type WriteBudgetOptions, writeBudget } from '@bulwark/timeout';
@@ -69,7 +70,11 @@ export interface ExchangeSettings {
     ((args: AttemptHeadersArgs) => Readonly<Record<string, string>> | undefined) | undefined;
   readonly attemptHeader: string | undefined;
   readonly budgetHeader: WriteBudgetOptions | undefined;
+  readonly correlation: CorrelationPropagator | undefined;
 }
+
+const TRACEPARENT = 'traceparent';
+const TRACESTATE = 'tracestate';
 
 const NOTHING = Symbol('nothing');
 
@@ -102,6 +107,8 @@ export class Exchange implements Next, AttemptOwner {
     hasKey: boolean,
     readonly streaming: boolean,
     readonly maxBodyBytes: number,
+    /** The `@bulwark/correlation` context the call was made in, if any. */
+    private readonly requestContext: RequestContext | undefined,
   ) {
     this.idempotent = isIdempotentMethod(method);
     this.retryMethod = settings.retries && (this.idempotent || (hasKey && isKeyedMethod(method)));
@@ -162,25 +169,49 @@ export class Exchange implements Next, AttemptOwner {
 
   private attemptHeaders(context: Context, number: number): Record<string, string> {
     const headers = copyHeaders(this.headers);
-    const { attemptHeaders, attemptHeader, budgetHeader } = this.settings;
+    const { attemptHeaders, attemptHeader, budgetHeader, correlation } = this.settings;
+    let extra: Record<string, string> | undefined;
     if (attemptHeaders !== undefined) {
-      const extra = attemptHeaders({
+      const given = attemptHeaders({
         attempt: number,
         method: this.method,
         origin: this.origin,
         path: this.path,
         context,
       });
-      if (extra !== undefined) {
-        for (const name of Object.keys(extra)) headers[name.toLowerCase()] = extra[name]!;
+      if (given !== undefined) {
+        extra = {};
+        for (const name of Object.keys(given)) extra[name.toLowerCase()] = given[name]!;
       }
     }
+    if (correlation !== undefined) this.correlate(headers, extra, correlation);
+    if (extra !== undefined) for (const name in extra) headers[name] = extra[name]!;
     if (attemptHeader !== undefined) headers[attemptHeader] = String(number);
     // Inside the attempt timeout, the context's deadline is the attempt's own expiry.
     if (budgetHeader !== undefined && context.deadline !== Infinity) {
       writeBudget(headers, context, budgetHeader);
     }
     return headers;
+  }
+
+  /**
+   * Adds the correlation ID and trace headers of this attempt (a new span ID each time), except
+   * those the caller set: a caller's header wins, and a caller's `traceparent` keeps its own
+   * `tracestate` company, so the two never describe different traces.
+   */
+  private correlate(
+    headers: Record<string, string>,
+    extra: Record<string, string> | undefined,
+    correlation: CorrelationPropagator,
+  ): void {
+    const context = this.requestContext;
+    const outbound = correlation.headers(context);
+    const callerTrace = headers[TRACEPARENT] !== undefined || extra?.[TRACEPARENT] !== undefined;
+    for (const name in outbound) {
+      if (headers[name] !== undefined || extra?.[name] !== undefined) continue;
+      if (callerTrace && (name === TRACEPARENT || name === TRACESTATE)) continue;
+      headers[name] = outbound[name]!;
+    }
   }
 
   private recordResponse(response: HttpResponse | HttpStreamResponse): void {

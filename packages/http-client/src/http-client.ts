@@ -1,4 +1,15 @@
-import { isTimeoutError } from '@bulwark/core';
+import { STATUS_CODES } from 'node:http';
+import {
+  type Clock,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isDeadlineExceededError,
+  isIsolatedCircuitError,
+  isTimeoutError,
+  systemClock,
+} from '@bulwark/core';
+import type { CacheResult, HttpCache } from '@bulwark/cache';
+import { type RequestContext, currentContext } from '@bulwark/correlation';
 import {
   Context,
   Scope,
@@ -11,19 +22,24 @@ import { type BreakerRegistry, breakerRegistry } from '@bulwark/circuit-breaker'
 import { MAX_TIMEOUT_MS, type TimeoutPolicy, deadline, timeout } from '@bulwark/timeout';
 import { Agent, type Dispatcher } from 'undici';
 import { BodySource, type RequestBody } from './body.js';
-import { HttpStatusError, isNetworkError } from './errors.js';
+import { HttpStatusError, isNetworkError, isRetriesExhaustedError } from './errors.js';
 import { Exchange, type ExchangeSettings, isLocalShutdown } from './exchange.js';
 import { formatIdempotencyKey, generateIdempotencyKey } from './idempotency-key.js';
 import { isKeyedMethod, normalizeMethod } from './methods.js';
 import { copyHeaders, lowerHeaders } from './headers.js';
-import { type ClientSettings, type HttpClientOptions, parseOptions } from './options.js';
+import {
+  type ClientSettings,
+  type HttpClientOptions,
+  type IncomingContext,
+  parseOptions,
+} from './options.js';
 import {
   OriginPolicies,
   type SharedPolicies,
   originBulkhead,
   originRetry,
 } from './origin-policies.js';
-import type { HttpResponse, HttpStreamResponse } from './response.js';
+import { HttpResponse, type HttpStreamResponse, type ResponseCacheInfo } from './response.js';
 import { type QueryValue, resolveTarget } from './target.js';
 
 /** What one request may say, besides its URL. */
@@ -148,6 +164,7 @@ class Client implements HttpClient {
       attemptHeader: settings.attemptHeader,
       budgetHeader:
         settings.budgetHeader === undefined ? undefined : { header: settings.budgetHeader },
+      correlation: settings.correlation,
     };
     this.jsonHeaders = copyHeaders({ accept: JSON_TYPE }, settings.headers);
   }
@@ -218,14 +235,15 @@ class Client implements HttpClient {
   ): Promise<HttpResponse | HttpStreamResponse> {
     if (this.closed) throw new Error('the HTTP client is closed');
     const o = options ?? NO_OPTIONS;
-    const exchange = this.exchangeFor(url, o, defaults, streaming, helperMethod, data);
-    const policies = this.policiesFor(exchange.origin);
+    const request = this.prepare(url, o, defaults, streaming, helperMethod, data);
+    const policies = this.policiesFor(request.origin);
     let operation = o.operation;
     if (operation !== undefined) checkString('operation', operation);
-    else operation = this.settings.operation ?? policies.operation(exchange.method);
+    else operation = this.settings.operation ?? policies.operation(request.method);
 
     // The deadline and cancellation: the request's own, and those of the work it is part of.
-    const clock = this.settings.clock;
+    const settings = this.settings;
+    const clock = settings.clock;
     let until = o.deadline ?? Infinity;
     if (typeof until !== 'number' || Number.isNaN(until)) {
       throw new TypeError(`expected deadline to be a number, got ${describeValue(o.deadline)}`);
@@ -235,7 +253,14 @@ class Client implements HttpClient {
       until = Math.min(until, clock.now() + o.timeoutMs);
     }
     let signal = o.signal;
-    const incoming = this.settings.context?.();
+    const requestContext = settings.correlation === undefined ? undefined : currentContext();
+    // The caller's own context getter, when given, replaces the correlation context's.
+    const incoming =
+      settings.context !== undefined
+        ? settings.context()
+        : requestContext === undefined
+          ? undefined
+          : fromRequestContext(requestContext, clock);
     if (incoming !== undefined) {
       if (incoming.deadline !== undefined) until = Math.min(until, incoming.deadline);
       const other = incoming.signal;
@@ -243,16 +268,52 @@ class Client implements HttpClient {
         signal = signal === undefined ? other : AbortSignal.any([signal, other]);
       }
     }
+    const call: CallState = { until, signal, operation, policies, requestContext };
 
+    const cache = settings.cache;
+    if (cache === undefined) return this.run(request, request.headers, signal, call);
+    if (!streaming) return this.cached(cache, request, call);
+    if (SAFE_METHODS.has(request.method)) return this.run(request, request.headers, signal, call);
+    return this.streamUnsafe(cache, request, call);
+  }
+
+  /** One call through the resilience pipeline, with these request headers. */
+  private async run(
+    request: PreparedRequest,
+    headers: Readonly<Record<string, string>>,
+    signal: AbortSignal | undefined,
+    call: CallState,
+  ): Promise<HttpResponse | HttpStreamResponse> {
+    const exchange = new Exchange(
+      this.exchange,
+      request.method,
+      request.origin,
+      request.path,
+      headers,
+      request.body,
+      request.hasKey,
+      request.streaming,
+      request.maxBodyBytes,
+      call.requestContext,
+    );
+    const { until, operation } = call;
     const scope = Scope.from(signal);
-    const context = new Context(exchange.fn, scope, 1, until, operation, clock, false);
-    const pipeline = policies.pipelineFor(until !== Infinity);
+    const context = new Context(
+      exchange.fn,
+      scope,
+      1,
+      until,
+      operation,
+      this.settings.clock,
+      false,
+    );
+    const pipeline = call.policies.pipelineFor(until !== Infinity);
     // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
     let unsubscribe: (() => void) | undefined;
     if (scope.canAbort) unsubscribe = scope.onAbort(() => exchange.callerAborted(scope));
     try {
       const response = exchange.outcome(await pipeline.invoke(context, terminal));
-      if (unsubscribe !== undefined && streaming) {
+      if (unsubscribe !== undefined && request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
         unsubscribe = undefined;
@@ -266,15 +327,70 @@ class Client implements HttpClient {
     }
   }
 
-  /** The request as an exchange: method, target, headers (with the key), body and limits. */
-  private exchangeFor(
+  /**
+   * A call through the cache, which sits outside the resilience pipeline: a fresh hit never
+   * enters it; a miss or a revalidation goes through it; when it fails (retries exhausted, an
+   * open breaker, a timeout, the deadline) a stale response may stand in.
+   */
+  private async cached(
+    cache: HttpCache,
+    request: PreparedRequest,
+    call: CallState,
+  ): Promise<HttpResponse> {
+    // The last response the origin gave: a miss returns it as it came, headers and all.
+    let last: HttpResponse | undefined;
+    const result = await cache.handle(
+      { method: request.method, url: request.origin + request.path, headers: request.headers },
+      async (origin) => {
+        // The origin request's signal: the caller's, or none for a background revalidation,
+        // which must outlive the caller that triggered it.
+        last = (await this.run(request, origin.headers, origin.signal, call)) as HttpResponse;
+        return last;
+      },
+      { signal: call.signal, operation: call.operation },
+    );
+    if (result.cacheStatus === 'stale-if-error' && !isOriginFailure(result.failure)) {
+      // Not the origin failing (a body over maxBodyBytes, a bad body factory...): no stand-in.
+      throw result.failure;
+    }
+    return cachedResponse(result, last);
+  }
+
+  /**
+   * A streamed unsafe request: not cacheable, but when it succeeds it must invalidate what it
+   * changed, which the cache decides from the status and headers alone.
+   */
+  private async streamUnsafe(
+    cache: HttpCache,
+    request: PreparedRequest,
+    call: CallState,
+  ): Promise<HttpStreamResponse> {
+    let response: HttpStreamResponse | undefined;
+    await cache.handle(
+      { method: request.method, url: request.origin + request.path, headers: request.headers },
+      async (origin) => {
+        response = (await this.run(
+          request,
+          origin.headers,
+          origin.signal,
+          call,
+        )) as HttpStreamResponse;
+        return { status: response.status, headers: response.headers };
+      },
+      { signal: call.signal, operation: call.operation },
+    );
+    return response!;
+  }
+
+  /** The request: method, target, headers (with the key), body and limits. */
+  private prepare(
     url: string | URL,
     o: HttpRequestOptions,
     defaults: Readonly<Record<string, string>>,
     streaming: boolean,
     helperMethod: string | undefined,
     data: unknown,
-  ): Exchange {
+  ): PreparedRequest {
     const settings = this.settings;
     const method =
       helperMethod ?? (o.method === undefined ? 'GET' : normalizeMethod(checkMethod(o.method)));
@@ -310,17 +426,7 @@ class Client implements HttpClient {
       checkInteger('maxBodyBytes', o.maxBodyBytes, 0);
       maxBodyBytes = o.maxBodyBytes;
     }
-    return new Exchange(
-      this.exchange,
-      method,
-      origin,
-      path,
-      headers,
-      body,
-      hasKey,
-      streaming,
-      maxBodyBytes,
-    );
+    return { method, origin, path, headers, body, hasKey, streaming, maxBodyBytes };
   }
 
   private policiesFor(origin: string): OriginPolicies {
@@ -335,6 +441,95 @@ class Client implements HttpClient {
     }
     return policies;
   }
+}
+
+/** A request, checked and ready to send (once, or again for a cache revalidation). */
+interface PreparedRequest {
+  readonly method: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: BodySource;
+  readonly hasKey: boolean;
+  readonly streaming: boolean;
+  readonly maxBodyBytes: number;
+}
+
+/** What every pipeline run of one call shares. */
+interface CallState {
+  readonly until: number;
+  readonly signal: AbortSignal | undefined;
+  readonly operation: string;
+  readonly policies: OriginPolicies;
+  readonly requestContext: RequestContext | undefined;
+}
+
+/** Safe methods (RFC 9110 §9.2.1): a streamed one bypasses the cache, and invalidates nothing. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/**
+ * The deadline and signal of a `@bulwark/correlation` context, on the client's clock: the
+ * context's deadline is on the system clock (`performance.now()`), so on another clock (a fake
+ * one in tests) what is left of it is carried over.
+ */
+function fromRequestContext(context: RequestContext, clock: Clock): IncomingContext {
+  let deadline = context.deadline;
+  if (deadline !== Infinity && clock !== systemClock) {
+    deadline = clock.now() + (deadline - performance.now());
+  }
+  return { deadline, signal: context.signal };
+}
+
+/**
+ * Failures of the origin, or of the pipeline protecting the caller from it, that a stale
+ * response may stand in for (stale-if-error): a 5xx, a network error, retries exhausted, an open
+ * breaker, a full bulkhead, a timeout or the deadline. Not the caller's own mistakes.
+ */
+function isOriginFailure(failure: unknown): boolean {
+  return (
+    typeof failure === 'number' ||
+    isNetworkError(failure) ||
+    isRetriesExhaustedError(failure) ||
+    isTimeoutError(failure) ||
+    isDeadlineExceededError(failure) ||
+    isBrokenCircuitError(failure) ||
+    isIsolatedCircuitError(failure) ||
+    isBulkheadRejectedError(failure)
+  );
+}
+
+const STALE_STATUSES: ReadonlySet<string> = new Set([
+  'stale',
+  'stale-while-revalidate',
+  'stale-if-error',
+]);
+
+/** The client's response for a cache result. */
+function cachedResponse(result: CacheResult, last: HttpResponse | undefined): HttpResponse {
+  const info: ResponseCacheInfo = {
+    status: result.cacheStatus,
+    age: result.age,
+    stale: STALE_STATUSES.has(result.cacheStatus),
+    failure: result.failure,
+  };
+  if (last !== undefined && result.body === last.body) {
+    // The origin's own response: its headers as they came, with the cache's Cache-Status.
+    const headers: Record<string, string | string[] | undefined> = {};
+    for (const name in last.headers) headers[name] = last.headers[name];
+    const status = result.headers['cache-status'];
+    if (status !== undefined) headers['cache-status'] = status;
+    return new HttpResponse(last.status, last.statusText, headers, last.body, last.attempts, info);
+  }
+  const body = result.body;
+  return new HttpResponse(
+    result.status,
+    STATUS_CODES[result.status] ?? '',
+    result.headers,
+    Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    // A revalidation was answered by an attempt (the 304's); a hit or a stale answer by none.
+    result.cacheStatus === 'revalidated' ? (last?.attempts ?? 0) : 0,
+    info,
+  );
 }
 
 function checkMethod(method: unknown): string {

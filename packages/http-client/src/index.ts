@@ -27,7 +27,12 @@ export { DEFAULT_IDEMPOTENCY_KEY_HEADER } from './idempotency-key.js';
 export { EXTRA_RETRYABLE_CODES } from './exchange.js';
 export type { BodyData, RequestBody } from './body.js';
 export type { QueryValue } from './target.js';
-export { HttpResponse, HttpStreamResponse, type ResponseHeaders } from './response.js';
+export {
+  HttpResponse,
+  HttpStreamResponse,
+  type ResponseCacheInfo,
+  type ResponseHeaders,
+} from './response.js';
 export {
   BodyTooLargeError,
   HttpErrorCode,

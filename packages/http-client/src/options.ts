@@ -12,6 +12,8 @@ import {
   describeValue,
 } from '@bulwark/core/internal';
 import type { BulkheadOptions } from '@bulwark/bulkhead';
+import { type HttpCache, type HttpCacheOptions, httpCache } from '@bulwark/cache';
+import { type CorrelationPropagator, correlationPropagator } from '@bulwark/correlation';
 import type { RegistryBreakerOptions } from '@bulwark/circuit-breaker';
 import type { Backoff, DelayHintFn, RetryBudgetOptions } from '@bulwark/retry';
 import { DEFAULT_BUDGET_HEADER, MAX_TIMEOUT_MS } from '@bulwark/timeout';
@@ -104,8 +106,24 @@ export interface HttpClientOptions {
   timeoutMs?: number | false;
   /** Budget for the whole call (ms), or `false` for none. Default 30 000. */
   deadlineMs?: number | false;
-  /** The deadline and signal of the work this call is part of (an incoming request's context). */
+  /**
+   * The deadline and signal of the work this call is part of (an incoming request's context).
+   * Given, it replaces the deadline and signal taken from `@bulwark/correlation`'s context.
+   */
   context?: () => IncomingContext | undefined;
+  /**
+   * Inside `runWithContext()` of `@bulwark/correlation`: every attempt carries the correlation
+   * ID, `traceparent` (a new span ID per attempt) and `tracestate`, and the call takes the
+   * context's deadline and signal. `true` (default) uses the default header names; pass a
+   * `correlationPropagator()` for others, or `false` for none. Headers the caller sets win.
+   */
+  correlation?: boolean | CorrelationPropagator;
+  /**
+   * An RFC 9111 cache in front of the resilience pipeline: an `httpCache()` (shareable between
+   * clients), its options (a cache of the client's own, on the client's clock and listener), or
+   * `false` (default) for none.
+   */
+  cache?: HttpCache | HttpCacheOptions | false;
   /** Retry settings, or `false` to send every request once. */
   retry?: HttpRetryOptions | false;
   /** Per-origin circuit breakers, or `false` for none. Default: 5 failures in a row open for 30 s. */
@@ -149,6 +167,8 @@ const OPTION_NAMES: readonly string[] = [
   'timeoutMs',
   'deadlineMs',
   'context',
+  'correlation',
+  'cache',
   'retry',
   'breaker',
   'bulkhead',
@@ -176,6 +196,9 @@ export interface ClientSettings {
   readonly timeoutMs: number | undefined;
   readonly deadlineMs: number | undefined;
   readonly context: HttpClientOptions['context'];
+  /** The propagator of correlation headers, `undefined` when correlation is off. */
+  readonly correlation: CorrelationPropagator | undefined;
+  readonly cache: HttpCache | undefined;
   /** The retry options, `undefined` when retries are off. */
   readonly retry: HttpRetryOptions | undefined;
   /** 1 at each retried status. */
@@ -233,6 +256,51 @@ function parseRetryStatuses(options: HttpRetryOptions | undefined): Uint8Array {
   return statusTable;
 }
 
+let defaultPropagator: CorrelationPropagator | undefined;
+
+function parseCorrelation(
+  value: HttpClientOptions['correlation'],
+): CorrelationPropagator | undefined {
+  if (value === false) return undefined;
+  if (value === undefined || value === true) return (defaultPropagator ??= correlationPropagator());
+  if (!isPropagator(value)) {
+    throw new TypeError(
+      `expected correlation to be a boolean or a correlationPropagator(), got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
+function isPropagator(value: unknown): value is CorrelationPropagator {
+  if (typeof value !== 'object' || value === null) return false;
+  const { inject, headers } = value as Record<string, unknown>;
+  return typeof inject === 'function' && typeof headers === 'function';
+}
+
+function parseCache(
+  value: unknown,
+  clock: Clock,
+  listener: TelemetryListener | undefined,
+  name: string | undefined,
+): HttpCache | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `expected cache to be an httpCache(), httpCache() options or false, got ${describeValue(value)}`,
+    );
+  }
+  const c = value as { handle?: unknown; invalidate?: unknown };
+  if (typeof c.handle === 'function' && typeof c.invalidate === 'function') {
+    return value as HttpCache;
+  }
+  // A cache of the client's own: on its clock, reporting to its listener under its name.
+  const own: HttpCacheOptions = { ...(value as HttpCacheOptions) };
+  own.clock ??= clock;
+  if (own.listener === undefined && listener !== undefined) own.listener = listener;
+  if (own.name === undefined && name !== undefined) own.name = name;
+  return httpCache(own);
+}
+
 export function parseOptions(options: HttpClientOptions): ClientSettings {
   checkOptionsObject('createHttpClient', options);
   for (const key of Object.keys(options)) {
@@ -285,6 +353,8 @@ export function parseOptions(options: HttpClientOptions): ClientSettings {
     timeoutMs: optionalMs('timeoutMs', o.timeoutMs, DEFAULT_TIMEOUT_MS),
     deadlineMs: optionalMs('deadlineMs', o.deadlineMs, DEFAULT_DEADLINE_MS),
     context: o.context,
+    correlation: parseCorrelation(o.correlation),
+    cache: parseCache(o.cache, clock, o.listener, o.name),
     retry: o.retry === false ? undefined : (o.retry ?? {}),
     retryStatuses: parseRetryStatuses(o.retry === false ? undefined : o.retry),
     breaker: o.breaker === false ? undefined : (o.breaker ?? {}),

@@ -1,9 +1,27 @@
 import type { Readable } from 'node:stream';
+import type { CacheStatus } from '@bulwark/cache';
 
 /** Response headers as undici parses them: lowercase names, repeated headers as arrays. */
 export type ResponseHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 const EMPTY = Buffer.alloc(0);
+
+/** How the client's cache (the `cache` option) answered a request. */
+export interface ResponseCacheInfo {
+  /**
+   * `hit` (fresh from the store, nothing sent), `miss` (from the origin), `revalidated` (a 304
+   * confirmed the stored response), `stale`, `stale-while-revalidate`, `stale-if-error` (the
+   * origin failed and a stale stored response stands in), `bypass` (not cacheable: another
+   * method, a conditional request...), `only-if-cached-miss`.
+   */
+  readonly status: CacheStatus;
+  /** The response's age in seconds, as its `Age` header says. */
+  readonly age: number;
+  /** True when the response is stale (`stale`, `stale-while-revalidate`, `stale-if-error`). */
+  readonly stale: boolean;
+  /** For `stale-if-error`: what failed (the error, or the 5xx status). */
+  readonly failure: unknown;
+}
 
 /** An answer whose body has been read in full (within `maxBodyBytes`). */
 export class HttpResponse {
@@ -13,8 +31,10 @@ export class HttpResponse {
     readonly headers: ResponseHeaders,
     /** The body bytes (empty for HEAD, 204, 304...). */
     readonly body: Buffer,
-    /** Which attempt got this answer, counting from 1. */
+    /** Which attempt got this answer, counting from 1; 0 when the cache answered without one. */
     readonly attempts: number,
+    /** How the client's cache answered; `undefined` when the client has no cache. */
+    readonly cache: ResponseCacheInfo | undefined = undefined,
   ) {}
 
   /** True for a 2xx status. */

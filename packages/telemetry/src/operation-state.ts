@@ -34,6 +34,16 @@ export const Attr = {
   bulkheadFrom: 'bulwark.bulkhead.from',
   timeoutMs: 'bulwark.timeout_ms',
   budgetMs: 'bulwark.deadline.budget_ms',
+  cacheAgeSeconds: 'bulwark.cache.age_seconds',
+  cacheReason: 'bulwark.cache.reason',
+  cacheOutcome: 'bulwark.cache.outcome',
+  cacheBackground: 'bulwark.cache.background',
+  cacheStatus: 'bulwark.cache.response_status',
+  cacheBytes: 'bulwark.cache.bytes',
+  cacheTtlMs: 'bulwark.cache.ttl_ms',
+  cacheCause: 'bulwark.cache.cause',
+  cacheStoreOperation: 'bulwark.cache.store_operation',
+  httpMethod: 'http.request.method',
   errorType: 'error.type',
 } as const;
 

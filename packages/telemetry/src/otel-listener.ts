@@ -51,6 +51,49 @@ function eventAttributes(event: Exclude<PolicyEvent, { type: 'call' }>): Attribu
     case 'deadline-exceeded':
       if (event.budgetMs !== undefined) a[Attr.budgetMs] = event.budgetMs;
       break;
+    case 'cache-hit':
+      a[Attr.httpMethod] = event.method;
+      a[Attr.cacheAgeSeconds] = event.ageSeconds;
+      break;
+    case 'cache-miss':
+      a[Attr.httpMethod] = event.method;
+      a[Attr.cacheReason] = event.reason;
+      break;
+    case 'cache-stale-served':
+      a[Attr.httpMethod] = event.method;
+      a[Attr.cacheReason] = event.reason;
+      a[Attr.cacheAgeSeconds] = event.ageSeconds;
+      if (event.error !== undefined) {
+        a[Attr.errorType] =
+          typeof event.error === 'number' ? String(event.error) : describeFailure(event.error);
+      }
+      break;
+    case 'cache-revalidated':
+      a[Attr.httpMethod] = event.method;
+      a[Attr.cacheOutcome] = event.outcome;
+      a[Attr.cacheBackground] = event.background;
+      break;
+    case 'cache-stored':
+      a[Attr.httpMethod] = event.method;
+      a[Attr.cacheStatus] = event.status;
+      a[Attr.cacheBytes] = event.bytes;
+      a[Attr.cacheTtlMs] = event.ttlMs;
+      break;
+    case 'cache-not-stored':
+      a[Attr.httpMethod] = event.method;
+      a[Attr.cacheStatus] = event.status;
+      a[Attr.cacheReason] = event.reason;
+      break;
+    case 'cache-invalidated':
+      a[Attr.cacheCause] = event.cause;
+      break;
+    case 'cache-store-error':
+      a[Attr.cacheStoreOperation] = event.storeOperation;
+      a[Attr.errorType] = describeFailure(event.error);
+      break;
+    case 'cache-coalesced':
+      a[Attr.httpMethod] = event.method;
+      break;
     default: {
       const unhandled: never = event;
       return unhandled;
@@ -103,6 +146,15 @@ class OpenTelemetryRecorder {
       case 'bulkhead-limit':
       case 'timeout':
       case 'deadline-exceeded':
+      case 'cache-hit':
+      case 'cache-miss':
+      case 'cache-coalesced':
+      case 'cache-stale-served':
+      case 'cache-revalidated':
+      case 'cache-stored':
+      case 'cache-not-stored':
+      case 'cache-invalidated':
+      case 'cache-store-error':
         break;
       default: {
         const unhandled: never = event;

@@ -6,6 +6,7 @@ import {
   pipeline,
 } from '@bulwark/core';
 import { BulwarkPolicy, type Context, type Next, emit } from '@bulwark/core/internal';
+import { httpCache } from '@bulwark/cache';
 import { constantBackoff, retry } from '@bulwark/retry';
 import { FakeClock } from '@bulwark/testing';
 import { SpanStatusCode, context, trace } from '@opentelemetry/api';
@@ -542,6 +543,74 @@ describe('openTelemetryListener without tracedOperation', () => {
       ['deadline-exceeded', { 'bulwark.policy': 'retry' }],
     ]);
     expect(span!.attributes['bulwark.breaker.state']).toBe('open');
+  });
+
+  it('adds the HTTP cache’s decisions as span events, with no URL in them', async () => {
+    const clock = new FakeClock();
+    const cache = httpCache({ name: 'users', listener: openTelemetryListener(), clock });
+    const url = 'http://api.test/users/1?token=secret';
+    const down = (): never => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    };
+    await provider.getTracer('app').startActiveSpan('handler', async (span) => {
+      await cache.handle({ method: 'GET', url }, () => ({
+        status: 200,
+        headers: { 'cache-control': 'max-age=1, stale-if-error=60' },
+        body: 'x',
+      }));
+      await cache.handle({ method: 'GET', url }, down);
+      await clock.advance(2_000);
+      await cache.handle({ method: 'GET', url }, down);
+      span.end();
+    });
+    const [span] = spanNamed('handler');
+    expect(span!.events.map((e) => [e.name, e.attributes])).toEqual([
+      [
+        'cache-miss',
+        {
+          'bulwark.policy': 'users',
+          'http.request.method': 'GET',
+          'bulwark.cache.reason': 'uri-miss',
+        },
+      ],
+      [
+        'cache-stored',
+        {
+          'bulwark.policy': 'users',
+          'http.request.method': 'GET',
+          'bulwark.cache.response_status': 200,
+          'bulwark.cache.bytes': expect.any(Number) as number,
+          'bulwark.cache.ttl_ms': expect.any(Number) as number,
+        },
+      ],
+      [
+        'cache-hit',
+        {
+          'bulwark.policy': 'users',
+          'http.request.method': 'GET',
+          'bulwark.cache.age_seconds': 0,
+        },
+      ],
+      [
+        'cache-miss',
+        {
+          'bulwark.policy': 'users',
+          'http.request.method': 'GET',
+          'bulwark.cache.reason': 'stale',
+        },
+      ],
+      [
+        'cache-stale-served',
+        {
+          'bulwark.policy': 'users',
+          'http.request.method': 'GET',
+          'bulwark.cache.reason': 'stale-if-error',
+          'bulwark.cache.age_seconds': 2,
+          'error.type': 'ECONNREFUSED',
+        },
+      ],
+    ]);
+    expect(JSON.stringify(span!.events)).not.toContain('api.test');
   });
 
   it('does nothing outside any span', () => {

@@ -242,8 +242,16 @@ describe('prometheusListener: a scripted run scraped from a real registry', () =
       'bulwark_bulkhead_limit gauge',
       'bulwark_timeouts_total counter',
       'bulwark_deadline_exceeded_total counter',
+      'bulwark_cache_lookups_total counter',
+      'bulwark_cache_stale_served_total counter',
+      'bulwark_cache_revalidations_total counter',
+      'bulwark_cache_coalesced_total counter',
+      'bulwark_cache_stored_total counter',
+      'bulwark_cache_not_stored_total counter',
+      'bulwark_cache_invalidations_total counter',
+      'bulwark_cache_store_errors_total counter',
     ]);
-    expect(text.match(/^# HELP /gm)).toHaveLength(16);
+    expect(text.match(/^# HELP /gm)).toHaveLength(24);
   });
 });
 
@@ -384,7 +392,7 @@ describe('prometheusListener: labels', () => {
   it('ignores an event type it does not know (from a newer @bulwark/core)', async () => {
     const registry = new Registry();
     const metrics = prometheusListener({ registry });
-    expect(() => metrics({ type: 'cache-hit' } as unknown as PolicyEvent)).not.toThrow();
+    expect(() => metrics({ type: 'something-new' } as unknown as PolicyEvent)).not.toThrow();
     expect(await samples(registry)).toEqual([]);
   });
 });

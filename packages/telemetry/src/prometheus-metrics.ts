@@ -21,6 +21,14 @@ export class PrometheusMetrics {
   readonly bulkheadLimit: GaugeFamily;
   readonly timeouts: CounterFamily;
   readonly deadlineExceeded: CounterFamily;
+  readonly cacheLookups: CounterFamily;
+  readonly cacheStaleServed: CounterFamily;
+  readonly cacheRevalidations: CounterFamily;
+  readonly cacheCoalesced: CounterFamily;
+  readonly cacheStored: CounterFamily;
+  readonly cacheNotStored: CounterFamily;
+  readonly cacheInvalidations: CounterFamily;
+  readonly cacheStoreErrors: CounterFamily;
 
   constructor(prefix: string, buckets: readonly number[]) {
     const p = prefix;
@@ -105,6 +113,46 @@ export class PrometheusMetrics {
       'Calls or attempts stopped because the overall deadline ran out.',
       ['policy', 'operation'],
     );
+    this.cacheLookups = new CounterFamily(
+      `${p}cache_lookups_total`,
+      'HTTP cache lookups, by result: hit (fresh), stale (served stale without asking the origin) or miss (the origin was asked).',
+      ['policy', 'operation', 'result'],
+    );
+    this.cacheStaleServed = new CounterFamily(
+      `${p}cache_stale_served_total`,
+      'Stale responses served by an HTTP cache, by reason (max-stale, stale-while-revalidate, stale-if-error).',
+      ['policy', 'operation', 'reason'],
+    );
+    this.cacheRevalidations = new CounterFamily(
+      `${p}cache_revalidations_total`,
+      'Stored responses validated with the origin, by outcome (not-modified, modified, failed).',
+      ['policy', 'operation', 'outcome'],
+    );
+    this.cacheCoalesced = new CounterFamily(
+      `${p}cache_coalesced_total`,
+      'Requests that joined an origin request already in flight for the same key.',
+      ['policy', 'operation'],
+    );
+    this.cacheStored = new CounterFamily(
+      `${p}cache_stored_total`,
+      'Responses an HTTP cache stored.',
+      ['policy', 'operation'],
+    );
+    this.cacheNotStored = new CounterFamily(
+      `${p}cache_not_stored_total`,
+      'Responses an HTTP cache did not store, by reason.',
+      ['policy', 'operation', 'reason'],
+    );
+    this.cacheInvalidations = new CounterFamily(
+      `${p}cache_invalidations_total`,
+      'URLs dropped from an HTTP cache because an unsafe request to them succeeded.',
+      ['policy', 'operation'],
+    );
+    this.cacheStoreErrors = new CounterFamily(
+      `${p}cache_store_errors_total`,
+      'Failed cache store commands (a failed read is a miss, a failed write is lost), by store operation.',
+      ['policy', 'operation', 'store_operation'],
+    );
   }
 
   all(): ReadonlyArray<Family<unknown>> {
@@ -125,6 +173,14 @@ export class PrometheusMetrics {
       this.bulkheadLimit,
       this.timeouts,
       this.deadlineExceeded,
+      this.cacheLookups,
+      this.cacheStaleServed,
+      this.cacheRevalidations,
+      this.cacheCoalesced,
+      this.cacheStored,
+      this.cacheNotStored,
+      this.cacheInvalidations,
+      this.cacheStoreErrors,
     ] as ReadonlyArray<Family<unknown>>;
   }
 }

@@ -7,6 +7,11 @@ import { SeriesCache } from './series-cache.js';
 
 export const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 const DELAY_SOURCES = ['backoff', 'server-hint'] as const;
+/** `bulwark_cache_lookups_total`'s results, indexed by {@link LOOKUP_HIT} and friends. */
+const LOOKUP_RESULTS = ['hit', 'stale', 'miss'] as const;
+const LOOKUP_HIT = 0;
+const LOOKUP_STALE = 1;
+const LOOKUP_MISS = 2;
 const NO_OPERATION = '';
 const NO_ORIGIN = '';
 const MS_PER_SECOND = 1000;
@@ -32,6 +37,14 @@ class PolicySlot {
   timeouts: Cell | undefined = undefined;
   deadlineExceeded: Cell | undefined = undefined;
   queued: Cell | undefined = undefined;
+  readonly cacheLookups: Array<Cell | undefined> = [undefined, undefined, undefined];
+  readonly cacheStale = new Map<string, Cell>();
+  readonly cacheRevalidations = new Map<string, Cell>();
+  readonly cacheNotStored = new Map<string, Cell>();
+  readonly cacheStoreErrors = new Map<string, Cell>();
+  cacheCoalesced: Cell | undefined = undefined;
+  cacheStored: Cell | undefined = undefined;
+  cacheInvalidations: Cell | undefined = undefined;
   constructor(
     readonly policy: string,
     readonly operation: string,
@@ -203,6 +216,70 @@ export class PrometheusRecorder {
           .value++;
         return;
       }
+      case 'cache-hit':
+        this.cacheLookup(this.slotOf(event), LOOKUP_HIT);
+        return;
+      case 'cache-miss':
+        this.cacheLookup(this.slotOf(event), LOOKUP_MISS);
+        return;
+      case 'cache-stale-served': {
+        const slot = this.slotOf(event);
+        // A stale-if-error response follows a miss (the origin was asked and failed): that
+        // lookup is counted already.
+        if (event.reason !== 'stale-if-error') this.cacheLookup(slot, LOOKUP_STALE);
+        counterIn(slot.cacheStale, event.reason, this.metrics.cacheStaleServed, [
+          slot.policy,
+          slot.operation,
+          event.reason,
+        ]).value++;
+        return;
+      }
+      case 'cache-revalidated': {
+        const slot = this.slotOf(event);
+        counterIn(slot.cacheRevalidations, event.outcome, this.metrics.cacheRevalidations, [
+          slot.policy,
+          slot.operation,
+          event.outcome,
+        ]).value++;
+        return;
+      }
+      case 'cache-coalesced': {
+        const slot = this.slotOf(event);
+        (slot.cacheCoalesced ??= this.metrics.cacheCoalesced.at([slot.policy, slot.operation]))
+          .value++;
+        return;
+      }
+      case 'cache-stored': {
+        const slot = this.slotOf(event);
+        (slot.cacheStored ??= this.metrics.cacheStored.at([slot.policy, slot.operation])).value++;
+        return;
+      }
+      case 'cache-not-stored': {
+        const slot = this.slotOf(event);
+        counterIn(slot.cacheNotStored, event.reason, this.metrics.cacheNotStored, [
+          slot.policy,
+          slot.operation,
+          event.reason,
+        ]).value++;
+        return;
+      }
+      case 'cache-invalidated': {
+        const slot = this.slotOf(event);
+        (slot.cacheInvalidations ??= this.metrics.cacheInvalidations.at([
+          slot.policy,
+          slot.operation,
+        ])).value++;
+        return;
+      }
+      case 'cache-store-error': {
+        const slot = this.slotOf(event);
+        counterIn(slot.cacheStoreErrors, event.storeOperation, this.metrics.cacheStoreErrors, [
+          slot.policy,
+          slot.operation,
+          event.storeOperation,
+        ]).value++;
+        return;
+      }
       default: {
         // A new event type in @bulwark/core must be handled above: this fails to compile until
         // it is. At run time, an event from a newer core is ignored rather than thrown on.
@@ -211,6 +288,23 @@ export class PrometheusRecorder {
       }
     }
   };
+
+  /** The (policy, operation) series of an event: the policy's name, else its kind. */
+  private slotOf(event: {
+    name: string | undefined;
+    policy: string;
+    operation: string | undefined;
+  }): PolicySlot {
+    return this.policySlots.get(event.name ?? event.policy, event.operation ?? NO_OPERATION);
+  }
+
+  private cacheLookup(slot: PolicySlot, i: number): void {
+    (slot.cacheLookups[i] ??= this.metrics.cacheLookups.at([
+      slot.policy,
+      slot.operation,
+      LOOKUP_RESULTS[i]!,
+    ])).value++;
+  }
 
   /** Sets a breaker's state gauges: 1 for `state`, 0 for the others. */
   setBreakerState(slot: BreakerSlot, state: BreakerState): void {
