@@ -22,6 +22,7 @@ describe('parseCacheControl', () => {
       staleWhileRevalidate: 30,
       staleIfError: 600,
       invalidFreshness: false,
+      invalidSharedFreshness: false,
     });
   });
 
@@ -73,7 +74,8 @@ describe('parseCacheControl', () => {
   });
 
   it('marks a malformed s-maxage as invalid freshness', () => {
-    expect(parseCacheControl('s-maxage=soon').invalidFreshness).toBe(true);
+    expect(parseCacheControl('s-maxage=soon').invalidSharedFreshness).toBe(true);
+    expect(parseCacheControl('s-maxage=soon').invalidFreshness).toBe(false);
   });
 
   it('ignores other malformed numeric directives', () => {

@@ -23,8 +23,10 @@ export interface CacheDirectives {
   minFresh: number | undefined;
   staleWhileRevalidate: number | undefined;
   staleIfError: number | undefined;
-  /** A `max-age` or `s-maxage` was present but malformed: the response counts as stale. */
+  /** A `max-age` was present but malformed: the response counts as stale. */
   invalidFreshness: boolean;
+  /** An `s-maxage` was present but malformed: stale for a shared cache; a private one ignores it. */
+  invalidSharedFreshness: boolean;
   /** Unqualified `no-cache`: validate before every reuse. */
   noCache: boolean;
   /** The fields named by a qualified `no-cache="..."`: they are not stored. */
@@ -53,6 +55,7 @@ function emptyDirectives(): CacheDirectives {
     staleWhileRevalidate: undefined,
     staleIfError: undefined,
     invalidFreshness: false,
+    invalidSharedFreshness: false,
     noCache: false,
     noCacheFields: undefined,
     noStore: false,
@@ -202,7 +205,8 @@ export function parseCacheControl(header: string | undefined): CacheDirectives {
       }
       const n = value === undefined || malformed ? undefined : parseDeltaSeconds(value);
       if (n !== undefined) setNumeric(out, numeric, n);
-      else if (numeric === 'maxAge' || numeric === 'sMaxAge') out.invalidFreshness = true;
+      else if (numeric === 'maxAge') out.invalidFreshness = true;
+      else if (numeric === 'sMaxAge') out.invalidSharedFreshness = true;
       continue;
     }
     switch (name) {

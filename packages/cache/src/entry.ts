@@ -113,7 +113,7 @@ function understood(
     directives.invalidFreshness ||
     headers.expires !== undefined ||
     (!shared && directives.private) ||
-    (shared && directives.sMaxAge !== undefined)
+    (shared && (directives.sMaxAge !== undefined || directives.invalidSharedFreshness))
   );
 }
 

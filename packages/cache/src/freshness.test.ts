@@ -84,6 +84,17 @@ describe('freshnessLifetime (RFC 9111 §4.2.1)', () => {
     expect(lifetime('max-age=60, s-maxage=600', {}, { shared: false }).ms).toBe(60_000);
   });
 
+  it('ignores a malformed s-maxage in a private cache and goes stale on it in a shared one', () => {
+    expect(lifetime('max-age=60, s-maxage=oops', {}, { shared: false })).toEqual({
+      ms: 60_000,
+      source: 'max-age',
+    });
+    expect(lifetime('max-age=60, s-maxage=oops', {}, { shared: true })).toEqual({
+      ms: 0,
+      source: 'invalid',
+    });
+  });
+
   it('prefers max-age over Expires', () => {
     expect(lifetime('max-age=60', { expires: formatHttpDate(NOW + DAY) }).ms).toBe(60_000);
   });

@@ -67,8 +67,10 @@ function clamp(ms: number): number {
 /** The freshness lifetime (RFC 9111 §4.2.1), in ms, and where it came from. */
 export function freshnessLifetime(input: FreshnessInput): Freshness {
   const { directives, headers, shared, responseTime } = input;
-  // Invalid freshness information makes the response stale (RFC 9111 §4.2.1).
-  if (directives.invalidFreshness) return { ms: 0, source: 'invalid' };
+  // Invalid freshness information makes the response stale (RFC 9111 §4.2.1); a private
+  // cache ignores s-maxage (§5.2.2.10), a malformed one included.
+  if (directives.invalidFreshness || (shared && directives.invalidSharedFreshness))
+    return { ms: 0, source: 'invalid' };
   if (shared && directives.sMaxAge !== undefined) {
     return { ms: clamp(directives.sMaxAge * 1000), source: 's-maxage' };
   }
