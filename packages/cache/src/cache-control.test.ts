@@ -73,7 +73,7 @@ describe('parseCacheControl', () => {
     }
   });
 
-  it('marks a malformed s-maxage as invalid freshness', () => {
+  it('marks a malformed s-maxage as invalid for shared caches only', () => {
     expect(parseCacheControl('s-maxage=soon').invalidSharedFreshness).toBe(true);
     expect(parseCacheControl('s-maxage=soon').invalidFreshness).toBe(false);
   });
