@@ -2,6 +2,7 @@ import type { Clock } from '@bulwark/core';
 import {
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOneOf,
   checkOptionsObject,
   checkString,
@@ -72,21 +73,6 @@ const OPTION_NAMES: readonly string[] = [
   'name',
   'clock',
 ];
-
-/** A misspelt option would silently fall back to its default: reject it instead. */
-export function checkKnownOptions(
-  factory: string,
-  options: object,
-  names: readonly string[],
-): void {
-  for (const key of Object.keys(options)) {
-    if (!names.includes(key)) {
-      throw new TypeError(
-        `unknown option ${JSON.stringify(key)} for ${factory}(); expected one of ${names.join(', ')}`,
-      );
-    }
-  }
-}
 
 /** Checks the options of `httpCache()`, throwing TypeError or RangeError naming what is wrong. */
 export function validateOptions(options: HttpCacheOptions): void {

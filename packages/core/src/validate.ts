@@ -111,3 +111,18 @@ export function checkOptionsObject(factory: string, value: unknown): asserts val
     fail(`the options of ${factory}()`, 'an object', value, TypeError);
   }
 }
+
+/** A misspelt option would silently fall back to its default: reject it instead. */
+export function checkKnownOptions(
+  factory: string,
+  options: object,
+  names: readonly string[],
+): void {
+  for (const key of Object.keys(options)) {
+    if (!names.includes(key)) {
+      throw new TypeError(
+        `unknown option ${JSON.stringify(key)} for ${factory}(); expected one of ${names.join(', ')}`,
+      );
+    }
+  }
+}

@@ -19,11 +19,13 @@ export interface IdempotencyDecisionEvent {
 export interface IdempotencyCompletionEvent {
   readonly type: 'idempotency-completion';
   /**
-   * `stored`: the response is kept for replay; `released`: the key is free again; `claim-lost`:
+   * `stored`: the response is kept for replay; `released`: the key is free again (the request
+   * failed, its client left, or `shouldStore` said no); `too-large`: the key is free again
+   * because the response exceeded `maxBodyBytes`; `claim-lost`:
    * the claim expired (the handler outlived `lockTimeoutMs`) and was not stored; `store-error`:
    * the store failed (the key stays claimed until the lock times out).
    */
-  readonly outcome: 'stored' | 'released' | 'claim-lost' | 'store-error';
+  readonly outcome: 'stored' | 'released' | 'too-large' | 'claim-lost' | 'store-error';
   /** The response status, when there was a response. */
   readonly status: number | undefined;
   readonly error: unknown;

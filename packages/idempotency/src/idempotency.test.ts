@@ -284,22 +284,67 @@ describe('idempotency: at most once', () => {
     expect((await idem.begin(post('"k"'))).kind).toBe('proceed');
   });
 
-  it('frees the key instead of storing a 429 or 503 by default', async () => {
-    const { idem } = setup();
-    for (const status of [429, 503]) {
+  it('frees the key instead of storing a 429 or any 5xx by default', async () => {
+    const { idem, events } = setup();
+    for (const status of [429, 500, 502, 503, 504]) {
       const claim = expectKind(await idem.begin(post('"k"')), 'proceed');
-      expect(await claim.complete({ status, body: 'busy' })).toBe(false);
+      expect(await claim.complete({ status, body: 'busy or broken' })).toBe(false);
     }
+    expect(
+      events.filter((e) => e.type === 'idempotency-completion').map((e) => [e.outcome, e.status]),
+    ).toEqual([
+      ['released', 429],
+      ['released', 500],
+      ['released', 502],
+      ['released', 503],
+      ['released', 504],
+    ]);
+    // A client error is the handler's answer, and replayed like any other.
     const claim = expectKind(await idem.begin(post('"k"')), 'proceed');
-    expect(await claim.complete({ status: 500, body: 'broke' })).toBe(true);
-    expect(expectKind(await idem.begin(post('"k"')), 'replay').response.status).toBe(500);
+    expect(await claim.complete({ status: 409, body: 'sold out' })).toBe(true);
+    expect(expectKind(await idem.begin(post('"k"')), 'replay').response.status).toBe(409);
+  });
+
+  it('releases instead of storing a body larger than maxBodyBytes', async () => {
+    const { idem, events } = setup({ maxBodyBytes: 4 });
+    const claim = expectKind(await idem.begin(post('"k"')), 'proceed');
+    expect(claim.maxBodyBytes).toBe(4);
+    expect(await claim.complete({ status: 201, body: 'too big' })).toBe(false);
+    expect(events.at(-1)).toMatchObject({ outcome: 'too-large', status: 201 });
+    const again = expectKind(await idem.begin(post('"k"')), 'proceed');
+    expect(await again.complete({ status: 201, body: 'four' })).toBe(true);
+    expect(expectKind(await idem.begin(post('"k"')), 'replay').response.body.toString()).toBe(
+      'four',
+    );
+  });
+
+  it('reports why a claim was released', async () => {
+    const { idem, events } = setup();
+    const first = expectKind(await idem.begin(post('"a"')), 'proceed');
+    await first.release('client-closed');
+    const second = expectKind(await idem.begin(post('"b"')), 'proceed');
+    await second.release('too-large');
+    const third = expectKind(await idem.begin(post('"c"')), 'proceed');
+    await expect(third.release('oops' as never)).rejects.toThrow(
+      new TypeError(
+        'expected reason to be one of "failed", "client-closed", "too-large", got "oops"',
+      ),
+    );
+    expect(events.filter((e) => e.type === 'idempotency-completion').map((e) => e.outcome)).toEqual(
+      ['released', 'too-large'],
+    );
+    // The bad call did not count: the claim can still be released.
+    await third.release();
+    expect((await idem.begin(post('"c"'))).kind).toBe('proceed');
   });
 
   it('asks shouldStore which responses to keep', async () => {
-    const { idem } = setup({ shouldStore: ({ status }) => status < 500 });
+    const { idem } = setup({ shouldStore: ({ status }) => status !== 503 });
     const claim = expectKind(await idem.begin(post('"k"')), 'proceed');
-    expect(await claim.complete({ status: 500 })).toBe(false);
-    expect((await idem.begin(post('"k"'))).kind).toBe('proceed');
+    expect(await claim.complete({ status: 503 })).toBe(false);
+    const again = expectKind(await idem.begin(post('"k"')), 'proceed');
+    expect(await again.complete({ status: 500, body: 'kept' })).toBe(true);
+    expect(expectKind(await idem.begin(post('"k"')), 'replay').response.status).toBe(500);
   });
 
   it('counts only the first of complete and release', async () => {
@@ -495,6 +540,14 @@ describe('idempotency: telemetry and options', () => {
     );
     expect(() => idempotency({ shouldStore: true as never })).toThrow(
       new TypeError('expected shouldStore to be a function, got boolean'),
+    );
+    expect(() => idempotency({ maxBodyBytes: -1 })).toThrow(
+      new RangeError('expected maxBodyBytes to be an integer >= 0, got -1'),
+    );
+    expect(() => idempotency({ ttl: 5 } as never)).toThrow(
+      new TypeError(
+        'unknown option "ttl" for idempotency(); expected one of store, methods, required, ttlMs, lockTimeoutMs, maxKeyLength, replayHeaders, shouldStore, maxBodyBytes, clock, listener',
+      ),
     );
     expect(() => idempotency(null as never)).toThrow(
       new TypeError('expected the options of idempotency() to be an object, got null'),

@@ -3,6 +3,7 @@ import {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOptionsObject,
 } from '@bulwark/core/internal';
 import { randomBytes } from 'node:crypto';
@@ -44,10 +45,17 @@ export const DEFAULT_REPLAY_HEADERS: readonly string[] = [
   'cache-control',
 ];
 /**
- * Responses that say "not done, try again later" free the key instead of being stored: a
- * replayed 503 would turn a short overload into a day of failures for that key.
+ * Whether a response is stored for replay by default: everything but 429 and 5xx, which free the
+ * key instead. A 429 or 503 says "not done, try again later", and a 500 or 504 usually means the
+ * handler failed part way: replaying either would turn a short outage into a day of failures for
+ * that key. A handler that must never run twice after a partial failure should answer 4xx or
+ * 2xx for it, or pass its own `shouldStore`.
  */
-export const DEFAULT_RELEASED_STATUSES: readonly number[] = [429, 503];
+export function defaultShouldStore({ status }: { readonly status: number }): boolean {
+  return status !== 429 && status < 500;
+}
+/** The largest response body stored for replay by default: 1 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Set on every replayed response. */
 export const REPLAYED_HEADER = 'idempotent-replayed';
 
@@ -69,8 +77,13 @@ export interface IdempotencyOptions {
   maxKeyLength?: number;
   /** Response headers stored and replayed (case-insensitive). Default: content and location headers. */
   replayHeaders?: readonly string[];
-  /** Whether a response is stored (else the key is released). Default: all but 429 and 503. */
+  /** Whether a response is stored (else the key is released). Default: all but 429 and 5xx. */
   shouldStore?: (args: { readonly status: number }) => boolean;
+  /**
+   * The largest response body stored, in bytes. A larger response is sent as usual but not
+   * stored: the key is released (event outcome `too-large`). Default 1 MiB.
+   */
+  maxBodyBytes?: number;
   /** Stamps records with wall-clock times. Default: the system clock. */
   clock?: Clock;
   /** Receives `idempotency-decision` and `idempotency-completion` events. */
@@ -121,6 +134,11 @@ export interface IdempotencyBypass {
 export interface IdempotencyClaim {
   readonly kind: 'proceed';
   /**
+   * The largest body `complete()` stores. Adapters stop buffering a response past it and call
+   * `release('too-large')` instead.
+   */
+  readonly maxBodyBytes: number;
+  /**
    * Stores the response for replay (or releases the key if `shouldStore` says no). Resolves to
    * whether it was stored; never rejects for store failures. Only the first of `complete` and
    * `release` counts.
@@ -128,9 +146,11 @@ export interface IdempotencyClaim {
   complete(response: IdempotencyResponse): Promise<boolean>;
   /**
    * Frees the key so a retry runs: call it when the request failed before the handler produced
-   * a response. Never rejects.
+   * a response (`'failed'`, the default), when its client went away before the response was
+   * complete (`'client-closed'`), or when the response was too large to store (`'too-large'`).
+   * Never rejects.
    */
-  release(): Promise<void>;
+  release(reason?: ReleaseReason): Promise<void>;
 }
 
 /** A duplicate of a completed request: send this instead of running the handler. */
@@ -179,6 +199,10 @@ function toBytes(body: Uint8Array | string | undefined): Uint8Array {
   return typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
 }
 
+/** Why a claim was released rather than completed. */
+export type ReleaseReason = 'failed' | 'client-closed' | 'too-large';
+const RELEASE_REASONS: readonly ReleaseReason[] = ['failed', 'client-closed', 'too-large'];
+
 class Claim implements IdempotencyClaim {
   readonly kind = 'proceed';
   private done = false;
@@ -189,6 +213,10 @@ class Claim implements IdempotencyClaim {
     private readonly claim: InProgressRecord,
   ) {}
 
+  get maxBodyBytes(): number {
+    return this.owner.maxBodyBytes;
+  }
+
   async complete(response: IdempotencyResponse): Promise<boolean> {
     checkOptionsObject('complete', response);
     checkInteger('status', response.status, 100, 599);
@@ -196,7 +224,12 @@ class Claim implements IdempotencyClaim {
     this.done = true;
     const owner = this.owner;
     if (!owner.shouldStore({ status: response.status })) {
-      await this.free(response.status);
+      await this.free(response.status, 'released');
+      return false;
+    }
+    const body = toBytes(response.body);
+    if (body.byteLength > owner.maxBodyBytes) {
+      await this.free(response.status, 'too-large');
       return false;
     }
     const record: CompleteRecord = {
@@ -204,7 +237,7 @@ class Claim implements IdempotencyClaim {
       fingerprint: this.claim.fingerprint,
       status: response.status,
       headers: owner.pickHeaders(response.headers),
-      body: toBytes(response.body),
+      body,
       completedAt: owner.clock.dateNow(),
     };
     let stored: boolean;
@@ -218,13 +251,18 @@ class Claim implements IdempotencyClaim {
     return stored;
   }
 
-  async release(): Promise<void> {
+  async release(reason: ReleaseReason = 'failed'): Promise<void> {
+    if (!RELEASE_REASONS.includes(reason)) {
+      throw new TypeError(
+        `expected reason to be one of ${RELEASE_REASONS.map((r) => `"${r}"`).join(', ')}, got ${JSON.stringify(reason)}`,
+      );
+    }
     if (this.done) return;
     this.done = true;
-    await this.free(undefined);
+    await this.free(undefined, reason === 'too-large' ? 'too-large' : 'released');
   }
 
-  private async free(status: number | undefined): Promise<void> {
+  private async free(status: number | undefined, outcome: 'released' | 'too-large'): Promise<void> {
     let released: boolean;
     try {
       released = await this.owner.store.release(this.key, this.claim);
@@ -232,7 +270,7 @@ class Claim implements IdempotencyClaim {
       this.owner.completion('store-error', status, error);
       return;
     }
-    this.owner.completion(released ? 'released' : 'claim-lost', status, undefined);
+    this.owner.completion(released ? outcome : 'claim-lost', status, undefined);
   }
 }
 
@@ -249,6 +287,7 @@ class IdempotencyCore implements Idempotency {
     private readonly maxKeyLength: number,
     replayHeaders: readonly string[],
     readonly shouldStore: (args: { readonly status: number }) => boolean,
+    readonly maxBodyBytes: number,
     readonly clock: Clock,
     private readonly listener: IdempotencyListener | undefined,
   ) {
@@ -341,7 +380,7 @@ class IdempotencyCore implements Idempotency {
 
   /** @internal */
   completion(
-    outcome: 'stored' | 'released' | 'claim-lost' | 'store-error',
+    outcome: 'stored' | 'released' | 'too-large' | 'claim-lost' | 'store-error',
     status: number | undefined,
     error: unknown,
   ): void {
@@ -363,6 +402,20 @@ class IdempotencyCore implements Idempotency {
   }
 }
 
+const OPTION_NAMES: readonly (keyof IdempotencyOptions)[] = [
+  'store',
+  'methods',
+  'required',
+  'ttlMs',
+  'lockTimeoutMs',
+  'maxKeyLength',
+  'replayHeaders',
+  'shouldStore',
+  'maxBodyBytes',
+  'clock',
+  'listener',
+];
+
 function checkStringList(name: string, value: unknown): asserts value is readonly string[] {
   if (
     !Array.isArray(value) ||
@@ -379,6 +432,7 @@ function checkStringList(name: string, value: unknown): asserts value is readonl
  */
 export function idempotency(options: IdempotencyOptions = {}): Idempotency {
   checkOptionsObject('idempotency', options);
+  checkKnownOptions('idempotency', options, OPTION_NAMES);
   const {
     store = memoryStore(),
     methods = DEFAULT_METHODS,
@@ -387,8 +441,8 @@ export function idempotency(options: IdempotencyOptions = {}): Idempotency {
     lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS,
     maxKeyLength = DEFAULT_MAX_KEY_LENGTH,
     replayHeaders = DEFAULT_REPLAY_HEADERS,
-    shouldStore = ({ status }: { readonly status: number }) =>
-      !DEFAULT_RELEASED_STATUSES.includes(status),
+    shouldStore = defaultShouldStore,
+    maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
     clock = systemClock,
     listener,
   } = options;
@@ -408,6 +462,7 @@ export function idempotency(options: IdempotencyOptions = {}): Idempotency {
   checkInteger('maxKeyLength', maxKeyLength, 1, 8_192);
   checkStringList('replayHeaders', replayHeaders);
   checkFunction('shouldStore', shouldStore);
+  checkInteger('maxBodyBytes', maxBodyBytes, 0);
   if (listener !== undefined) checkFunction('listener', listener);
   return new IdempotencyCore(
     store,
@@ -418,6 +473,7 @@ export function idempotency(options: IdempotencyOptions = {}): Idempotency {
     maxKeyLength,
     replayHeaders,
     shouldStore,
+    maxBodyBytes,
     clock,
     listener,
   );

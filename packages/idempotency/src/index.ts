@@ -2,7 +2,8 @@ export {
   idempotency,
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_METHODS,
-  DEFAULT_RELEASED_STATUSES,
+  DEFAULT_MAX_BODY_BYTES,
+  defaultShouldStore,
   DEFAULT_REPLAY_HEADERS,
   DEFAULT_TTL_MS,
   REPLAYED_HEADER,
@@ -15,6 +16,7 @@ export {
   type IdempotencyReplay,
   type IdempotencyRequest,
   type IdempotencyResponse,
+  type ReleaseReason,
   type ReplayedResponse,
 } from './idempotency.js';
 export { DEFAULT_MAX_KEY_LENGTH, IDEMPOTENCY_KEY_HEADER } from './idempotency-key.js';
@@ -23,7 +25,9 @@ export type { CompleteRecord, IdempotencyRecord, InProgressRecord } from './reco
 export type { IdempotencyStore } from './stores/store.js';
 export {
   memoryStore,
+  DEFAULT_MAX_BYTES,
   DEFAULT_MAX_ENTRIES,
+  MemoryStoreFullError,
   type MemoryStore,
   type MemoryStoreOptions,
 } from './stores/memory.js';

@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from '@bulwark/core';
-import { checkInteger, checkOptionsObject } from '@bulwark/core/internal';
+import { checkInteger, checkKnownOptions, checkOptionsObject } from '@bulwark/core/internal';
 import { LRUCache } from 'lru-cache';
-import { checkKnownOptions } from '../options.js';
 import type { CacheStore, StoredRecord } from './store.js';
 
 /** How many entries the memory store holds by default. */

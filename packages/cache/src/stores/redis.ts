@@ -4,11 +4,11 @@ import {
   TimerQueue,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOptionsObject,
   checkString,
 } from '@bulwark/core/internal';
 import { createHash } from 'node:crypto';
-import { checkKnownOptions } from '../options.js';
 import { decodeRecord, encodeRecord } from './codec.js';
 import type { CacheStore, StoredRecord } from './store.js';
 
