@@ -35,7 +35,7 @@ function stackOptions() {
     metrics: { registry: new Registry() },
     // High enough never to refuse under 100 connections: the benchmark measures the admission cost.
     shedding: { limit: 10_000, maxEventLoopDelayMs: 1_000 },
-    idempotency: { store: store() },
+    idempotency: { store: store(), identity: ({ request }) => request.headers['x-api-client'] },
   };
 }
 

@@ -1,11 +1,11 @@
-import { redisStore } from '@bulwark/idempotency';
+import { type IdempotencyEvent, redisStore } from '@bulwark/idempotency';
 import express, { type Express } from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bulwarkErrorHandler } from './error-handler.js';
 import type { IdempotencyOptions } from './idempotency-options.js';
 import { bulwark } from './middleware.js';
-import { type Listening, latch, listen, rawRequest } from './test-helpers.js';
+import { type Listening, latch, listen, rawRequest, whenSettled } from './test-helpers.js';
 import { type TestRedis, freePort, startRedis } from './test-redis.js';
 
 const open: Listening[] = [];
@@ -24,13 +24,13 @@ interface OrderApp {
 
 /** An order service: POST /orders creates an order, optionally held until `release()`. */
 async function orderApp(
-  idempotency: IdempotencyOptions<express.Request> = {},
+  idempotency: Partial<IdempotencyOptions<express.Request>> = {},
   options: { hold?: boolean; maxHeaderSize?: number } = {},
 ): Promise<OrderApp> {
   const held = latch();
   if (options.hold !== true) held.open();
   let runs = 0;
-  const middleware = bulwark({ idempotency });
+  const middleware = bulwark({ idempotency: { identity: 'shared', ...idempotency } });
   closers.push(() => middleware.close());
   const app: Express = express();
   app.use(express.json());
@@ -73,10 +73,8 @@ describe('Idempotency-Key with the memory store', () => {
   it('runs a POST retried 5 times at once with one key once; every caller gets its answer or a 409', async () => {
     const app = await orderApp({}, { hold: true });
     const calls = Array.from({ length: 5 }, () => post(app.url, '"order-1"', { item: 'book' }));
-    const settled: Response[] = [];
-    for (const call of calls) void call.then((r) => settled.push(r));
     // Four duplicates find the key in progress and are turned away at once.
-    while (settled.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    await whenSettled(calls, 4);
     app.release();
     const answers = await Promise.all(calls);
     const statuses = answers.map((r) => r.status).sort();
@@ -169,7 +167,7 @@ describe('Idempotency-Key with the memory store', () => {
   });
 
   it('stores a response written in several chunks whole', async () => {
-    const middleware = bulwark({ idempotency: {} });
+    const middleware = bulwark({ idempotency: { identity: 'shared' } });
     closers.push(() => middleware.close());
     let runs = 0;
     const app = express();
@@ -195,6 +193,111 @@ describe('Idempotency-Key with the memory store', () => {
     expect(await replay.text()).toBe('one,two,three');
     expect(replay.headers.get('content-type')).toBe('text/plain');
     expect(runs).toBe(1);
+  });
+});
+
+describe('Idempotency-Key when a request does not complete', () => {
+  /** An app whose routes fail, hang or answer large, with completion events to wait on. */
+  async function failingApp(idempotency: Partial<IdempotencyOptions<express.Request>> = {}) {
+    const events: IdempotencyEvent[] = [];
+    let onEvent: (() => void) | undefined;
+    const runs = { fail: 0, hang: 0, big: 0 };
+    const hang = latch();
+    const middleware = bulwark({
+      idempotency: {
+        identity: 'shared',
+        listener: (event) => {
+          events.push(event);
+          onEvent?.();
+        },
+        ...idempotency,
+      },
+    });
+    closers.push(() => middleware.close());
+    const app = express();
+    app.use(express.json());
+    app.use(middleware);
+    app.post('/fail', (_req, res) => {
+      if (++runs.fail === 1) throw new Error('database went away');
+      res.status(201).json({ ok: true });
+    });
+    app.post('/hang', async (_req, res) => {
+      runs.hang++;
+      await hang.promise;
+      res.status(201).json({ late: true });
+    });
+    app.post('/big', (_req, res) => {
+      runs.big++;
+      res.status(201).type('text/plain').send('x'.repeat(2_048));
+    });
+    const listening = await listen(app);
+    open.push(listening);
+    /** Resolves once a completion event matching `outcome` has been seen. */
+    const completion = (outcome: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (events.some((e) => e.type === 'idempotency-completion' && e.outcome === outcome)) {
+            onEvent = undefined;
+            resolve();
+          }
+        };
+        onEvent = check;
+        check();
+      });
+    const send = (path: string, signal?: AbortSignal) =>
+      fetch(`${listening.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'k' },
+        body: '{}',
+        signal,
+      });
+    return { runs, hang, events, completion, send };
+  }
+
+  it('frees the key when the handler throws, so the retry runs instead of replaying the 500', async () => {
+    const app = await failingApp();
+    expect((await app.send('/fail')).status).toBe(500);
+    const retry = await app.send('/fail');
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    const replay = await app.send('/fail');
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(app.runs.fail).toBe(2);
+  });
+
+  it('frees the key when the client leaves before the answer, so its retry is not refused', async () => {
+    const app = await failingApp();
+    const controller = new AbortController();
+    const first = app.send('/hang', controller.signal);
+    const conflict = await app.send('/hang');
+    expect(conflict.status).toBe(409);
+    const released = app.completion('released');
+    controller.abort();
+    await expect(first).rejects.toThrow();
+    await released;
+    app.hang.open();
+    const retry = await app.send('/hang');
+    expect(retry.status).toBe(201);
+    expect(app.runs.hang).toBe(2);
+  });
+
+  it('sends a response larger than maxBodyBytes in full but does not store it', async () => {
+    const app = await failingApp({ maxBodyBytes: 1_024 });
+    const first = await app.send('/big');
+    expect((await first.text()).length).toBe(2_048);
+    await app.completion('too-large');
+    const again = await app.send('/big');
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+    expect((await again.text()).length).toBe(2_048);
+    expect(app.runs.big).toBe(2);
+  });
+
+  it('insists on being told who the caller is', () => {
+    expect(() => bulwark({ idempotency: {} as never })).toThrow(
+      new TypeError(
+        "expected idempotency.identity: a function returning who is calling (e.g. ({ request }) => request.user.id), or 'shared' to put every caller in one namespace",
+      ),
+    );
   });
 });
 
@@ -321,9 +424,7 @@ describe('Idempotency-Key with the Redis store', () => {
       { hold: true },
     );
     const calls = [a, b, a, b, a].map((app) => post(app.url, 'k-fleet', { item: 'book' }));
-    const settled: Response[] = [];
-    for (const call of calls) void call.then((r) => settled.push(r));
-    while (settled.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    await whenSettled(calls, 4);
     a.release();
     b.release();
     const statuses = (await Promise.all(calls)).map((r) => r.status).sort();

@@ -37,30 +37,43 @@ function toBuffer(chunk: unknown, encoding: unknown): Buffer | undefined {
 /**
  * Collects what the routes write, and stores it under the claimed key before the response
  * ends: a client that retries as soon as it has the answer then finds it stored, not in progress.
+ * A response whose client leaves before it ends frees the key (the handler may not have finished);
+ * one larger than the claim's `maxBodyBytes` is sent in full but not kept.
  */
 export function captureResponse(res: ServerResponse, claim: IdempotencyClaim): void {
-  const chunks: Buffer[] = [];
+  let chunks: Buffer[] | undefined = [];
+  let size = 0;
+  let ended = false;
+  const collect = (bytes: Buffer | undefined): void => {
+    if (bytes === undefined || chunks === undefined) return;
+    size += bytes.byteLength;
+    // Past the limit nothing more is buffered: the response will not be stored anyway.
+    if (size > claim.maxBodyBytes) chunks = undefined;
+    else chunks.push(bytes);
+  };
   // The originals are always called with the response as `this`.
   // eslint-disable-next-line @typescript-eslint/unbound-method
   const write = res.write;
   // eslint-disable-next-line @typescript-eslint/unbound-method
   const end = res.end;
+  res.once('close', () => {
+    if (!ended) void claim.release('client-closed');
+  });
   res.write = function (this: ServerResponse, chunk: Chunk, ...rest: unknown[]) {
-    const bytes = toBuffer(chunk, rest[0]);
-    if (bytes !== undefined) chunks.push(bytes);
+    collect(toBuffer(chunk, rest[0]));
     return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
   } as ServerResponse['write'];
   res.end = function (this: ServerResponse, ...args: unknown[]) {
-    if (typeof args[0] !== 'function') {
-      const bytes = toBuffer(args[0], args[1]);
-      if (bytes !== undefined) chunks.push(bytes);
-    }
+    if (typeof args[0] !== 'function') collect(toBuffer(args[0], args[1]));
+    ended = true;
     res.write = write;
     res.end = end;
     const status = this.statusCode;
-    void claim
-      .complete({ status, headers: this.getHeaders(), body: Buffer.concat(chunks) })
-      .then(() => (end as (...a: unknown[]) => ServerResponse).apply(this, args));
+    const settled =
+      chunks === undefined
+        ? claim.release('too-large')
+        : claim.complete({ status, headers: this.getHeaders(), body: Buffer.concat(chunks) });
+    void settled.then(() => (end as (...a: unknown[]) => ServerResponse).apply(this, args));
     return this;
   } as ServerResponse['end'];
 }

@@ -313,7 +313,12 @@ class ExpressAdapter {
  * @example
  * const app = express();
  * app.use(express.json());
- * app.use(bulwark({ shedding: { limit: 200 }, idempotency: {} }));
+ * app.use(
+ *   bulwark({
+ *     shedding: { limit: 200 },
+ *     idempotency: { identity: ({ request }) => request.user?.id },
+ *   }),
+ * );
  * app.post('/orders', createOrder);
  * app.use(bulwarkErrorHandler());
  */

@@ -26,7 +26,7 @@ describe('resolveIdempotency', () => {
   });
 
   it('handles POST and PATCH by default, other methods as configured, case-insensitively', () => {
-    const gate = resolveIdempotency({}, clock)!;
+    const gate = resolveIdempotency({ identity: 'shared' }, clock)!;
     expect(['POST', 'PATCH', 'PUT', 'GET', 'DELETE'].map((m) => gate.handles(m))).toEqual([
       true,
       true,
@@ -34,14 +34,14 @@ describe('resolveIdempotency', () => {
       false,
       false,
     ]);
-    const custom = resolveIdempotency({ methods: ['put', 'DELETE'] }, clock)!;
+    const custom = resolveIdempotency({ identity: 'shared', methods: ['put', 'DELETE'] }, clock)!;
     expect(custom.handles('PUT')).toBe(true);
     expect(custom.handles('DELETE')).toBe(true);
     expect(custom.handles('POST')).toBe(false);
   });
 
   it('reads the key from the Idempotency-Key header and replays a completed request', async () => {
-    const gate = resolveIdempotency({ store: memoryStore({ clock }) }, clock)!;
+    const gate = resolveIdempotency({ identity: 'shared', store: memoryStore({ clock }) }, clock)!;
     const first = await gate.begin(request());
     expect(first.kind).toBe('proceed');
     if (first.kind === 'proceed') await first.complete({ status: 201, body: 'done' });
@@ -63,7 +63,7 @@ describe('resolveIdempotency', () => {
   });
 
   it('refuses a repeated Idempotency-Key as such', async () => {
-    const gate = resolveIdempotency({}, clock)!;
+    const gate = resolveIdempotency({ identity: 'shared' }, clock)!;
     const decision = await gate.begin({
       ...request(),
       headers: { 'idempotency-key': 'a, b' },
@@ -78,8 +78,15 @@ describe('resolveIdempotency', () => {
   });
 
   it('passes the core’s option checks through', () => {
-    expect(() => resolveIdempotency({ ttlMs: 0 }, clock)).toThrow(
+    expect(() => resolveIdempotency({ identity: 'shared', ttlMs: 0 }, clock)).toThrow(
       'expected ttlMs to be an integer >= 1, got 0',
     );
+  });
+
+  it('requires an identity, or an explicit shared namespace', () => {
+    expect(() => resolveIdempotency({} as never, clock)).toThrow(
+      "expected idempotency.identity: a function returning who is calling (e.g. ({ request }) => request.user.id), or 'shared' to put every caller in one namespace",
+    );
+    expect(resolveIdempotency({ identity: 'shared' }, clock)).toBeDefined();
   });
 });

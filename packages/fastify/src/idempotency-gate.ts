@@ -72,8 +72,19 @@ export function resolveIdempotency<Req>(
   if (value === undefined || value === false) return undefined;
   checkOptionsObject('idempotency', value);
   const { identity, ...core } = value;
-  if (identity !== undefined) checkFunction('idempotency.identity', identity);
+  if (identity !== 'shared') {
+    if (identity === undefined) {
+      throw new TypeError(
+        "expected idempotency.identity: a function returning who is calling (e.g. ({ request }) => request.user.id), or 'shared' to put every caller in one namespace",
+      );
+    }
+    checkFunction('idempotency.identity', identity);
+  }
   // The core validates the rest, methods included.
   const gate = idempotency({ ...core, clock });
-  return new IdempotencyGate(gate, core.methods ?? DEFAULT_METHODS, identity);
+  return new IdempotencyGate(
+    gate,
+    core.methods ?? DEFAULT_METHODS,
+    identity === 'shared' ? undefined : identity,
+  );
 }

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokenCircuitError, DeadlineExceededError } from '@bulwark/core';
 import { currentContext, remainingMs } from '@bulwark/correlation';
 import { healthRegistry } from '@bulwark/health';
-import { redisStore } from '@bulwark/idempotency';
+import { type IdempotencyEvent, redisStore } from '@bulwark/idempotency';
 import { FakeClock } from '@bulwark/testing';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
@@ -15,8 +15,9 @@ import fp from 'fastify-plugin';
 import { type FastifyBulwarkOptions, bulwarkPlugin, install } from './plugin.js';
 import type { PressureReading } from './pressure.js';
 import { BulwarkStack } from './stack.js';
-import { latch, rawRequest } from './test-helpers.js';
-import { type TestRedis, startRedis } from './test-redis.js';
+import type { IdempotencyOptions } from './idempotency-options.js';
+import { latch, rawRequest, whenSettled } from './test-helpers.js';
+import { type TestRedis, freePort, startRedis } from './test-redis.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -476,14 +477,14 @@ describe('Idempotency-Key', () => {
   }
 
   async function orders(
-    options: FastifyBulwarkOptions['idempotency'] = {},
+    options: Partial<IdempotencyOptions<FastifyRequest>> = {},
     hold = false,
   ): Promise<Orders> {
     const held = latch();
     if (!hold) held.open();
     let runs = 0;
     const app = await appWith(
-      { idempotency: options },
+      { idempotency: { identity: 'shared', ...options } },
       { maxParamLength: 100, http: { maxHeaderSize: 256 * 1024 } },
     );
     app.post('/orders', async (request, reply) => {
@@ -525,9 +526,7 @@ describe('Idempotency-Key', () => {
         body: '{"item":"book"}',
       });
     const calls = Array.from({ length: 5 }, send);
-    const settled: Response[] = [];
-    for (const call of calls) void call.then((r) => settled.push(r));
-    while (settled.length < 4) await sleep(5);
+    await whenSettled(calls, 4);
     o.release();
     const answers = await Promise.all(calls);
     expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
@@ -660,6 +659,104 @@ describe('Idempotency-Key', () => {
     expect((await post(o.app, 'k-broken', { item: 'book' })).statusCode).toBe(201);
   });
 
+  describe('when a request does not complete', () => {
+    async function failing(options: Partial<IdempotencyOptions<FastifyRequest>> = {}) {
+      const events: IdempotencyEvent[] = [];
+      const waiting: Array<{ outcome: string; resolve: () => void }> = [];
+      const runs = { fail: 0, hang: 0, big: 0, bigStream: 0 };
+      const hang = latch();
+      const app = await appWith({
+        idempotency: {
+          identity: 'shared',
+          listener: (event) => {
+            events.push(event);
+            for (const w of waiting.splice(0)) {
+              if (event.type === 'idempotency-completion' && event.outcome === w.outcome) {
+                w.resolve();
+              } else waiting.push(w);
+            }
+          },
+          ...options,
+        },
+      });
+      app.post('/fail', async (_request, reply) => {
+        if (++runs.fail === 1) throw new Error('database went away');
+        return reply.code(201).send({ ok: true });
+      });
+      app.post('/hang', async (_request, reply) => {
+        runs.hang++;
+        await hang.promise;
+        return reply.code(201).send({ late: true });
+      });
+      app.post('/big', async (_request, reply) => {
+        runs.big++;
+        return reply.code(201).type('text/plain').send('x'.repeat(2_048));
+      });
+      app.post('/big-stream', async (_request, reply) => {
+        runs.bigStream++;
+        void reply.code(201).type('text/plain');
+        return Readable.from(['x'.repeat(1_000), 'x'.repeat(1_000), 'x'.repeat(48)]);
+      });
+      const url = await listening(app);
+      const completion = (outcome: string) =>
+        events.some((e) => e.type === 'idempotency-completion' && e.outcome === outcome)
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => waiting.push({ outcome, resolve }));
+      const send = (path: string, signal?: AbortSignal) =>
+        fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'k' },
+          body: '{}',
+          signal,
+        });
+      return { runs, hang, completion, send };
+    }
+
+    it('frees the key when the handler throws, so the retry runs instead of replaying the 500', async () => {
+      const app = await failing();
+      expect((await app.send('/fail')).status).toBe(500);
+      const retry = await app.send('/fail');
+      expect(retry.status).toBe(201);
+      expect(retry.headers.get('idempotent-replayed')).toBeNull();
+      expect((await app.send('/fail')).headers.get('idempotent-replayed')).toBe('true');
+      expect(app.runs.fail).toBe(2);
+    });
+
+    it('frees the key when the client leaves before the answer, so its retry is not refused', async () => {
+      const app = await failing();
+      const controller = new AbortController();
+      const first = app.send('/hang', controller.signal);
+      expect((await app.send('/hang')).status).toBe(409);
+      controller.abort();
+      await expect(first).rejects.toThrow();
+      await app.completion('released');
+      app.hang.open();
+      expect((await app.send('/hang')).status).toBe(201);
+      expect(app.runs.hang).toBe(2);
+    });
+
+    it('sends responses larger than maxBodyBytes in full but does not store them', async () => {
+      const app = await failing({ maxBodyBytes: 1_024 });
+      for (const path of ['/big', '/big-stream']) {
+        const first = await app.send(path);
+        expect((await first.text()).length).toBe(2_048);
+        const again = await app.send(path);
+        expect(again.headers.get('idempotent-replayed')).toBeNull();
+        expect((await again.text()).length).toBe(2_048);
+      }
+      await app.completion('too-large');
+      expect([app.runs.big, app.runs.bigStream]).toEqual([2, 2]);
+    });
+
+    it('insists on being told who the caller is', async () => {
+      const app = Fastify();
+      apps.push(app);
+      await expect(app.register(bulwarkPlugin, { idempotency: {} as never })).rejects.toThrow(
+        "expected idempotency.identity: a function returning who is calling (e.g. ({ request }) => request.user.id), or 'shared' to put every caller in one namespace",
+      );
+    });
+  });
+
   describe('with Redis', () => {
     let redis: TestRedis;
     beforeAll(async () => {
@@ -693,6 +790,56 @@ describe('Idempotency-Key', () => {
       expect(replay.headers['idempotent-replayed']).toBe('true');
       expect(replay.json()).toEqual(original.json());
       expect(second.runs()).toBe(0);
+    });
+
+    it('runs concurrent duplicates once across two app instances sharing Redis', async () => {
+      const a = await orders(
+        { store: redisStore({ client: await client(), prefix: 'fleet:' }) },
+        true,
+      );
+      const b = await orders(
+        { store: redisStore({ client: await client(), prefix: 'fleet:' }) },
+        true,
+      );
+      const urls = [await listening(a.app), await listening(b.app)];
+      const calls = [0, 1, 0, 1, 0].map((i) =>
+        fetch(`${urls[i]}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'k-fleet' },
+          body: '{"item":"book"}',
+        }),
+      );
+      await whenSettled(calls, 4);
+      a.release();
+      b.release();
+      const answers = await Promise.all(calls);
+      expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+      expect(a.runs() + b.runs()).toBe(1);
+      // Either instance replays the one stored answer.
+      const replay = await fetch(`${urls[1]}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'k-fleet' },
+        body: '{"item":"book"}',
+      });
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    });
+
+    it('answers 503 and runs nothing when the store cannot be reached', async () => {
+      const dead = new Redis({
+        host: '127.0.0.1',
+        port: await freePort(),
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      closers.push(() => dead.disconnect());
+      const o = await orders({ store: redisStore({ client: dead, timeoutMs: 200 }) });
+      const res = await post(o.app, 'k-dead', { item: 'book' });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.headers['content-type']).toBe('application/problem+json');
+      expect(o.runs()).toBe(0);
     });
   });
 });

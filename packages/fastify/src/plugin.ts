@@ -65,9 +65,13 @@ function methodsOf(route: RouteOptions): string[] {
   return (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toUpperCase());
 }
 
-/** Collects a streamed payload and stores it before the stream ends. */
+/**
+ * Collects a streamed payload and stores it before the stream ends. Past the claim's
+ * `maxBodyBytes` it stops buffering: the response is sent in full, and the key freed.
+ */
 class CaptureStream extends Transform {
-  private readonly chunks: Buffer[] = [];
+  private chunks: Buffer[] | undefined = [];
+  private size = 0;
   constructor(
     private readonly claim: IdempotencyClaim,
     private readonly reply: FastifyReply,
@@ -75,19 +79,25 @@ class CaptureStream extends Transform {
     super();
   }
   override _transform(chunk: unknown, encoding: BufferEncoding, callback: TransformCallback): void {
-    this.chunks.push(
-      typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk as Uint8Array),
-    );
+    if (this.chunks !== undefined) {
+      const bytes =
+        typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk as Uint8Array);
+      this.size += bytes.byteLength;
+      if (this.size > this.claim.maxBodyBytes) this.chunks = undefined;
+      else this.chunks.push(bytes);
+    }
     callback(null, chunk);
   }
   override _flush(callback: TransformCallback): void {
-    void this.claim
-      .complete({
-        status: this.reply.statusCode,
-        headers: this.reply.getHeaders(),
-        body: Buffer.concat(this.chunks),
-      })
-      .then(() => callback());
+    const settled =
+      this.chunks === undefined
+        ? this.claim.release('too-large')
+        : this.claim.complete({
+            status: this.reply.statusCode,
+            headers: this.reply.getHeaders(),
+            body: Buffer.concat(this.chunks),
+          });
+    void settled.then(() => callback());
   }
 }
 
@@ -269,6 +279,15 @@ export function install(
               return;
             case 'proceed':
               request[kClaim] = decision;
+              // Fastify's onRequestAbort never fires once a POST's body has been read: watch the
+              // response instead. A claim still held when it closes got no answer through onSend
+              // (the client left, or the reply was hijacked), so the key is freed for a retry.
+              reply.raw.once('close', () => {
+                const claim = request[kClaim];
+                if (claim === null) return;
+                request[kClaim] = null;
+                void claim.release('client-closed');
+              });
               next();
               return;
             case 'replay':
@@ -309,7 +328,10 @@ export function install(
       typeof (payload as { pipe?: unknown }).pipe === 'function'
     ) {
       const capture = new CaptureStream(claim, reply);
-      pipeline(payload as Readable, capture, () => {});
+      pipeline(payload as Readable, capture, (error) => {
+        // A stream that broke off sent a partial answer: nothing to store, and the key is freed.
+        if (error) void claim.release('failed');
+      });
       next(null, capture);
       return;
     }
@@ -378,7 +400,10 @@ function release(request: Req, slots: FixedSlots | undefined): void {
  *
  * @example
  * const app = Fastify();
- * await app.register(bulwarkPlugin, { shedding: { limit: 200 }, idempotency: {} });
+ * await app.register(bulwarkPlugin, {
+ *   shedding: { limit: 200 },
+ *   idempotency: { identity: ({ request }) => request.user?.id },
+ * });
  * app.post('/orders', createOrder);
  */
 export const bulwarkPlugin: FastifyPluginCallback<FastifyBulwarkOptions> = fp(plugin, {

@@ -62,3 +62,14 @@ export function latch(): { promise: Promise<void>; open: () => void } {
   const promise = new Promise<void>((resolve) => (open = resolve));
   return { promise, open };
 }
+
+/** Resolves once `count` of `promises` have settled, however they settled: no polling. */
+export function whenSettled(promises: readonly Promise<unknown>[], count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let settled = 0;
+    const one = () => {
+      if (++settled === count) resolve();
+    };
+    for (const promise of promises) promise.then(one, one);
+  });
+}
