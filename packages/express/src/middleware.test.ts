@@ -1,8 +1,9 @@
+import { EventEmitter } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { currentContext, remainingMs } from '@bulwark/correlation';
 import { adaptiveLimit } from '@bulwark/bulkhead';
-import { healthRegistry } from '@bulwark/health';
+import { gracefulShutdown, healthRegistry } from '@bulwark/health';
 import { FakeClock } from '@bulwark/testing';
 import { writeBudget } from '@bulwark/timeout';
 import express, { type Express } from 'express';
@@ -241,6 +242,67 @@ describe('health routes', () => {
     const app = appWith(bulwark({ health: { registry: health, detailed: true } }));
     const body = (await (await fetch(`${await serve(app)}/livez`)).json()) as { version?: string };
     expect(body.version).toBe('1.2.3');
+  });
+});
+
+describe('health under failure and shutdown', () => {
+  it('answers /readyz 503 fail when a check hangs past its timeout, instead of hanging the probe', async () => {
+    const clock = new FakeClock();
+    const started = latch();
+    const health = healthRegistry({ clock });
+    health.register({
+      name: 'db',
+      kind: 'readiness',
+      timeoutMs: 1_000,
+      check: () => {
+        started.open();
+        return new Promise<never>(() => {});
+      },
+    });
+    const url = await serve(appWith(bulwark({ health: { registry: health } })));
+    const probe = fetch(`${url}/readyz`);
+    await started.promise;
+    await clock.advance(1_000);
+    const res = await probe;
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ status: 'fail', checks: { db: [{ status: 'fail' }] } });
+  });
+
+  it('on SIGTERM fails readiness, drains the request in flight, then closes the server', async () => {
+    const clock = new FakeClock();
+    const signals = new EventEmitter();
+    const health = healthRegistry();
+    const app = appWith(bulwark({ health: { registry: health } }));
+    const started = latch();
+    const held = latch();
+    app.get('/work', async (_req, res) => {
+      started.open();
+      await held.promise;
+      res.send('finished');
+    });
+    const listening = await listen(app);
+    open.push(listening);
+    const shutdown = gracefulShutdown({
+      server: listening.server,
+      registry: health,
+      signalSource: signals,
+      clock,
+      readinessDelayMs: 1_000,
+      drainTimeoutMs: 5_000,
+    });
+    const inFlight = fetch(`${listening.url}/work`);
+    await started.promise;
+    signals.emit('SIGTERM');
+    const ready = await fetch(`${listening.url}/readyz`);
+    expect(ready.status).toBe(503);
+    await clock.advance(1_000);
+    expect(shutdown.state).toBe('draining');
+    expect(listening.server.listening).toBe(false);
+    held.open();
+    const res = await inFlight;
+    expect(await res.text()).toBe('finished');
+    expect(await shutdown.shutdown()).toMatchObject({ reason: 'SIGTERM', forced: false });
+    expect(shutdown.state).toBe('closed');
   });
 });
 

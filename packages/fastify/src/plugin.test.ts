@@ -1,9 +1,10 @@
+import { EventEmitter } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokenCircuitError, DeadlineExceededError } from '@bulwark/core';
 import { currentContext, remainingMs } from '@bulwark/correlation';
-import { healthRegistry } from '@bulwark/health';
+import { gracefulShutdown, healthRegistry } from '@bulwark/health';
 import { type IdempotencyEvent, redisStore } from '@bulwark/idempotency';
 import { FakeClock } from '@bulwark/testing';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -466,6 +467,96 @@ describe('metrics', () => {
     expect(await registry.metrics()).not.toContain('bulwark_http_server_request_duration_seconds');
     const second = await appWith({ metrics: { registry } });
     await second.ready();
+  });
+});
+
+describe('metrics of requests whose client left', () => {
+  it('counts a request whose client left before the answer as 499, once', async () => {
+    const registry = new Registry();
+    const held = latch();
+    const started = latch();
+    const aborted = latch();
+    const app = await appWith({ metrics: { registry } });
+    // Runs after Bulwark's own onRequestAbort hook: by then the request has been counted.
+    app.addHook('onRequestAbort', async (_request) => {
+      aborted.open();
+    });
+    app.get('/hang', async () => {
+      started.open();
+      await held.promise;
+      return 'late';
+    });
+    const url = await listening(app);
+    const controller = new AbortController();
+    const hung = fetch(`${url}/hang`, { signal: controller.signal });
+    await started.promise;
+    controller.abort();
+    await expect(hung).rejects.toThrow();
+    await aborted.promise;
+    expect(await registry.metrics()).toContain('route="/hang",status_code="499"} 1');
+    held.open();
+    // The late answer, if it finishes at all, is not counted a second time.
+    expect(await (await fetch(`${url}/metrics`)).text()).not.toContain('status_code="200"');
+  });
+});
+
+describe('health under failure and shutdown', () => {
+  it('answers /readyz 503 fail when a check hangs past its timeout, instead of hanging the probe', async () => {
+    const clock = new FakeClock();
+    const started = latch();
+    const health = healthRegistry({ clock });
+    health.register({
+      name: 'db',
+      kind: 'readiness',
+      timeoutMs: 1_000,
+      check: () => {
+        started.open();
+        return new Promise<never>(() => {});
+      },
+    });
+    const app = await appWith({ health: { registry: health } });
+    const url = await listening(app);
+    const probe = fetch(`${url}/readyz`);
+    await started.promise;
+    await clock.advance(1_000);
+    const res = await probe;
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ status: 'fail', checks: { db: [{ status: 'fail' }] } });
+  });
+
+  it('on SIGTERM fails readiness, drains the request in flight, then closes the app', async () => {
+    const clock = new FakeClock();
+    const signals = new EventEmitter();
+    const health = healthRegistry();
+    const app = await appWith({ health: { registry: health } });
+    const started = latch();
+    const held = latch();
+    app.get('/work', async () => {
+      started.open();
+      await held.promise;
+      return 'finished';
+    });
+    const url = await listening(app);
+    const shutdown = gracefulShutdown({
+      server: app.server,
+      registry: health,
+      close: () => app.close(),
+      signalSource: signals,
+      clock,
+      readinessDelayMs: 1_000,
+      drainTimeoutMs: 5_000,
+    });
+    const inFlight = fetch(`${url}/work`);
+    await started.promise;
+    signals.emit('SIGTERM');
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    await clock.advance(1_000);
+    expect(shutdown.state).toBe('draining');
+    held.open();
+    expect(await (await inFlight).text()).toBe('finished');
+    expect(await shutdown.shutdown()).toMatchObject({ reason: 'SIGTERM', forced: false });
+    expect(shutdown.state).toBe('closed');
+    expect(app.server.listening).toBe(false);
   });
 });
 

@@ -12,7 +12,7 @@ import type {
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { expiredBudgetError, httpAnswerFor } from './http-errors.js';
+import { CLIENT_CLOSED_REQUEST, expiredBudgetError, httpAnswerFor } from './http-errors.js';
 import type { BulwarkOptions } from './options.js';
 import type { FixedSlots } from './slots.js';
 import { BulwarkStack } from './stack.js';
@@ -41,6 +41,8 @@ const kHeld = Symbol('bulwark.held');
 const kRelease = Symbol('bulwark.release');
 const kAbort = Symbol('bulwark.abort');
 const kClaim = Symbol('bulwark.claim');
+const kObserved = Symbol('bulwark.observed');
+const kStart = Symbol('bulwark.start');
 
 // Each is declared as a request decorator only when its part is on; absent, it reads undefined.
 interface RequestState {
@@ -48,6 +50,8 @@ interface RequestState {
   [kRelease]: (() => void) | null | undefined;
   [kAbort]: AbortController | null;
   [kClaim]: IdempotencyClaim | null;
+  [kObserved]: boolean;
+  [kStart]: number;
 }
 type Req = FastifyRequest & RequestState;
 
@@ -145,6 +149,10 @@ export function install(
     if (limiter.queueLimit > 0) fastify.decorateRequest(kAbort, null);
   }
   if (gate !== undefined) fastify.decorateRequest(kClaim, null);
+  if (metrics !== undefined) {
+    fastify.decorateRequest(kObserved, false);
+    fastify.decorateRequest(kStart, 0);
+  }
 
   /** Runs the rest of the request inside its context. */
   const proceed = (request: FastifyRequest, next: HookHandlerDoneFunction): void => {
@@ -159,6 +167,7 @@ export function install(
       next();
       return;
     }
+    if (metrics !== undefined) request[kStart] = clock.now();
     if (propagator !== undefined) {
       const context = stack.context(request.headers);
       request.bulwark = context;
@@ -211,28 +220,32 @@ export function install(
     fastify.addHook('onResponse', function bulwarkOnResponse(req, reply, next) {
       const request = req as Req;
       release(request, slots);
-      if (metrics !== undefined) {
-        const route = request.routeOptions.url ?? '';
-        // Probes and scrapes are not the service's traffic: Express leaves them out as well.
-        if (!ownRoutes.has(route)) {
-          metrics.observe(
-            request.method,
-            route,
-            reply.statusCode,
-            reply.elapsedTime / MS_PER_SECOND,
-          );
-        }
-      }
+      if (metrics !== undefined) observe(request, reply.statusCode, reply.elapsedTime);
       next();
     });
   }
 
-  if (slots !== undefined || limiter !== undefined) {
-    // onResponse never comes for a client that left before the answer: free its slot now.
+  /** Records one request's duration, once: a request its client left is counted when it left. */
+  function observe(request: Req, status: number, elapsedMs: number): void {
+    if (request[kObserved]) return;
+    request[kObserved] = true;
+    const route = request.routeOptions.url ?? '';
+    // Probes and scrapes are not the service's traffic: Express leaves them out as well.
+    if (!ownRoutes.has(route)) {
+      metrics!.observe(request.method, route, status, elapsedMs / MS_PER_SECOND);
+    }
+  }
+
+  if (metrics !== undefined || slots !== undefined || limiter !== undefined) {
+    // onResponse never comes for a client that left before the answer: free its slot now, and
+    // count it as 499, the status proxies log for a client that closed the request.
     fastify.addHook('onRequestAbort', function bulwarkOnRequestAbort(req, next) {
       const request = req as Req;
       request[kAbort]?.abort();
       release(request, slots);
+      if (metrics !== undefined) {
+        observe(request, CLIENT_CLOSED_REQUEST, clock.now() - request[kStart]);
+      }
       next();
     });
   }
