@@ -13,7 +13,7 @@ import { bulwarkErrorHandler } from './error-handler.js';
 import { bulwark, middlewareFor } from './middleware.js';
 import type { PressureReading } from './pressure.js';
 import { BulwarkStack } from './stack.js';
-import { type Listening, latch, listen } from './test-helpers.js';
+import { type Listening, type RequestWatch, latch, listen, watchRequests } from './test-helpers.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -25,9 +25,14 @@ afterEach(async () => {
 });
 
 async function serve(app: Express): Promise<string> {
+  return (await serveWatched(app)).url;
+}
+
+/** Serves `app` and watches what its server sees, so tests wait on events, not sleeps. */
+async function serveWatched(app: Express): Promise<{ url: string; watch: RequestWatch }> {
   const listening = await listen(app);
   open.push(listening);
-  return listening.url;
+  return { url: listening.url, watch: watchRequests(listening.server) };
 }
 
 function appWith(middleware: ReturnType<typeof bulwark>): Express {
@@ -317,9 +322,10 @@ describe('load shedding', () => {
       res.send('done');
     });
     app.use(bulwarkErrorHandler());
-    const url = await serve(app);
+    const { url, watch } = await serveWatched(app);
     const slow = [fetch(`${url}/work`), fetch(`${url}/work`)];
-    while (running < 2) await sleep(1);
+    await watch.arrived(2);
+    expect(running).toBe(2);
     const flood = await Promise.all(Array.from({ length: 30 }, () => fetch(`${url}/work`)));
     expect(flood.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 503));
     expect(flood[0]!.headers.get('retry-after')).toBe('1');
@@ -358,14 +364,16 @@ describe('load shedding', () => {
       res.end();
     });
     app.get('/ok', (_req, res) => res.send('ok'));
-    const url = await serve(app);
+    const { url, watch } = await serveWatched(app);
     const controller = new AbortController();
     const hung = fetch(`${url}/hang`, { signal: controller.signal });
-    while (started === 0) await sleep(1);
+    await watch.arrived(1);
+    expect(started).toBe(1);
     expect((await fetch(`${url}/ok`)).status).toBe(503);
     controller.abort();
     await expect(hung).rejects.toThrow();
-    await sleep(20);
+    // The refused /ok closed first; the hung request's close gave its slot back.
+    await watch.closed(2);
     expect((await fetch(`${url}/ok`)).status).toBe(200);
     held.open();
   });
@@ -380,11 +388,12 @@ describe('load shedding', () => {
       res.send(req.params.name);
     });
     app.use(bulwarkErrorHandler());
-    const url = await serve(app);
+    const { url, watch } = await serveWatched(app);
     const first = fetch(`${url}/first`);
-    while (order.length === 0) await sleep(1);
+    await watch.arrived(1);
     const second = fetch(`${url}/second`);
-    await sleep(20);
+    // Queued by the time its arrival is counted.
+    await watch.arrived(2);
     const third = await fetch(`${url}/third`);
     expect(third.status).toBe(503);
     held.open();
@@ -403,18 +412,18 @@ describe('load shedding', () => {
       res.send(req.params.name);
     });
     app.use(bulwarkErrorHandler());
-    const url = await serve(app);
+    const { url, watch } = await serveWatched(app);
     const first = fetch(`${url}/first`);
-    while (seen.length === 0) await sleep(1);
+    await watch.arrived(1);
     const controller = new AbortController();
     const leaving = fetch(`${url}/leaving`, { signal: controller.signal });
-    await sleep(20);
+    await watch.arrived(2);
     controller.abort();
     await expect(leaving).rejects.toThrow();
-    await sleep(20);
+    await watch.closed(1);
     // The queue place is free again: this one waits instead of being refused.
     const third = fetch(`${url}/third`);
-    await sleep(20);
+    await watch.arrived(3);
     held.open();
     expect((await first).status).toBe(200);
     expect((await third).status).toBe(200);
@@ -435,9 +444,10 @@ describe('load shedding', () => {
       res.send('ok');
     });
     app.use(bulwarkErrorHandler());
-    const url = await serve(app);
+    const { url, watch } = await serveWatched(app);
     const first = fetch(url);
-    while (running === 0) await sleep(1);
+    await watch.arrived(1);
+    expect(running).toBe(1);
     const refused = await fetch(url);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
@@ -532,13 +542,14 @@ describe('metrics', () => {
       await held.promise;
       res.end();
     });
-    const url = await serve(app);
+    const { url, watch } = await serveWatched(app);
     const controller = new AbortController();
     const hung = fetch(`${url}/hang`, { signal: controller.signal });
-    while (!started) await sleep(1);
+    await watch.arrived(1);
+    expect(started).toBe(true);
     controller.abort();
     await expect(hung).rejects.toThrow();
-    await sleep(20);
+    await watch.closed(1);
     expect(await registry.metrics()).toContain('route="/hang",status_code="499"} 1');
     held.open();
   });

@@ -17,7 +17,7 @@ import { type FastifyBulwarkOptions, bulwarkPlugin, install } from './plugin.js'
 import type { PressureReading } from './pressure.js';
 import { BulwarkStack } from './stack.js';
 import type { IdempotencyOptions } from './idempotency-options.js';
-import { latch, rawRequest, whenSettled } from './test-helpers.js';
+import { latch, rawRequest, watchRequests, whenSettled } from './test-helpers.js';
 import { type TestRedis, freePort, startRedis } from './test-redis.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -41,6 +41,31 @@ async function appWith(
 
 async function listening(app: FastifyInstance): Promise<string> {
   return app.listen({ port: 0, host: '127.0.0.1' });
+}
+
+/** A count the app's own hooks or handlers tick; `reached(n)` resolves once it is n. */
+function counter(): { tick(): void; reached(n: number): Promise<void> } {
+  let value = 0;
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  return {
+    tick() {
+      value++;
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (value >= waiters[i]!.n) waiters.splice(i, 1)[0]!.resolve();
+      }
+    },
+    reached: (n) =>
+      value >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })),
+  };
+}
+
+/** Ticks after Bulwark's own onRequestAbort hook has run for a request whose client left. */
+function countAborts(app: FastifyInstance): ReturnType<typeof counter> {
+  const aborts = counter();
+  app.addHook('onRequestAbort', async (_request) => {
+    aborts.tick();
+  });
+  return aborts;
 }
 
 describe('the plugin', () => {
@@ -276,16 +301,16 @@ describe('health routes', () => {
 describe('load shedding', () => {
   it('answers a flood with quick 503s and Retry-After while health routes still answer', async () => {
     const held = latch();
-    let running = 0;
+    const running = counter();
     const app = await appWith({ shedding: { limit: 2 } });
     app.get('/work', async () => {
-      running++;
+      running.tick();
       await held.promise;
       return 'done';
     });
     const url = await listening(app);
     const slow = [fetch(`${url}/work`), fetch(`${url}/work`)];
-    while (running < 2) await sleep(1);
+    await running.reached(2);
     const flood = await Promise.all(Array.from({ length: 30 }, () => fetch(`${url}/work`)));
     expect(flood.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 503));
     expect(flood[0]!.headers.get('retry-after')).toBe('1');
@@ -315,10 +340,11 @@ describe('load shedding', () => {
 
   it('gives the slot back when the client goes away before the answer', async () => {
     const held = latch();
-    let started = 0;
+    const started = counter();
     const app = await appWith({ shedding: { limit: 1 } });
+    const aborts = countAborts(app);
     app.get('/hang', async () => {
-      started++;
+      started.tick();
       await held.promise;
       return 'late';
     });
@@ -326,11 +352,11 @@ describe('load shedding', () => {
     const url = await listening(app);
     const controller = new AbortController();
     const hung = fetch(`${url}/hang`, { signal: controller.signal });
-    while (started === 0) await sleep(1);
+    await started.reached(1);
     expect((await fetch(`${url}/ok`)).status).toBe(503);
     controller.abort();
     await expect(hung).rejects.toThrow();
-    await sleep(20);
+    await aborts.reached(1);
     expect((await fetch(`${url}/ok`)).status).toBe(200);
     held.open();
   });
@@ -339,6 +365,7 @@ describe('load shedding', () => {
     const held = latch();
     const seen: string[] = [];
     const app = await appWith({ shedding: { limit: 1, queue: 1 } });
+    const aborts = countAborts(app);
     app.get('/:name', async (request) => {
       const { name } = request.params as { name: string };
       seen.push(name);
@@ -346,17 +373,19 @@ describe('load shedding', () => {
       return name;
     });
     const url = await listening(app);
+    // Counted after Fastify has run the onRequest hooks, which is where a request is queued.
+    const watch = watchRequests(app.server);
     const first = fetch(`${url}/first`);
-    while (seen.length === 0) await sleep(1);
+    await watch.arrived(1);
     const controller = new AbortController();
     const leaving = fetch(`${url}/leaving`, { signal: controller.signal });
-    await sleep(20);
+    await watch.arrived(2);
     expect((await fetch(`${url}/refused`)).status).toBe(503);
     controller.abort();
     await expect(leaving).rejects.toThrow();
-    await sleep(20);
+    await aborts.reached(1);
     const third = fetch(`${url}/third`);
-    await sleep(20);
+    await watch.arrived(4);
     held.open();
     expect((await first).status).toBe(200);
     expect(await (await third).text()).toBe('third');
@@ -367,18 +396,18 @@ describe('load shedding', () => {
 describe('load shedding by limit kind and pressure', () => {
   it('refuses past an adaptive limit, through the bulkhead policy', async () => {
     const held = latch();
-    let running = 0;
+    const running = counter();
     const app = await appWith({
       shedding: { limit: adaptiveLimit({ algorithm: 'aimd', initial: 1, min: 1, max: 1 }) },
     });
     app.get('/', async () => {
-      running++;
+      running.tick();
       await held.promise;
       return 'ok';
     });
     const url = await listening(app);
     const first = fetch(url);
-    while (running === 0) await sleep(1);
+    await running.reached(1);
     const refused = await fetch(url);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');

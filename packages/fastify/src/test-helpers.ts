@@ -73,3 +73,43 @@ export function whenSettled(promises: readonly Promise<unknown>[], count: number
     for (const promise of promises) promise.then(one, one);
   });
 }
+
+/** Counts for {@link watchRequests}: each resolves once the server has seen that many in all. */
+export interface RequestWatch {
+  /** Requests that reached the server, counted after the app's own handler ran for them. */
+  arrived(count: number): Promise<void>;
+  /** Responses that closed (finished, or their client left), after the app's own close listeners. */
+  closed(count: number): Promise<void>;
+}
+
+/**
+ * Lets a test wait for what the server has seen instead of sleeping. Its listeners are added
+ * after the app's, so by the time a count is reached the app has handled the event.
+ */
+export function watchRequests(server: Server): RequestWatch {
+  const seen = { arrived: 0, closed: 0 };
+  const waiters: Array<{ kind: keyof typeof seen; count: number; resolve: () => void }> = [];
+  const check = (): void => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const waiter = waiters[i]!;
+      if (seen[waiter.kind] >= waiter.count) {
+        waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  };
+  server.on('request', (_req, res) => {
+    seen.arrived++;
+    res.once('close', () => {
+      seen.closed++;
+      check();
+    });
+    check();
+  });
+  const wait = (kind: keyof typeof seen) => (count: number) =>
+    new Promise<void>((resolve) => {
+      waiters.push({ kind, count, resolve });
+      check();
+    });
+  return { arrived: wait('arrived'), closed: wait('closed') };
+}
