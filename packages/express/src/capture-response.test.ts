@@ -3,10 +3,10 @@ import express, { type Express } from 'express';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bulwarkErrorHandler } from './error-handler.js';
-import type { IdempotencyOptions } from './idempotency-options.js';
+import type { IdempotencyOptions } from '@bulwark/server';
 import { bulwark } from './middleware.js';
-import { type Listening, latch, listen, rawRequest, whenSettled } from './test-helpers.js';
-import { type TestRedis, freePort, startRedis } from './test-redis.js';
+import { type Listening, latch, listen, rawRequest, whenSettled } from '@bulwark/testing';
+import { type TestRedis, freePort, startRedis } from '@bulwark/testing';
 
 const open: Listening[] = [];
 const closers: Array<() => unknown> = [];

@@ -7,7 +7,7 @@ import {
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bulwarkErrorHandler } from './error-handler.js';
-import { type Listening, listen } from './test-helpers.js';
+import { type Listening, listen } from '@bulwark/testing';
 
 const open: Listening[] = [];
 afterEach(async () => {

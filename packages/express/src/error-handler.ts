@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import { httpAnswerFor } from './http-errors.js';
+import { httpAnswerFor } from '@bulwark/server';
 
 /**
  * Express error middleware that answers Bulwark's errors: 503 with Retry-After for shedding, a

@@ -1,14 +1,14 @@
 export { bulwark, type BulwarkMiddleware } from './middleware.js';
 export { bulwarkErrorHandler } from './error-handler.js';
-export { httpAnswerFor, type ErrorBody, type HttpAnswer } from './http-errors.js';
+export { httpAnswerFor, type ErrorBody, type HttpAnswer } from '@bulwark/server';
 export type {
   BulwarkOptions,
   CorrelationOptions,
   DeadlineOptions,
   HealthOptions,
   HealthPaths,
+  IdempotencyOptions,
   MetricsOptions,
+  PressureReason,
   SheddingOptions,
-} from './options.js';
-export type { IdempotencyOptions } from './idempotency-options.js';
-export type { PressureReason } from './pressure.js';
+} from '@bulwark/server';

@@ -11,9 +11,8 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bulwarkErrorHandler } from './error-handler.js';
 import { bulwark, middlewareFor } from './middleware.js';
-import type { PressureReading } from './pressure.js';
-import { BulwarkStack } from './stack.js';
-import { type Listening, type RequestWatch, latch, listen, watchRequests } from './test-helpers.js';
+import { BulwarkStack, type PressureReading } from '@bulwark/server/internal';
+import { type Listening, type RequestWatch, latch, listen, watchRequests } from '@bulwark/testing';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

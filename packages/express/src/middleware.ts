@@ -3,10 +3,14 @@ import { isBulkheadRejectedError } from '@bulwark/core';
 import { type RequestContext, runWithContext } from '@bulwark/correlation';
 import type { HealthRegistry } from '@bulwark/health';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { CLIENT_CLOSED_REQUEST, expiredBudgetError } from './http-errors.js';
 import { PROBLEM_HEADERS, UNPARSED_BODY, captureResponse, send } from './capture-response.js';
-import type { BulwarkOptions } from './options.js';
-import { BulwarkStack, type OwnRoute } from './stack.js';
+import type { BulwarkOptions } from '@bulwark/server';
+import {
+  BulwarkStack,
+  CLIENT_CLOSED_REQUEST,
+  type OwnRoute,
+  expiredBudgetError,
+} from '@bulwark/server/internal';
 
 declare global {
   // Express types its request through this global namespace: augmenting it is the documented way.

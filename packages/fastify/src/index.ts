@@ -1,13 +1,13 @@
 export { bulwarkPlugin, type FastifyBulwarkOptions } from './plugin.js';
-export { httpAnswerFor, type ErrorBody, type HttpAnswer } from './http-errors.js';
+export { httpAnswerFor, type ErrorBody, type HttpAnswer } from '@bulwark/server';
 export type {
   BulwarkOptions,
   CorrelationOptions,
   DeadlineOptions,
   HealthOptions,
   HealthPaths,
+  IdempotencyOptions,
   MetricsOptions,
+  PressureReason,
   SheddingOptions,
-} from './options.js';
-export type { IdempotencyOptions } from './idempotency-options.js';
-export type { PressureReason } from './pressure.js';
+} from '@bulwark/server';

@@ -14,11 +14,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adaptiveLimit } from '@bulwark/bulkhead';
 import fp from 'fastify-plugin';
 import { type FastifyBulwarkOptions, bulwarkPlugin, install } from './plugin.js';
-import type { PressureReading } from './pressure.js';
-import { BulwarkStack } from './stack.js';
-import type { IdempotencyOptions } from './idempotency-options.js';
-import { latch, rawRequest, watchRequests, whenSettled } from './test-helpers.js';
-import { type TestRedis, freePort, startRedis } from './test-redis.js';
+import type { IdempotencyOptions } from '@bulwark/server';
+import { BulwarkStack, type PressureReading } from '@bulwark/server/internal';
+import { latch, rawRequest, watchRequests, whenSettled } from '@bulwark/testing';
+import { type TestRedis, freePort, startRedis } from '@bulwark/testing';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

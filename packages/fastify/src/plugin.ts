@@ -12,10 +12,13 @@ import type {
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { CLIENT_CLOSED_REQUEST, expiredBudgetError, httpAnswerFor } from './http-errors.js';
-import type { BulwarkOptions } from './options.js';
-import type { FixedSlots } from './slots.js';
-import { BulwarkStack } from './stack.js';
+import { type BulwarkOptions, httpAnswerFor } from '@bulwark/server';
+import {
+  BulwarkStack,
+  CLIENT_CLOSED_REQUEST,
+  type FixedSlots,
+  expiredBudgetError,
+} from '@bulwark/server/internal';
 
 declare module 'fastify' {
   interface FastifyRequest {

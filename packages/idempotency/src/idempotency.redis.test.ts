@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { idempotency } from './idempotency.js';
 import { redisStore } from './stores/redis.js';
 import { type HandlerResult, type TestApp, send, startApp } from './test-app.js';
-import { type TestRedis, startRedis } from './test-redis.js';
+import { type TestRedis, startRedis } from '@bulwark/testing';
 
 const apps: TestApp[] = [];
 const clients: Redis[] = [];

@@ -15,3 +15,14 @@ export {
   type ServerClock,
   type TruncatedBodyFault,
 } from './fault-server.js';
+export {
+  latch,
+  listen,
+  rawRequest,
+  watchRequests,
+  whenSettled,
+  type Listening,
+  type RawResponse,
+  type RequestWatch,
+} from './loopback.js';
+export { freePort, startRedis, type TestRedis } from './redis-server.js';

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { CacheEvent } from '../events.js';
 import { httpCache } from '../http-cache.js';
 import { type TestOrigin, startOrigin, undiciOrigin } from '../test-origin.js';
-import { type TestRedis, startRedis } from '../test-redis.js';
+import { type TestRedis, startRedis } from '@bulwark/testing';
 import { type RedisLike, type RedisStoreErrorArgs, redisStore } from './redis.js';
 import type { StoredResponse } from './store.js';
 

@@ -2,7 +2,7 @@ import { FakeClock } from '@bulwark/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { healthRegistry } from '../health-registry.js';
-import { type TestRedis, freePort, startRedis } from '../test-redis.js';
+import { type TestRedis, freePort, startRedis } from '@bulwark/testing';
 import { redisCheck } from './redis.js';
 
 describe('redisCheck', () => {

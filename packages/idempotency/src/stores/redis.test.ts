@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { idempotency } from '../idempotency.js';
 import type { CompleteRecord, InProgressRecord } from '../record.js';
-import { type TestRedis, startRedis } from '../test-redis.js';
+import { type TestRedis, startRedis } from '@bulwark/testing';
 import { type RedisLike, redisStore } from './redis.js';
 
 const claim = (token: string): InProgressRecord => ({

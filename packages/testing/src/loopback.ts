@@ -1,4 +1,7 @@
-/** Test-only helpers: real servers on loopback, and requests that fetch() refuses to send. */
+/**
+ * Loopback helpers for tests: real servers on 127.0.0.1, requests that fetch() refuses to send,
+ * and ways to wait for what a server saw instead of sleeping.
+ */
 import { type RequestListener, type Server, type ServerOptions, createServer } from 'node:http';
 import { connect } from 'node:net';
 

@@ -1,7 +1,7 @@
 /**
- * Test-only: a real `redis-server` on a free loopback port, started and stopped by the tests
- * (CI installs Debian's redis-server; its system service on 6379 is never used). Not exported;
- * it belongs in `@bulwark/testing` so that every package with a Redis store shares it.
+ * A real `redis-server` on a free loopback port, started and stopped by the tests (CI installs
+ * Debian's redis-server; its system service on 6379 is never used). Every package with a Redis
+ * store starts Redis this one way.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
@@ -20,7 +20,8 @@ export interface TestRedis {
 const BINARY = process.env.REDIS_SERVER ?? 'redis-server';
 const READY_TIMEOUT_MS = 10_000;
 
-function freePort(): Promise<number> {
+/** A port the OS just handed out and took back, so nothing should be listening on it. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

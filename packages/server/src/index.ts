@@ -1,0 +1,12 @@
+export { httpAnswerFor, type ErrorBody, type HttpAnswer } from './http-errors.js';
+export type {
+  BulwarkOptions,
+  CorrelationOptions,
+  DeadlineOptions,
+  HealthOptions,
+  HealthPaths,
+  MetricsOptions,
+  SheddingOptions,
+} from './options.js';
+export type { IdempotencyOptions } from './idempotency-options.js';
+export type { PressureReason } from './pressure.js';
