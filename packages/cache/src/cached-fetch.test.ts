@@ -40,6 +40,26 @@ describe('cachedFetch', () => {
     expect(origin.count('/users/1')).toBe(1);
   });
 
+  it('gives the caller every Set-Cookie of its own response, and none from the store', async () => {
+    origin.route('/login', () => ({
+      headers: {
+        'cache-control': 'private, max-age=60',
+        'set-cookie': ['session=abc; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'theme=dark'],
+      },
+      body: 'welcome',
+    }));
+    const fetchCached = cachedFetch(httpCache({ clock }), fetch);
+    const first = await fetchCached(`${origin.base}/login`);
+    expect(first.cacheStatus).toBe('miss');
+    expect(first.headers.getSetCookie()).toEqual([
+      'session=abc; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT',
+      'theme=dark',
+    ]);
+    const hit = await fetchCached(`${origin.base}/login`);
+    expect(hit.cacheStatus).toBe('hit');
+    expect(hit.headers.getSetCookie()).toEqual([]);
+  });
+
   it('works over undici’s fetch', async () => {
     origin.route('/a', () => ({ headers: { 'cache-control': 'max-age=60' }, body: 'a' }));
     const fetchCached = cachedFetch(httpCache({ clock }), undiciFetch as unknown as FetchLike);

@@ -48,10 +48,13 @@ export function cachedFetch(cache: HttpCache, fetchLike: FetchLike = fetch): Cac
     const isRequest = input instanceof Request;
     const url = isRequest ? input.url : String(input);
     const method = (init.method ?? (isRequest ? input.method : 'GET')).toUpperCase();
-    const headers = requestHeaders(input, init);
+    const requestFields = requestHeaders(input, init);
     const signal = init.signal ?? (isRequest ? input.signal : undefined) ?? undefined;
+    // Set-Cookie values cannot be joined into one field, nor ever stored or shared: only the
+    // response this caller's own request received carries them, one field per cookie.
+    let cookies: string[] | undefined;
     const result = await cache.handle(
-      { method, url, headers },
+      { method, url, headers: requestFields },
       async (request) => {
         const response = await fetchLike(request.url, {
           ...init,
@@ -64,18 +67,19 @@ export function cachedFetch(cache: HttpCache, fetchLike: FetchLike = fetch): Cac
           headers: request.headers,
           signal: request.signal ?? null,
         });
-        return {
-          status: response.status,
-          headers: response.headers,
-          body: new Uint8Array(await response.arrayBuffer()),
-        };
+        const body = new Uint8Array(await response.arrayBuffer());
+        cookies = response.headers.getSetCookie();
+        return { status: response.status, headers: response.headers, body };
       },
       { signal },
     );
     const nullBody = NULL_BODY_STATUSES.has(result.status) || method === 'HEAD';
+    const headers = new Headers(result.headers);
+    headers.delete('set-cookie');
+    if (cookies !== undefined) for (const cookie of cookies) headers.append('set-cookie', cookie);
     const response = new Response(nullBody ? null : result.body, {
       status: result.status,
-      headers: result.headers,
+      headers,
     });
     Object.defineProperties(response, {
       cacheStatus: { value: result.cacheStatus, enumerable: true },

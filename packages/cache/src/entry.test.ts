@@ -267,8 +267,25 @@ describe('notModifiedMatches (RFC 9111 §4.3.4)', () => {
     expect(notModifiedMatches(lm, { 'last-modified': formatHttpDate(NOW) })).toBe(false);
   });
 
-  it('accepts a 304 without validators for the one response asked about', () => {
-    expect(notModifiedMatches(stored, {})).toBe(true);
+  it('refuses a Last-Modified 304 for a response stored without one, or with an unparsable date', () => {
+    expect(notModifiedMatches(stored, { 'last-modified': formatHttpDate(NOW) })).toBe(false);
+    const lm = decide({ 'cache-control': 'max-age=60', 'last-modified': 'yesterday' }).entry!;
+    expect(notModifiedMatches(lm, { 'last-modified': 'yesterday' })).toBe(false);
+  });
+
+  it('lets a 304 without validators select only a response stored without an ETag', () => {
+    // A 304 must repeat the ETag a 200 would carry (RFC 9110 §15.4.5): without it, it may be
+    // about another representation.
+    expect(notModifiedMatches(stored, {})).toBe(false);
+    expect(notModifiedMatches(weak, {})).toBe(false);
+    // Last-Modified need not be repeated, so its absence proves nothing.
+    const lm = decide({
+      'cache-control': 'max-age=60',
+      'last-modified': formatHttpDate(NOW - 1_000),
+    }).entry!;
+    expect(notModifiedMatches(lm, {})).toBe(true);
+    const bare = decide({ 'cache-control': 'max-age=60' }).entry!;
+    expect(notModifiedMatches(bare, {})).toBe(true);
   });
 });
 

@@ -236,8 +236,11 @@ export function retentionMs(
 
 /**
  * Whether a 304 may refresh this stored response (RFC 9111 §4.3.4): its strong validator must
- * match strongly, a weak one weakly, and a Last-Modified must agree; with no validator at all
- * it refreshes the one response the cache asked about.
+ * match strongly, a weak one weakly, and a Last-Modified must agree. A 304 with no validator
+ * selects the stored response only if that one has no ETag: RFC 9110 §15.4.5 obliges a 304 to
+ * carry the ETag a 200 would have had (but not Last-Modified), so a 304 without it, for a
+ * response stored with one, may describe another representation, and the cache asks again
+ * unconditionally.
  */
 export function notModifiedMatches(entry: StoredResponse, headers: HeaderRecord): boolean {
   const fresh = parseEtag(headers.etag);
@@ -247,10 +250,12 @@ export function notModifiedMatches(entry: StoredResponse, headers: HeaderRecord)
     return fresh.weak ? weakMatch(fresh, stored) : strongMatch(fresh, stored);
   }
   const lastModified = headers['last-modified'];
-  if (lastModified !== undefined && entry.lastModified !== undefined) {
-    return parseHttpDate(lastModified) === parseHttpDate(entry.lastModified);
+  if (lastModified !== undefined) {
+    if (entry.lastModified === undefined) return false;
+    const date = parseHttpDate(lastModified);
+    return date !== undefined && date === parseHttpDate(entry.lastModified);
   }
-  return true;
+  return entry.etag === undefined;
 }
 
 /** The stored response's headers updated with a 304's (RFC 9111 §3.2), as a new reply to store. */

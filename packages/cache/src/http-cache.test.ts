@@ -543,6 +543,24 @@ describe('revalidation', () => {
     expect((await get(cache, '/a')).cacheStatus).toBe('revalidated');
   });
 
+  it('refetches without conditions when a 304 leaves out the ETag the entry was stored with', async () => {
+    origin.route('/a', (req) =>
+      req.headers['if-none-match'] !== undefined
+        ? { status: 304, headers: { 'cache-control': 'max-age=60' } }
+        : {
+            headers: { 'cache-control': 'max-age=60', etag: '"v1"' },
+            body: `n${origin.count('/a')}`,
+          },
+    );
+    const cache = cacheWith();
+    await get(cache, '/a');
+    await clock.advance(61_000);
+    const result = await get(cache, '/a');
+    expect(result.cacheStatus).toBe('miss');
+    expect(text(result)).toBe('n3');
+    expect(origin.seen[2]!.headers['if-none-match']).toBeUndefined();
+  });
+
   it('refetches without conditions when a 304 names another strong ETag', async () => {
     origin.route('/a', (req) =>
       req.headers['if-none-match'] !== undefined
@@ -1050,6 +1068,34 @@ describe('invalidation', () => {
     await get(cache, '/item');
     await cache.handle({ method: 'DELETE', url: `${origin.base}/item` }, undiciOrigin);
     expect((await get(cache, '/item')).cacheStatus).toBe('hit');
+  });
+
+  it('invalidates every partition’s entry when one caller changes the resource', async () => {
+    let version = 1;
+    origin.route('/doc', (req) =>
+      req.method === 'GET'
+        ? { headers: { 'cache-control': 'private, max-age=600' }, body: `v${version}` }
+        : (version++, { status: 204 }),
+    );
+    const cache = cacheWith({
+      partition: (request) => (request.headers as Record<string, string>)['x-user'],
+    });
+    expect(text(await get(cache, '/doc', { 'x-user': 'alice' }))).toBe('v1');
+    expect(text(await get(cache, '/doc', { 'x-user': 'bob' }))).toBe('v1');
+    expect((await get(cache, '/doc', { 'x-user': 'bob' })).cacheStatus).toBe('hit');
+    await cache.handle(
+      { method: 'PUT', url: `${origin.base}/doc`, headers: { 'x-user': 'alice' } },
+      undiciOrigin,
+    );
+    // Anything requested in the millisecond of the change is refused too: move past it.
+    await clock.advance(1);
+    // Bob's entry was stored under a key Alice's request cannot name, and is refused all the same.
+    const bob = await get(cache, '/doc', { 'x-user': 'bob' });
+    expect(bob.cacheStatus).toBe('miss');
+    expect(text(bob)).toBe('v2');
+    // What Bob stored after the change is served again.
+    expect((await get(cache, '/doc', { 'x-user': 'bob' })).cacheStatus).toBe('hit');
+    expect(text(await get(cache, '/doc', { 'x-user': 'alice' }))).toBe('v2');
   });
 
   it('drops a partitioned caller’s entry and the unpartitioned one', async () => {

@@ -99,6 +99,9 @@ function withoutUnstored(headers: HeaderRecord): HeaderRecord {
  * a request and a function that performs it, so the same cache serves `fetch`, undici or
  * `@bulwark/http-client`.
  */
+/** URLs whose invalidation is remembered, for entries of other partitions. */
+const MAX_REMEMBERED_INVALIDATIONS = 10_000;
+
 export class HttpCache {
   readonly type: 'private' | 'shared';
   readonly store: CacheStore;
@@ -112,6 +115,11 @@ export class HttpCache {
   private readonly clock: Clock;
   private readonly urls = new UrlNormalizer();
   private readonly flights = new Map<string, Promise<Exchange>>();
+  /**
+   * URL -> wall-clock ms of its last invalidation. Entries of other partitions cannot be found by
+   * key, so a partitioned entry whose request was sent no later than this is treated as gone.
+   */
+  private readonly invalidatedAt = new Map<string, number>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly markerPrefix = Math.random().toString(36).slice(2, 10);
   private markerSeq = 0;
@@ -206,6 +214,16 @@ export class HttpCache {
       }
     }
 
+    if (entry !== undefined && partition !== undefined && this.invalidatedAt.size !== 0) {
+      const at = this.invalidatedAt.get(url);
+      if (at !== undefined && entry.requestTime <= at) {
+        // Invalidated from another partition (RFC 9111 §4.4 covers every stored response).
+        void this.deleteKey(call.entryKey!, call);
+        entry = undefined;
+        call.entryKey = undefined;
+        missReason = 'uri-miss';
+      }
+    }
     if (entry !== undefined) {
       const ageMs = currentAgeMs(entry, this.clock.dateNow());
       const verdict = assess(entry, ageMs, directives);
@@ -236,7 +254,10 @@ export class HttpCache {
     return this.forward(call, undefined, missReason);
   }
 
-  /** Drops the stored responses for `url` (every cached method; the given partition, and none). */
+  /**
+   * Drops the stored responses for `url`: every cached method, in every partition (those of the
+   * given partition and of none at once; other partitions' entries are refused when next found).
+   */
   async invalidate(url: string, options: { partition?: string } = {}): Promise<void> {
     const normalized = normalizeUrl(url);
     if (normalized === undefined) return;
@@ -416,6 +437,14 @@ export class HttpCache {
     operation?: string,
   ): Promise<void> {
     const deletions: Array<Promise<void>> = [];
+    const invalidated = this.invalidatedAt;
+    invalidated.delete(url);
+    invalidated.set(url, this.clock.dateNow());
+    // Bounded: the oldest invalidation goes first. Forgetting one can only let an entry of
+    // another partition, stored before it, be served until it expires.
+    if (invalidated.size > MAX_REMEMBERED_INVALIDATIONS) {
+      invalidated.delete(invalidated.keys().next().value!);
+    }
     for (const method of this.methods) {
       const source: EventSource = { method, url, operation };
       deletions.push(this.deleteKey(cacheKey(method, url, partition), source));
