@@ -160,6 +160,54 @@ describe('createHttpClient: requests and responses', () => {
     await expect(http.request('/')).rejects.toThrow('the HTTP client is closed');
   });
 
+  it('close() waits for a call sleeping in its retry backoff, which then runs its retry', async () => {
+    const clock = new FakeClock();
+    const s = await server({ clock });
+    s.script(fault.respond(503), fault.respond(200, { body: 'second try' }));
+    const events = new Events();
+    const http = client({
+      baseUrl: s.origin,
+      clock,
+      retry: { maxAttempts: 2, backoff: constantBackoff(1_000) },
+      listener: events.listener,
+    });
+    const call = http.request('/');
+    await events.next('retry-scheduled');
+    let closed = false;
+    const closing = http.close().then(() => (closed = true));
+    await clock.advance(999);
+    expect(closed).toBe(false);
+    await clock.advance(1);
+    expect((await call).text()).toBe('second try');
+    await closing;
+    expect(s.requests).toHaveLength(2);
+    await expect(http.request('/')).rejects.toThrow('the HTTP client is closed');
+  });
+
+  it('close() waits for a call queued in the bulkhead', async () => {
+    const clock = new FakeClock();
+    const s = await server({ clock });
+    s.script(
+      fault.latency(100, fault.respond(200, { body: 'first' })),
+      fault.respond(200, { body: 'queued' }),
+    );
+    const http = client({ baseUrl: s.origin, clock, bulkhead: { limit: 1, queue: 1 } });
+    const first = http.request('/');
+    const queued = http.request('/');
+    await s.waitForRequests(1);
+    const closing = http.close();
+    await clock.advance(100);
+    expect((await first).text()).toBe('first');
+    expect((await queued).text()).toBe('queued');
+    await closing;
+    expect(s.requests).toHaveLength(2);
+  });
+
+  it('close() is the same promise every time', () => {
+    const http = client();
+    expect(http.close()).toBe(http.close());
+  });
+
   it('destroy() ends calls in flight at once, neither retrying them nor blaming the origin', async () => {
     const s = await server();
     s.script(fault.hang());

@@ -92,9 +92,13 @@ export interface HttpClient {
   readonly breakers: BreakerRegistry | undefined;
   /** True once `close()` or `destroy()` was called. */
   readonly closed: boolean;
-  /** Stops new calls and resolves once the calls in flight have ended and the sockets closed. */
+  /**
+   * Stops new calls and resolves once every call in flight has ended (those waiting in a retry
+   * backoff or a bulkhead queue included), the cache's background revalidations have finished,
+   * and the sockets closed.
+   */
   close(): Promise<void>;
-  /** Stops at once: calls in flight fail, sockets close. */
+  /** Stops at once: calls on the wire fail, sockets close. */
   destroy(): Promise<void>;
 }
 
@@ -104,6 +108,17 @@ const NO_OPTIONS: HttpRequestOptions = Object.freeze({});
 class Client implements HttpClient {
   readonly breakers: BreakerRegistry | undefined;
   closed = false;
+  /** Calls started and not yet settled, wherever they are: on the wire, in a backoff, queued. */
+  private active = 0;
+  private drained: (() => void) | undefined = undefined;
+  private closing: Promise<void> | undefined = undefined;
+  private readonly settled = (): void => {
+    if (--this.active === 0 && this.drained !== undefined) {
+      const drained = this.drained;
+      this.drained = undefined;
+      drained();
+    }
+  };
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly exchange: ExchangeSettings;
@@ -170,11 +185,15 @@ class Client implements HttpClient {
   }
 
   request(url: string | URL, options?: HttpRequestOptions): Promise<HttpResponse> {
-    return this.send(url, options, this.settings.headers, false) as Promise<HttpResponse>;
+    return this.tracked(
+      this.send(url, options, this.settings.headers, false),
+    ) as Promise<HttpResponse>;
   }
 
   stream(url: string | URL, options?: HttpRequestOptions): Promise<HttpStreamResponse> {
-    return this.send(url, options, this.settings.headers, true) as Promise<HttpStreamResponse>;
+    return this.tracked(
+      this.send(url, options, this.settings.headers, true),
+    ) as Promise<HttpStreamResponse>;
   }
 
   get<T>(url: string | URL, options?: JsonRequestOptions): Promise<T> {
@@ -197,9 +216,24 @@ class Client implements HttpClient {
     return this.json<T>('PATCH', url, data, options);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
+    this.closing ??= this.drain();
+    return this.closing;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    // Revalidations the cache started in the background use this client's sockets.
+    await this.settings.cache?.whenIdle();
     if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  /** Counts a call until it settles, so that `close()` can wait for it. */
+  private tracked<T>(call: Promise<T>): Promise<T> {
+    this.active++;
+    call.then(this.settled, this.settled);
+    return call;
   }
 
   async destroy(): Promise<void> {
@@ -213,13 +247,8 @@ class Client implements HttpClient {
     data: unknown,
     options: JsonRequestOptions | undefined,
   ): Promise<T> {
-    const response = (await this.send(
-      url,
-      options,
-      this.jsonHeaders,
-      false,
-      method,
-      data,
+    const response = (await this.tracked(
+      this.send(url, options, this.jsonHeaders, false, method, data),
     )) as HttpResponse;
     if (!response.ok) throw new HttpStatusError(response, method, originOf(url, this.settings));
     return response.json<T>();
