@@ -110,8 +110,11 @@ describe('streamed responses', () => {
     const s = await server({ clock });
     s.script(fault.drip({ chunks: 100, intervalMs: 10 }));
     const res = await client({ clock, baseUrl: s.origin }).stream('/');
+    expect(s.openConnections).toBe(1);
     res.body.destroy();
     await s.waitForIdle();
+    // The socket was not returned to the pool mid-body: the server saw it close.
+    expect(s.openConnections).toBe(0);
   });
 
   it('reads and retries an answer with a retried status, then streams the good one', async () => {

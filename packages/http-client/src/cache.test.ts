@@ -1,9 +1,14 @@
-import { isBrokenCircuitError } from '@bulwark/core';
+import {
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isDeadlineExceededError,
+  isTimeoutError,
+} from '@bulwark/core';
 import { httpCache } from '@bulwark/cache';
 import { consecutive } from '@bulwark/circuit-breaker';
 import { constantBackoff } from '@bulwark/retry';
 import { prometheusListener } from '@bulwark/telemetry';
-import { fault } from '@bulwark/testing';
+import { FakeClock, fault } from '@bulwark/testing';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { isBodyTooLargeError, isNetworkError, isRetriesExhaustedError } from './errors.js';
@@ -141,6 +146,62 @@ describe('cache: stale-if-error, when the pipeline fails', () => {
     expect(response.text()).toBe('kept');
     expect(response.cache?.status).toBe('stale-if-error');
     expect(isBrokenCircuitError(response.cache!.failure)).toBe(true);
+  });
+
+  it('serves the stale entry when the attempt times out on a hanging origin', async () => {
+    const clock = new FakeClock();
+    const s = await server({ clock });
+    s.script(staleIfError('kept'), fault.hang());
+    const http = client({ baseUrl: s.origin, clock, cache: {}, retry: false, timeoutMs: 1_000 });
+    await http.request('/item');
+    const pending = http.request('/item');
+    await s.waitForRequests(2);
+    await clock.advance(1_000);
+    const response = await pending;
+    expect(response.text()).toBe('kept');
+    expect(response.cache?.status).toBe('stale-if-error');
+    expect(isTimeoutError(response.cache!.failure)).toBe(true);
+  });
+
+  it('serves the stale entry when the deadline runs out across retries', async () => {
+    const clock = new FakeClock();
+    const s = await server({ clock, fallback: fault.hang() });
+    s.script(staleIfError('kept'));
+    const http = client({
+      baseUrl: s.origin,
+      clock,
+      cache: {},
+      timeoutMs: 1_000,
+      deadlineMs: 1_500,
+      retry: { maxAttempts: 5, backoff: constantBackoff(100) },
+    });
+    await http.request('/item');
+    const pending = http.request('/item');
+    await s.waitForRequests(2);
+    await clock.advance(1_000); // the first attempt times out; the retry waits 100 ms
+    await clock.advance(100);
+    await s.waitForRequests(3);
+    await clock.advance(400); // the second attempt has only what is left of the budget
+    const response = await pending;
+    expect(response.text()).toBe('kept');
+    expect(response.cache?.status).toBe('stale-if-error');
+    expect(isDeadlineExceededError(response.cache!.failure)).toBe(true);
+  });
+
+  it('serves the stale entry when the bulkhead refuses the call', async () => {
+    const s = await server();
+    s.script(staleIfError('kept'), fault.hang());
+    const http = client({ baseUrl: s.origin, cache: {}, bulkhead: { limit: 1, queue: 0 } });
+    await http.request('/item');
+    const hanging = http.request('/slow').catch((e: unknown) => e);
+    await s.waitForRequests(2);
+    const response = await http.request('/item');
+    expect(response.text()).toBe('kept');
+    expect(response.cache?.status).toBe('stale-if-error');
+    expect(isBulkheadRejectedError(response.cache!.failure)).toBe(true);
+    expect(s.requests).toHaveLength(2);
+    await http.destroy();
+    await hanging;
   });
 
   it('fails as without a cache when no stale window allows a stand-in', async () => {
