@@ -52,7 +52,6 @@ export type GiveUpReason =
   | 'budget-exhausted'
   | 'deadline'
   | 'hint-exceeds-deadline'
-  | 'hint-exceeds-max'
   | 'aborted';
 
 export interface RetryGaveUpEvent extends EventBase {
@@ -114,7 +113,7 @@ export interface TimeoutEvent extends EventBase {
 
 export interface DeadlineExceededEvent extends EventBase {
   readonly type: 'deadline-exceeded';
-  readonly policy: 'timeout' | 'retry';
+  readonly policy: 'timeout';
   /** The whole budget in milliseconds, when this policy set it. */
   readonly budgetMs: number | undefined;
 }

@@ -105,6 +105,11 @@ export class Scope extends Dependent {
   /** The scope of calls made without a caller signal: never aborts, costs nothing. */
   static readonly never = new Scope(undefined, undefined);
 
+  /**
+   * @internal Set by an aggressive time limit on the scope it runs its call in: when this scope
+   * aborts, that limit releases its caller itself, so inner aggressive limits need not listen.
+   */
+  releasesCaller = false;
   private ownAborted = false;
   private ownReason: unknown = undefined;
   private controller: AbortController | undefined = undefined;

@@ -487,7 +487,7 @@ describe('openTelemetryListener without tracedOperation', () => {
       { type: 'timeout', policy: 'timeout', name: undefined, operation: 'x', timeoutMs: 250 },
       {
         type: 'deadline-exceeded',
-        policy: 'retry',
+        policy: 'timeout',
         name: undefined,
         operation: 'x',
         budgetMs: undefined,
@@ -540,7 +540,7 @@ describe('openTelemetryListener without tracedOperation', () => {
         { 'bulwark.policy': 'bulkhead', 'bulwark.bulkhead.from': 2, 'bulwark.bulkhead.limit': 3 },
       ],
       ['timeout', { 'bulwark.policy': 'timeout', 'bulwark.timeout_ms': 250 }],
-      ['deadline-exceeded', { 'bulwark.policy': 'retry' }],
+      ['deadline-exceeded', { 'bulwark.policy': 'timeout' }],
     ]);
     expect(span!.attributes['bulwark.breaker.state']).toBe('open');
   });

@@ -110,13 +110,25 @@ export abstract class TimeLimit extends BulwarkPolicy {
     let byDeadline = false;
     if (context.deadline !== Infinity) {
       const left = context.deadline - now;
-      if (left <= 0) return Promise.reject(this.deadlineError(context));
+      if (left <= 0) {
+        if (this.listener !== undefined) {
+          emit(this.listener, {
+            type: 'deadline-exceeded',
+            policy: 'timeout',
+            name: this.name,
+            operation: context.operation,
+            budgetMs: undefined,
+          });
+        }
+        return Promise.reject(this.deadlineError(context));
+      }
       if (left <= ms) {
         ms = left;
         byDeadline = true;
       }
     }
     const scope = parent.child();
+    if (this.strategy === 'aggressive') scope.releasesCaller = true;
     const call = new LimitedCall(this, context, scope, byDeadline);
     this.queue.add(call, now, ms);
     const inner = context.withScope(scope, now + ms);
@@ -129,10 +141,11 @@ export abstract class TimeLimit extends BulwarkPolicy {
     return new Promise((resolve, reject) => {
       call.resolve = resolve;
       call.reject = reject;
-      // Only a caller's own signal needs a listener: an enclosing time limit releases its
-      // caller itself, and listening to it would force its AbortSignal into existence.
+      // An enclosing aggressive limit releases its caller itself, and listening to it would
+      // force its AbortSignal into existence: only a caller's own signal, or the scope of a
+      // cooperative limit (which waits for this call), needs a listener.
       const parent = call.context.scope;
-      if (parent.parent === undefined && parent.canAbort) {
+      if (parent.canAbort && !parent.releasesCaller) {
         call.unsubscribe = parent.onAbort(() => call.onParentAbort());
       }
       let result: unknown;

@@ -30,6 +30,16 @@ class Spend extends BulwarkPolicy {
   }
 }
 
+/** A step that hands the rest of the pipeline a deadline already spent, as a spent budget header would. */
+class SpentDeadline extends BulwarkPolicy {
+  constructor(private readonly fake: FakeClock) {
+    super(fake);
+  }
+  protected run(context: Context, next: Next): Promise<unknown> {
+    return Promise.resolve(next.call(context.withScope(context.scope, this.fake.now())));
+  }
+}
+
 describe('timeout()', () => {
   it('releases the caller with a TimeoutError when the function hangs (aggressive)', async () => {
     const clock = new FakeClock();
@@ -285,6 +295,43 @@ describe('deadline()', () => {
     await clock.advance(500);
     await outcome;
     expect(started).toBe(false);
+  });
+
+  it('reports the attempt it refuses for lack of budget as deadline-exceeded', async () => {
+    const clock = new FakeClock();
+    const events: PolicyEvent[] = [];
+    let started = false;
+    const policy = pipeline(
+      new SpentDeadline(clock),
+      timeout(100, { clock, name: 'attempt', listener: (e) => events.push(e) }),
+    );
+    await expect(policy.execute(() => (started = true))).rejects.toBeInstanceOf(
+      DeadlineExceededError,
+    );
+    expect(started).toBe(false);
+    expect(events).toEqual([
+      {
+        type: 'deadline-exceeded',
+        policy: 'timeout',
+        name: 'attempt',
+        operation: undefined,
+        budgetMs: undefined,
+      },
+    ]);
+  });
+
+  it('releases the caller of an aggressive timeout inside a cooperative deadline when the deadline ends', async () => {
+    const clock = new FakeClock();
+    const policy = pipeline(
+      deadline(100, { clock, strategy: 'cooperative' }),
+      timeout(5_000, { clock, strategy: 'aggressive' }),
+    );
+    // Ignores its signal: only the aggressive timeout can release the caller.
+    const call = policy.execute(never);
+    const outcome = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
+    await clock.advance(100);
+    await outcome;
+    expect(clock.referencedTimers).toBe(0);
   });
 
   it('keeps the shorter of two nested deadlines', async () => {
