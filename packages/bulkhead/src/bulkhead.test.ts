@@ -804,6 +804,19 @@ describe('bulkhead: options', () => {
     );
   });
 
+  it('rejects a misspelt option and a clock that is not a Clock', () => {
+    expect(fails({ limit: 1, queueSize: 5 })).toThrow(
+      new TypeError(
+        'unknown option "queueSize" for bulkhead(); expected one of limit, queue, queueTimeoutMs, retryAfterMs, name, listener, clock',
+      ),
+    );
+    expect(fails({ limit: 1, clock: { now: () => 0 } })).toThrow(
+      new TypeError(
+        'expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got an object',
+      ),
+    );
+  });
+
   it('rejects a limit that is not an integer >= 1 or an adaptiveLimit()', () => {
     expect(fails({})).toThrow(new TypeError('expected limit to be an integer >= 1, got undefined'));
     expect(fails({ limit: '3' })).toThrow(

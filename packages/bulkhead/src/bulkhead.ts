@@ -14,6 +14,8 @@ import {
   checkFunction,
   checkInteger,
   checkNumber,
+  checkClock,
+  checkKnownOptions,
   checkOptionsObject,
   checkString,
   describeValue,
@@ -307,6 +309,16 @@ class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner {
  */
 export function bulkhead(options: BulkheadOptions): Bulkhead {
   checkOptionsObject('bulkhead', options);
+  checkKnownOptions('bulkhead', options, [
+    'limit',
+    'queue',
+    'queueTimeoutMs',
+    'retryAfterMs',
+    'name',
+    'listener',
+    'clock',
+  ]);
+  if (options.clock !== undefined) checkClock(options.clock);
   const { limit } = options;
   if (!(limit instanceof AdaptiveLimitConfig)) {
     if (typeof limit === 'object' && limit !== null) {

@@ -219,6 +219,19 @@ describe('breakerRegistry()', () => {
     expect(small.views().map((view) => view.key)).toEqual(['b', 'c']);
   });
 
+  it('rejects misspelt options, its own and its breakers', () => {
+    expect(() => breakerRegistry({ maxSize: 5 } as never)).toThrow(
+      new TypeError(
+        'unknown option "maxSize" for breakerRegistry(); expected one of maxKeys, breaker, listener, clock, restore',
+      ),
+    );
+    expect(() => breakerRegistry({ breaker: { threshold: 5 } as never })).toThrow(
+      new TypeError(
+        'unknown option "threshold" for breaker(); expected one of strategy, breakDurationMs, breakBackoff, halfOpenTrials, classify, name',
+      ),
+    );
+  });
+
   it('rejects bad options and keys with exact messages', () => {
     expect(() => breakerRegistry({ maxKeys: 0 })).toThrow(
       new RangeError('expected maxKeys to be an integer >= 1, got 0'),
@@ -235,7 +248,9 @@ describe('breakerRegistry()', () => {
       new TypeError('expected listener to be a function, got "log"'),
     );
     expect(() => breakerRegistry({ clock: Date as never })).toThrow(
-      new TypeError('expected clock to be a Clock with now() and dateNow(), got a function'),
+      new TypeError(
+        'expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got a function',
+      ),
     );
     expect(() => breakerRegistry(null as never)).toThrow(
       new TypeError('expected the options of breakerRegistry() to be an object, got null'),

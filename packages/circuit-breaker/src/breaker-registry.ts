@@ -1,6 +1,8 @@
 import { systemClock, type Clock, type TelemetryListener } from '@bulwark/core';
 import {
+  checkClock,
   checkFunction,
+  checkKnownOptions,
   checkInteger,
   checkOptionsObject,
   checkString,
@@ -9,7 +11,6 @@ import {
 import type { BreakerView } from './breaker-view.js';
 import {
   type BreakerConfig,
-  checkClock,
   CircuitBreaker,
   type CircuitBreakerOptions,
   MAX_KEY_LENGTH,
@@ -177,6 +178,13 @@ export class BreakerRegistry {
  */
 export function breakerRegistry(options: BreakerRegistryOptions = {}): BreakerRegistry {
   checkOptionsObject('breakerRegistry', options);
+  checkKnownOptions('breakerRegistry', options, [
+    'maxKeys',
+    'breaker',
+    'listener',
+    'clock',
+    'restore',
+  ]);
   const { maxKeys = DEFAULT_MAX_KEYS, breaker, listener, clock = systemClock, restore } = options;
   checkInteger('maxKeys', maxKeys, 1, Infinity);
   if (

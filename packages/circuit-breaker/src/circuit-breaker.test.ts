@@ -712,9 +712,18 @@ describe('circuitBreaker() options', () => {
       new TypeError('expected listener to be a function, got an object'),
     ],
     [
+      'a misspelt option',
+      { breakDuration: 5_000 } as never,
+      new TypeError(
+        'unknown option "breakDuration" for circuitBreaker(); expected one of strategy, breakDurationMs, breakBackoff, halfOpenTrials, classify, name, key, listener, clock, restore',
+      ),
+    ],
+    [
       'a clock without dateNow()',
       { clock: { now: () => 0 } as never },
-      new TypeError('expected clock to be a Clock with now() and dateNow(), got an object'),
+      new TypeError(
+        'expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got an object',
+      ),
     ],
   ];
 

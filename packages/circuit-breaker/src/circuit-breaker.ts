@@ -13,6 +13,8 @@ import {
   type Context,
   checkFunction,
   checkInteger,
+  checkClock,
+  checkKnownOptions,
   checkOptionsObject,
   checkString,
   describeValue,
@@ -73,6 +75,8 @@ export interface BreakerConfig {
 
 export function parseBreakerConfig(options: CircuitBreakerOptions, factory: string): BreakerConfig {
   checkOptionsObject(factory, options);
+  // circuitBreaker() checks its own wider set; a registry's per-key options are only these.
+  if (factory === 'breaker') checkKnownOptions(factory, options, BREAKER_OPTION_NAMES);
   const {
     strategy = DEFAULT_STRATEGY,
     breakDurationMs = DEFAULT_BREAK_DURATION_MS,
@@ -98,6 +102,15 @@ export function parseBreakerConfig(options: CircuitBreakerOptions, factory: stri
 }
 
 const DEFAULT_STRATEGY = consecutive();
+/** The options a breaker's behaviour is built from, shared with breakerRegistry's `breaker`. */
+export const BREAKER_OPTION_NAMES: readonly string[] = [
+  'strategy',
+  'breakDurationMs',
+  'breakBackoff',
+  'halfOpenTrials',
+  'classify',
+  'name',
+];
 
 // States as small integers: the hot path compares numbers, events and views get the names.
 const CLOSED = 0;
@@ -423,6 +436,13 @@ export class CircuitBreaker extends BulwarkPolicy {
  */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreaker {
   const config = parseBreakerConfig(options, 'circuitBreaker');
+  checkKnownOptions('circuitBreaker', options, [
+    ...BREAKER_OPTION_NAMES,
+    'key',
+    'listener',
+    'clock',
+    'restore',
+  ]);
   const { key, listener, clock = systemClock, restore } = options;
   if (key !== undefined) checkString('key', key, MAX_KEY_LENGTH);
   if (listener !== undefined) checkFunction('listener', listener);
@@ -430,17 +450,4 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
   const breaker = new CircuitBreaker(config, key, clock, listener);
   if (restore !== undefined) breaker.restore(restore);
   return breaker;
-}
-
-export function checkClock(clock: unknown): asserts clock is Clock {
-  if (
-    typeof clock !== 'object' ||
-    clock === null ||
-    typeof (clock as Partial<Clock>).now !== 'function' ||
-    typeof (clock as Partial<Clock>).dateNow !== 'function'
-  ) {
-    throw new TypeError(
-      `expected clock to be a Clock with now() and dateNow(), got ${describeValue(clock)}`,
-    );
-  }
 }

@@ -366,6 +366,19 @@ describe('pipeline() arguments', () => {
     expect(() => pipeline(...(args as AnyPolicy[]))).toThrow(new TypeError(message));
   });
 
+  it('rejects a misspelt option and a clock that is not a Clock', () => {
+    expect(() => pipeline({ operationName: 'x' } as never)).toThrow(
+      new TypeError(
+        'unknown option "operationName" for pipeline(); expected one of operation, listener, clock',
+      ),
+    );
+    expect(() => pipeline({ clock: {} as never })).toThrow(
+      new TypeError(
+        'expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got an object',
+      ),
+    );
+  });
+
   it('rejects an empty operation name', () => {
     expect(() => pipeline({ operation: '' })).toThrow(
       new TypeError('expected operation to be a non-empty string, got ""'),

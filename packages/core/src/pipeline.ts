@@ -4,7 +4,13 @@ import type { Context, ExecutionContext } from './context.js';
 import { emit, type TelemetryListener } from './events.js';
 import { BulwarkPolicy, isBulwarkPolicy, type Next, terminal } from './policy.js';
 import { Scope } from './scope.js';
-import { checkFunction, checkString, describeValue } from './validate.js';
+import {
+  checkClock,
+  checkFunction,
+  checkKnownOptions,
+  checkString,
+  describeValue,
+} from './validate.js';
 
 /** Anything `pipeline()` can hold: Bulwark policies, pipelines and cockatiel policies. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- cockatiel's own wrap() accepts any context and alt-return types.
@@ -161,7 +167,9 @@ export function pipeline(...args: Array<AnyPolicy | PipelineOptions>): Pipeline 
     }
     options = candidate;
     first = 1;
+    checkKnownOptions('pipeline', options, ['operation', 'listener', 'clock']);
     if (options.operation !== undefined) checkString('operation', options.operation);
+    if (options.clock !== undefined) checkClock(options.clock);
     if (options.listener !== undefined) checkFunction('listener', options.listener);
   }
   const policies = first === 0 ? args : args.slice(first);

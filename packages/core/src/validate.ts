@@ -126,3 +126,23 @@ export function checkKnownOptions(
     }
   }
 }
+
+/** A clock must have all four of Clock's methods: every policy may use any of them. */
+export function checkClock(value: unknown): void {
+  const clock = value as Record<string, unknown> | null;
+  if (
+    typeof clock !== 'object' ||
+    clock === null ||
+    typeof clock.now !== 'function' ||
+    typeof clock.dateNow !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
+    fail(
+      'clock',
+      'a Clock with now(), dateNow(), setTimeout() and clearTimeout()',
+      value,
+      TypeError,
+    );
+  }
+}

@@ -137,7 +137,11 @@ describe('createHttpClient options', () => {
       TypeError,
       'expected dispatcher to be an undici Dispatcher, got an object',
     ],
-    [{ clock: {} }, TypeError, 'expected clock to be a Clock, got an object'],
+    [
+      { clock: {} },
+      TypeError,
+      'expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got an object',
+    ],
   ])('refuses %j', (options, Kind, message) => {
     expect(bad(options)).toThrow(Kind);
     expect(bad(options)).toThrow(message);

@@ -5,6 +5,7 @@ import {
   systemClock,
 } from '@bulwark/core';
 import {
+  checkClock,
   checkFunction,
   checkInteger,
   checkOptionsObject,
@@ -343,9 +344,7 @@ export function parseOptions(options: HttpClientOptions): ClientSettings {
   const maxOrigins = o.maxOrigins ?? DEFAULT_MAX_ORIGINS;
   checkInteger('maxOrigins', maxOrigins, 1);
   const clock = o.clock ?? systemClock;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-    throw new TypeError(`expected clock to be a Clock, got ${describeValue(clock)}`);
-  }
+  checkClock(clock);
   return {
     base: o.baseUrl === undefined ? undefined : parseBase(o.baseUrl),
     headers: o.headers === undefined ? {} : copyHeaders(lowerHeaders('headers', o.headers)),

@@ -113,7 +113,9 @@ describe('retryBudget', () => {
       new RangeError('expected windowMs to be a finite number between 100 and 3600000, got 10'),
     );
     expect(() => retryBudget({ clock: {} as FakeClock })).toThrow(
-      new TypeError('expected clock to be a Clock with a now() method, got an object'),
+      new TypeError(
+        'expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got an object',
+      ),
     );
     expect(() => retryBudget('x' as unknown as object)).toThrow(
       new TypeError('expected the options of retryBudget() to be an object, got "x"'),

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '@bulwark/core';
-import { checkNumber, checkOptionsObject, describeValue } from '@bulwark/core/internal';
+import { checkClock, checkNumber, checkOptionsObject } from '@bulwark/core/internal';
 
 /** Finagle's defaults: retries may add 20% load, with 10 retries a second always allowed. */
 const DEFAULT_RATIO = 0.2;
@@ -148,11 +148,7 @@ export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
   checkNumber('ratio', ratio, 0, MAX_RATIO);
   checkNumber('minRetriesPerSecond', minRetriesPerSecond, 0, MAX_MIN_RETRIES_PER_SECOND);
   checkNumber('windowMs', windowMs, MIN_WINDOW_MS, MAX_WINDOW_MS);
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-    throw new TypeError(
-      `expected clock to be a Clock with a now() method, got ${describeValue(clock)}`,
-    );
-  }
+  checkClock(clock);
   return new WindowedRetryBudget(ratio, minRetriesPerSecond, windowMs, clock);
 }
 

@@ -16,6 +16,7 @@ import {
   checkFunction,
   checkInteger,
   checkNumber,
+  checkClock,
   checkOptionsObject,
   checkString,
   describeValue,
@@ -358,22 +359,6 @@ export class RetryPolicy extends BulwarkPolicy {
       error,
     };
     emit(listener, event);
-  }
-}
-
-function checkClock(value: unknown): asserts value is Clock {
-  const clock = value as Partial<Clock> | null;
-  if (
-    typeof clock !== 'object' ||
-    clock === null ||
-    typeof clock.now !== 'function' ||
-    typeof clock.dateNow !== 'function' ||
-    typeof clock.setTimeout !== 'function' ||
-    typeof clock.clearTimeout !== 'function'
-  ) {
-    throw new TypeError(
-      `expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got ${describeValue(value)}`,
-    );
   }
 }
 

@@ -632,7 +632,12 @@ describe('tracedOperation and tracedAttempt options', () => {
   it.each([
     [{ tracer: {} }, new TypeError('expected tracer to be an OpenTelemetry Tracer, got an object')],
     [{ name: '' }, new TypeError('expected name to be a non-empty string, got ""')],
-    [{ clock: Date }, new TypeError('expected clock to be a Clock, got a function')],
+    [
+      { clock: Date },
+      new TypeError(
+        'expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got a function',
+      ),
+    ],
   ])('refuse %o', (options, error) => {
     expect(() => tracedOperation(options as never)).toThrow(error);
     expect(() => tracedAttempt(options as never)).toThrow(error);

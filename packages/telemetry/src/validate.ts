@@ -1,4 +1,3 @@
-import type { Clock } from '@bulwark/core';
 import { describeValue } from '@bulwark/core/internal';
 import type { Tracer } from '@opentelemetry/api';
 
@@ -11,14 +10,4 @@ export function checkTracer(value: unknown): asserts value is Tracer {
   }
 }
 
-export function checkClock(value: unknown): asserts value is Clock {
-  const clock = value as Partial<Clock> | null;
-  if (
-    typeof clock !== 'object' ||
-    clock === null ||
-    typeof clock.now !== 'function' ||
-    typeof clock.setTimeout !== 'function'
-  ) {
-    throw new TypeError(`expected clock to be a Clock, got ${describeValue(value)}`);
-  }
-}
+export { checkClock } from '@bulwark/core/internal';

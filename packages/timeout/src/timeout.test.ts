@@ -249,6 +249,24 @@ describe('timeout()', () => {
     expect(() => timeout(ms as number)).toThrow(new Kind(message));
   });
 
+  it('rejects misspelt options and a clock that is not a Clock', () => {
+    expect(() => timeout(10, { stratgy: 'cooperative' } as never)).toThrow(
+      new TypeError(
+        'unknown option "stratgy" for timeout(); expected one of strategy, listener, name, clock',
+      ),
+    );
+    expect(() => deadline(10, { budget: 5 } as never)).toThrow(
+      new TypeError(
+        'unknown option "budget" for deadline(); expected one of strategy, listener, name, clock',
+      ),
+    );
+    expect(() => timeout(10, { clock: Date as never })).toThrow(
+      new TypeError(
+        'expected clock to be a Clock with now(), dateNow(), setTimeout() and clearTimeout(), got a function',
+      ),
+    );
+  });
+
   it('rejects unknown strategies and bad listeners', () => {
     expect(() => timeout(10, { strategy: 'pessimistic' as 'aggressive' })).toThrow(
       new TypeError(

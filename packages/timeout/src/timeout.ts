@@ -10,6 +10,8 @@ import {
   checkFunction,
   checkInteger,
   checkOneOf,
+  checkClock,
+  checkKnownOptions,
   checkOptionsObject,
   checkString,
 } from '@bulwark/core/internal';
@@ -93,6 +95,8 @@ export function timeout(ms: number, options: TimeoutOptions = {}): TimeoutPolicy
 export function validate(factory: string, ms: unknown, options: TimeoutOptions): void {
   checkInteger('ms', ms, 1, MAX_TIMEOUT_MS);
   checkOptionsObject(factory, options);
+  checkKnownOptions(factory, options, ['strategy', 'listener', 'name', 'clock']);
+  if (options.clock !== undefined) checkClock(options.clock);
   if (options.strategy !== undefined)
     checkOneOf('strategy', options.strategy, ['aggressive', 'cooperative']);
   if (options.listener !== undefined) checkFunction('listener', options.listener);
