@@ -5,6 +5,7 @@ import {
   isBrokenCircuitError as cockatielIsBrokenCircuitError,
   isBulkheadRejectedError as cockatielIsBulkheadRejectedError,
   isIsolatedCircuitError as cockatielIsIsolatedCircuitError,
+  IsolatedCircuitError as CockatielIsolatedCircuitError,
   isTaskCancelledError as cockatielIsTaskCancelledError,
 } from 'cockatiel';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ import {
   isCancelledError,
   isDeadlineExceededError,
   isIsolatedCircuitError,
+  fromCockatielError,
   isTimeoutError,
 } from './errors.js';
 
@@ -304,5 +306,29 @@ describe('BulkheadRejectedError', () => {
     expect(new BulkheadRejectedError('shed', 4, 2).message).toBe(
       'load shed: call rejected to protect the service (limit 4, queue 2)',
     );
+  });
+});
+
+describe('fromCockatielError', () => {
+  it('turns cockatiel’s breaker and bulkhead errors into Bulwark’s, keeping the original as cause', () => {
+    const open = new CockatielBrokenCircuitError();
+    const translated = fromCockatielError(open) as Error;
+    expect(isBrokenCircuitError(translated)).toBe(true);
+    expect(isIsolatedCircuitError(translated)).toBe(false);
+    expect(translated.cause).toBe(open);
+    const isolated = fromCockatielError(new CockatielIsolatedCircuitError());
+    expect(isIsolatedCircuitError(isolated)).toBe(true);
+    const full = fromCockatielError(new CockatielBulkheadRejectedError(2, 0)) as Error;
+    expect(isBulkheadRejectedError(full)).toBe(true);
+    expect(full.message).toBe(new CockatielBulkheadRejectedError(2, 0).message);
+  });
+
+  it('returns everything else as it is', () => {
+    const plain = new Error('x');
+    expect(fromCockatielError(plain)).toBe(plain);
+    const ours = new TimeoutError(5);
+    expect(fromCockatielError(ours)).toBe(ours);
+    expect(fromCockatielError('text')).toBe('text');
+    expect(fromCockatielError(null)).toBe(null);
   });
 });

@@ -156,3 +156,36 @@ export class BulkheadRejectedError extends CockatielBulkheadRejectedError {
 }
 export const isBulkheadRejectedError = (e: unknown): e is BulkheadRejectedError =>
   hasCode(e, ErrorCode.BulkheadRejected);
+
+/**
+ * Cockatiel's own errors, as Bulwark's equivalents: an open cockatiel breaker becomes a
+ * {@link BrokenCircuitError} (or {@link IsolatedCircuitError}), a full cockatiel bulkhead a
+ * {@link BulkheadRejectedError}, each with the original as `cause`. Bulwark's errors extend
+ * cockatiel's classes, so `instanceof` checks written for cockatiel still hold. Anything else,
+ * Bulwark's own errors included, is returned as it is. Pipelines apply this to what a cockatiel
+ * policy inside them throws, so the `isX()` guards (and the HTTP answers built on them) work
+ * whichever library raised the error.
+ */
+export function fromCockatielError(error: unknown): unknown {
+  if (typeof error !== 'object' || error === null || isBulwarkError(error)) return error;
+  const marked = error as {
+    isBrokenCircuitError?: unknown;
+    isIsolatedCircuitError?: unknown;
+    isBulkheadRejectedError?: unknown;
+    message?: unknown;
+  };
+  let translated: Error;
+  if (marked.isIsolatedCircuitError === true) {
+    translated = new IsolatedCircuitError();
+  } else if (marked.isBrokenCircuitError === true) {
+    translated = new BrokenCircuitError();
+  } else if (marked.isBulkheadRejectedError === true) {
+    // Cockatiel does not say how large its bulkhead was: the counts are unknown.
+    translated = new BulkheadRejectedError('full', Number.NaN, Number.NaN);
+    if (typeof marked.message === 'string') translated.message = marked.message;
+  } else {
+    return error;
+  }
+  Object.defineProperty(translated, 'cause', { value: error, configurable: true, writable: true });
+  return translated;
+}

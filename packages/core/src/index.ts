@@ -8,6 +8,7 @@ export {
   ErrorCode,
   IsolatedCircuitError,
   TimeoutError,
+  fromCockatielError,
   isBrokenCircuitError,
   isBulkheadRejectedError,
   isBulwarkError,

@@ -16,7 +16,13 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Clock, systemClock } from './clock.js';
 import type { Context, ExecutionContext } from './context.js';
-import { CancelledError, TimeoutError, isCancelledError } from './errors.js';
+import {
+  CancelledError,
+  TimeoutError,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isCancelledError,
+} from './errors.js';
 import type { CallEvent, PolicyEvent, TelemetryListener } from './events.js';
 import { type AnyPolicy, Pipeline, pipeline } from './pipeline.js';
 import { BulwarkPolicy, type Next, isBulwarkPolicy } from './policy.js';
@@ -567,7 +573,12 @@ describe('cockatiel policies inside pipeline()', () => {
     await expect(policy.execute(fail)).rejects.toThrow('down');
     log.length = 0;
     const fn = vi.fn();
-    await expect(policy.execute(fn)).rejects.toBeInstanceOf(CockatielBrokenCircuitError);
+    const error = await policy.execute(fn).catch((e: unknown) => e);
+    // Still cockatiel's class, and also Bulwark's, so the guards and HTTP answers know it.
+    expect(error).toBeInstanceOf(CockatielBrokenCircuitError);
+    expect(isBrokenCircuitError(error)).toBe(true);
+    expect((error as Error).cause).toBeInstanceOf(CockatielBrokenCircuitError);
+    expect(isBrokenCircuitError((error as Error).cause)).toBe(false);
     expect(fn).not.toHaveBeenCalled();
     expect(log).toEqual([]);
   });
@@ -576,9 +587,10 @@ describe('cockatiel policies inside pipeline()', () => {
     const policy = pipeline(bulkhead(1, 0), new Tag('inner', []));
     const gate = deferred<string>();
     const first = policy.execute(() => gate.promise);
-    await expect(policy.execute(() => 'second')).rejects.toBeInstanceOf(
-      CockatielBulkheadRejectedError,
-    );
+    const error = await policy.execute(() => 'second').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CockatielBulkheadRejectedError);
+    expect(isBulkheadRejectedError(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'BULWARK_BULKHEAD_REJECTED', reason: 'full' });
     gate.resolve('first');
     await expect(first).resolves.toBe('first');
     await expect(policy.execute(() => 'third')).resolves.toBe('third');

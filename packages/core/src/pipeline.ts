@@ -1,6 +1,7 @@
 import type { IPolicy, IDefaultPolicyContext } from 'cockatiel';
 import { type Clock, systemClock } from './clock.js';
 import type { Context, ExecutionContext } from './context.js';
+import { fromCockatielError } from './errors.js';
 import { emit, type TelemetryListener } from './events.js';
 import { BulwarkPolicy, isBulwarkPolicy, type Next, terminal } from './policy.js';
 import { Scope } from './scope.js';
@@ -42,16 +43,22 @@ class ForeignStep implements Next {
     private readonly next: Next,
   ) {}
   call(context: Context): Promise<unknown> {
-    return this.policy.execute((inner: IDefaultPolicyContext & { attempt?: unknown }) => {
-      let derived = context;
-      if (inner.signal !== undefined && inner.signal !== context.signal) {
-        derived = derived.withScope(Scope.from(inner.signal), context.deadline);
-      }
-      // cockatiel's retry counts attempts from 0; Bulwark from 1.
-      if (typeof inner.attempt === 'number') derived = derived.withAttempt(inner.attempt + 1);
-      return this.next.call(derived);
-    }, context.signal);
+    return this.policy
+      .execute((inner: IDefaultPolicyContext & { attempt?: unknown }) => {
+        let derived = context;
+        if (inner.signal !== undefined && inner.signal !== context.signal) {
+          derived = derived.withScope(Scope.from(inner.signal), context.deadline);
+        }
+        // cockatiel's retry counts attempts from 0; Bulwark from 1.
+        if (typeof inner.attempt === 'number') derived = derived.withAttempt(inner.attempt + 1);
+        return this.next.call(derived);
+      }, context.signal)
+      .then(undefined, rethrowAsBulwark);
   }
+}
+
+function rethrowAsBulwark(error: unknown): never {
+  throw fromCockatielError(error);
 }
 
 function chain(policies: readonly AnyPolicy[], last: Next): Next {
