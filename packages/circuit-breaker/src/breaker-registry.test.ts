@@ -132,6 +132,28 @@ describe('breakerRegistry()', () => {
     expect(keys()).toEqual(['open2', 'open3', 'new']);
   });
 
+  it('keeps a key isolated after its isolated breaker was evicted, until reset', async () => {
+    const { registry, keys } = setup({ maxKeys: 2 });
+    registry.isolate('a');
+    registry.isolate('b');
+    registry.get('c');
+    expect(keys()).toEqual(['b', 'c']);
+    // 'a' comes back isolated: the operator's decision outlived its breaker object.
+    await expect(registry.get('a').execute(() => 'ok')).rejects.toThrow(
+      new IsolatedCircuitError('a'),
+    );
+    expect(registry.view('a')?.state).toBe('isolated');
+    registry.reset('a');
+    await expect(registry.get('a').execute(() => 'ok')).resolves.toBe('ok');
+    // reset() of an evicted key lifts its isolation too.
+    registry.isolate('d');
+    registry.isolate('e');
+    registry.get('f');
+    registry.reset('d');
+    expect(registry.view('d')).toBeUndefined();
+    await expect(registry.get('d').execute(() => 'ok')).resolves.toBe('ok');
+  });
+
   it('views() lists every breaker, least recently used first; view() neither creates nor uses a key', async () => {
     const { registry, trip, keys } = setup();
     await trip('a');

@@ -52,6 +52,11 @@ export class BreakerRegistry {
   private readonly breakers = new Map<string, CircuitBreaker>();
   private lastKey: string | undefined = undefined;
   private allIsolated = false;
+  /**
+   * Keys whose isolated breaker was evicted: isolation is an operator's decision and must
+   * outlive the breaker object. Grows only with isolations, which operators make one by one.
+   */
+  private readonly evictedIsolated = new Set<string>();
   private readonly config: BreakerConfig | undefined;
 
   /** @internal Use {@link breakerRegistry}. */
@@ -99,8 +104,9 @@ export class BreakerRegistry {
     this.get(key).isolate();
   }
 
-  /** Resets `key`'s breaker, if there is one. */
+  /** Resets `key`'s breaker, if there is one, lifting its isolation. */
   reset(key: string): void {
+    this.evictedIsolated.delete(key);
     this.breakers.get(key)?.reset();
   }
 
@@ -113,6 +119,7 @@ export class BreakerRegistry {
   /** Resets every breaker and lifts {@link isolateAll}. */
   resetAll(): void {
     this.allIsolated = false;
+    this.evictedIsolated.clear();
     for (const breaker of this.breakers.values()) breaker.reset();
   }
 
@@ -144,7 +151,7 @@ export class BreakerRegistry {
         'breaker',
       );
     const breaker = new CircuitBreaker(config, key, this.clock, this.listener);
-    if (this.allIsolated) breaker.isolate();
+    if (this.allIsolated || this.evictedIsolated.delete(key)) breaker.isolate();
     this.breakers.set(key, breaker);
     this.lastKey = key;
     if (this.breakers.size > this.maxKeys) this.evict(key);
@@ -164,7 +171,13 @@ export class BreakerRegistry {
       if (state === 'isolated') isolated ??= key;
       else open ??= key;
     }
-    this.breakers.delete((open ?? isolated)!);
+    if (open !== undefined) {
+      this.breakers.delete(open);
+      return;
+    }
+    // Every other breaker is isolated: drop one object, but remember that its key is isolated.
+    this.breakers.delete(isolated!);
+    this.evictedIsolated.add(isolated!);
   }
 }
 
