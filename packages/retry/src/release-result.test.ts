@@ -21,7 +21,9 @@ describe('releaseResult', () => {
       };
       releaseResult({ body: { cancel } });
       expect(calls).toBe(1);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      // Node reports unhandled rejections once the microtask queue drains: two turns suffice.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', onUnhandled);
