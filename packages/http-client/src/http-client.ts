@@ -162,6 +162,8 @@ class Client implements HttpClient {
       name,
       listener,
       clock,
+      callPolicy: settings.policies.call,
+      attemptPolicy: settings.policies.attempt,
     };
     // Per-origin policies are built on first use: build one now so bad options fail here.
     if (settings.retry !== undefined) originRetry(this.shared, settings.retry);

@@ -19,6 +19,7 @@ export {
   type HttpBreakerOptions,
   type HttpBulkheadOptions,
   type HttpClientOptions,
+  type HttpClientPolicies,
   type HttpRetryOptions,
   type IncomingContext,
 } from './options.js';

@@ -1,4 +1,5 @@
 import {
+  type AnyPolicy,
   type Clock,
   type ExecutionContext,
   type TelemetryListener,
@@ -8,6 +9,7 @@ import {
   checkClock,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOptionsObject,
   checkString,
   describeValue,
@@ -159,6 +161,19 @@ export interface HttpClientOptions {
   listener?: TelemetryListener;
   /** The clock for every timeout, deadline and delay. Default: the system clock. */
   clock?: Clock;
+  /**
+   * Policies of your own in the client's pipeline: `call` outermost, around everything a request
+   * goes through; `attempt` directly inside the retry, around each attempt. For tracing, give
+   * `@bulwark/telemetry`'s `tracedOperation()` and `tracedAttempt()`: each request then gets an
+   * operation span, each attempt a live span with the HTTP exchange inside it.
+   */
+  policies?: HttpClientPolicies;
+}
+
+/** See {@link HttpClientOptions.policies}. */
+export interface HttpClientPolicies {
+  readonly call?: AnyPolicy;
+  readonly attempt?: AnyPolicy;
 }
 
 const OPTION_NAMES: readonly string[] = [
@@ -187,6 +202,7 @@ const OPTION_NAMES: readonly string[] = [
   'name',
   'listener',
   'clock',
+  'policies',
 ];
 
 /** The options, checked and with defaults filled in. */
@@ -220,6 +236,27 @@ export interface ClientSettings {
   readonly name: string | undefined;
   readonly listener: TelemetryListener | undefined;
   readonly clock: Clock;
+  readonly policies: HttpClientPolicies;
+}
+
+function checkPolicies(value: unknown): HttpClientPolicies {
+  if (value === undefined) return {};
+  checkObject('policies', value);
+  checkKnownOptions('policies', value, ['call', 'attempt']);
+  for (const name of ['call', 'attempt'] as const) {
+    const policy = value[name];
+    if (
+      policy !== undefined &&
+      (typeof policy !== 'object' ||
+        policy === null ||
+        typeof (policy as { execute?: unknown }).execute !== 'function')
+    ) {
+      throw new TypeError(
+        `expected policies.${name} to be a policy with an execute() method, got ${describeValue(policy)}`,
+      );
+    }
+  }
+  return value;
 }
 
 function checkObject(name: string, value: unknown): asserts value is Record<string, unknown> {
@@ -375,5 +412,6 @@ export function parseOptions(options: HttpClientOptions): ClientSettings {
     name: o.name,
     listener: o.listener,
     clock,
+    policies: checkPolicies(o.policies),
   };
 }

@@ -19,6 +19,9 @@ export interface SharedPolicies {
   readonly name: string | undefined;
   readonly listener: TelemetryListener | undefined;
   readonly clock: Clock;
+  /** The caller's own policies: outermost, and directly inside the retry. */
+  readonly callPolicy: AnyPolicy | undefined;
+  readonly attemptPolicy: AnyPolicy | undefined;
 }
 
 /** Builds the retry policy of one origin, with its own retry budget. */
@@ -101,11 +104,14 @@ export class OriginPolicies {
   }
 
   private compose(deadline: DeadlinePolicy | undefined): Pipeline {
+    const { callPolicy, attemptPolicy, listener, clock } = this.shared;
     const policies: AnyPolicy[] = [];
+    if (callPolicy !== undefined) policies.push(callPolicy);
     if (this.bulkhead !== undefined) policies.push(this.bulkhead);
     if (deadline !== undefined) policies.push(deadline);
     if (this.retry !== undefined) policies.push(this.retry);
+    if (attemptPolicy !== undefined) policies.push(attemptPolicy);
     if (this.breaker !== undefined) policies.push(this.breaker);
-    return pipeline({ listener: this.shared.listener }, ...policies);
+    return pipeline({ listener, clock }, ...policies);
   }
 }
