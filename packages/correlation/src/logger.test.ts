@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { type ConsoleLike, bindLogger, logFields } from './logger.js';
 import { contextFromHeaders } from './propagator.js';
@@ -85,6 +87,39 @@ describe('bindLogger', () => {
     log.info('charged');
     expect(root.lines).toEqual([
       { service: 'orders', correlation_id: 'req-42', trace_id: TRACE_ID, msg: 'charged' },
+    ]);
+  });
+
+  it('binds a real pino logger: every JSON line carries the ID and the trace', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        done();
+      },
+    });
+    const root = pino({ base: { service: 'orders' }, timestamp: false }, sink);
+    const log = runWithContext(request(), () => bindLogger(root));
+    log.info('charged');
+    log.child({ step: 'receipt' }).warn('sent late');
+    root.info('outside');
+    expect(lines).toEqual([
+      {
+        level: 30,
+        service: 'orders',
+        correlation_id: 'req-42',
+        trace_id: TRACE_ID,
+        msg: 'charged',
+      },
+      {
+        level: 40,
+        service: 'orders',
+        correlation_id: 'req-42',
+        trace_id: TRACE_ID,
+        step: 'receipt',
+        msg: 'sent late',
+      },
+      { level: 30, service: 'orders', msg: 'outside' },
     ]);
   });
 
