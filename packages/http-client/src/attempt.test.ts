@@ -27,6 +27,21 @@ describe('response bodies and their size limit', () => {
     expect(s.requests).toHaveLength(2);
   });
 
+  it('keeps connections alive: twenty sequential calls reuse the same sockets', async () => {
+    const s = await server();
+    const http = client({ baseUrl: s.origin });
+    for (let i = 0; i < 10; i++) expect((await http.request(`/item/${i}`)).status).toBe(200);
+    // A streamed body read to its end gives its socket back too.
+    for (let i = 0; i < 10; i++) {
+      const streamed = await http.stream(`/stream/${i}`);
+      for await (const chunk of streamed.body) expect(chunk).toBeDefined();
+    }
+    expect(s.requests).toHaveLength(20);
+    // undici, raw or under Bulwark, alternates between two sockets for back-to-back calls.
+    expect(s.totalConnections).toBeLessThanOrEqual(2);
+    expect(s.openConnections).toBe(s.totalConnections);
+  });
+
   it('counts the bytes of a body without Content-Length, and stops past the limit', async () => {
     const s = await server();
     s.script(fault.respond(200, { body: Buffer.alloc(3 * MB, 'x'), chunked: true }));
