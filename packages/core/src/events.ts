@@ -21,10 +21,13 @@ export interface CallEvent extends EventBase {
   readonly error: unknown;
 }
 
-/** One attempt made by a retry policy ended. `attempt` counts from 1. */
+/**
+ * One attempt ended. `attempt` counts from 1. Retry policies report each of theirs;
+ * `@bulwark/http-client` reports the single attempt of a call made with retries off.
+ */
 export interface AttemptEvent extends EventBase {
   readonly type: 'attempt';
-  readonly policy: 'retry';
+  readonly policy: 'retry' | 'http-client';
   readonly attempt: number;
   readonly outcome: 'success' | 'failure';
   readonly durationMs: number;

@@ -573,7 +573,7 @@ describe('cockatiel policies inside pipeline()', () => {
     await expect(policy.execute(fail)).rejects.toThrow('down');
     log.length = 0;
     const fn = vi.fn();
-    const error = await policy.execute(fn).catch((e: unknown) => e);
+    const error: unknown = await policy.execute(fn).catch((e: unknown) => e);
     // Still cockatiel's class, and also Bulwark's, so the guards and HTTP answers know it.
     expect(error).toBeInstanceOf(CockatielBrokenCircuitError);
     expect(isBrokenCircuitError(error)).toBe(true);

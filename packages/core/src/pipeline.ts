@@ -114,7 +114,11 @@ export class Pipeline extends BulwarkPolicy {
   }
 
   // A `.then` rather than an async frame: this runs on every call of a pipeline with a listener.
-  private runMeasured(context: Context, entry: Next, listener: TelemetryListener): Promise<unknown> {
+  private runMeasured(
+    context: Context,
+    entry: Next,
+    listener: TelemetryListener,
+  ): Promise<unknown> {
     const clock = this.clock;
     const start = clock.now();
     let pending: unknown;

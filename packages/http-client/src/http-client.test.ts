@@ -253,3 +253,40 @@ describe('createHttpClient: requests and responses', () => {
     expect(events.of('attempt')[0]!.name).toBe('users-api');
   });
 });
+
+describe('createHttpClient: attempts reported with retries off', () => {
+  it('reports the one attempt of each call, a retried status or an error as a failure', async () => {
+    const s = await server();
+    s.script(fault.respond(200), fault.respond(503), fault.resetBeforeHeaders());
+    const events = new Events();
+    const http = client({
+      baseUrl: s.origin,
+      retry: false,
+      name: 'api',
+      listener: events.listener,
+    });
+    expect((await http.request('/a')).status).toBe(200);
+    expect((await http.request('/b')).status).toBe(503);
+    await expect(http.request('/c')).rejects.toMatchObject({ code: 'BULWARK_NETWORK' });
+    const attempts = events.of('attempt');
+    expect(
+      attempts.map(({ policy, name, operation, attempt, outcome }) => ({
+        policy,
+        name,
+        operation,
+        attempt,
+        outcome,
+      })),
+    ).toEqual(
+      ['success', 'failure', 'failure'].map((outcome) => ({
+        policy: 'http-client',
+        name: 'api',
+        operation: `GET ${s.origin}`,
+        attempt: 1,
+        outcome,
+      })),
+    );
+    expect(attempts[2]!.error).toMatchObject({ code: 'BULWARK_NETWORK' });
+    expect(attempts.every((a) => a.durationMs >= 0)).toBe(true);
+  });
+});

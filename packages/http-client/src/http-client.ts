@@ -7,6 +7,7 @@ import {
   isIsolatedCircuitError,
   isTimeoutError,
   systemClock,
+  type TelemetryListener,
 } from '@bulwark/core';
 import type { CacheResult, HttpCache } from '@bulwark/cache';
 import { type RequestContext, currentContext } from '@bulwark/correlation';
@@ -16,6 +17,7 @@ import {
   checkInteger,
   checkString,
   describeValue,
+  emit,
   terminal,
 } from '@bulwark/core/internal';
 import { type BreakerRegistry, breakerRegistry } from '@bulwark/circuit-breaker';
@@ -339,11 +341,18 @@ class Client implements HttpClient {
       false,
     );
     const pipeline = call.policies.pipelineFor(until !== Infinity);
+    // Without a retry policy nothing reports the one attempt a call makes: report it here.
+    const listener = this.settings.retry === undefined ? this.settings.listener : undefined;
+    const start = listener === undefined ? 0 : this.settings.clock.now();
     // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
     let unsubscribe: (() => void) | undefined;
     if (scope.canAbort) unsubscribe = scope.onAbort(() => exchange.callerAborted(scope));
     try {
       const response = exchange.outcome(await pipeline.invoke(context, terminal));
+      if (listener !== undefined) {
+        const failed = this.settings.retryStatuses[response.status] === 1;
+        this.reportAttempt(listener, operation, start, failed ? 'failure' : 'success', undefined);
+      }
       if (unsubscribe !== undefined && request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
@@ -352,10 +361,32 @@ class Client implements HttpClient {
       return response;
     } catch (error: unknown) {
       exchange.abandon(error);
-      throw exchange.failure(error);
+      const failure = exchange.failure(error);
+      if (listener !== undefined)
+        this.reportAttempt(listener, operation, start, 'failure', failure);
+      throw failure;
     } finally {
       unsubscribe?.();
     }
+  }
+
+  private reportAttempt(
+    listener: TelemetryListener,
+    operation: string,
+    start: number,
+    outcome: 'success' | 'failure',
+    error: unknown,
+  ): void {
+    emit(listener, {
+      type: 'attempt',
+      policy: 'http-client',
+      name: this.settings.name,
+      operation,
+      attempt: 1,
+      outcome,
+      durationMs: this.settings.clock.now() - start,
+      error,
+    });
   }
 
   /**
