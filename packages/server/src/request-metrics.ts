@@ -5,6 +5,8 @@
  * series through a route map and two array indexes and bumps a counter.
  */
 
+import { CounterFamily, type HistogramCell, HistogramFamily } from '@bulwark/telemetry/internal';
+
 /** Upper bounds in seconds: prom-client's defaults, which start too coarse for fast routes. */
 export const DEFAULT_REQUEST_BUCKETS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -17,20 +19,6 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 const OTHER_METHOD = METHODS.length;
 const MAX_STATUS = 599;
 
-/** What a prom-client registry reads from a metric (its `get()` contract). */
-interface MetricValue {
-  value: number;
-  labels: Record<string, string | number>;
-  metricName?: string;
-}
-interface Snapshot {
-  name: string;
-  help: string;
-  type: 'counter' | 'histogram';
-  values: MetricValue[];
-  aggregator: 'sum';
-}
-
 /** The part of a prom-client `Registry` this module uses. */
 export interface RegistryLike {
   registerMetric(metric: never): void;
@@ -38,30 +26,9 @@ export interface RegistryLike {
   removeSingleMetric(name: string): void;
 }
 
-class Series {
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
-  constructor(
-    readonly labels: Readonly<Record<string, string>>,
-    private readonly bounds: readonly number[],
-  ) {
-    this.counts = new Float64Array(bounds.length + 1);
-  }
-  observe(seconds: number): void {
-    const bounds = this.bounds;
-    let i = 0;
-    // Most requests are fast and land in the first buckets: a linear scan beats bisection.
-    while (i < bounds.length && seconds > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += seconds;
-    this.count++;
-  }
-}
-
 class RouteSlot {
   /** Per method index, per status code. */
-  readonly byMethod: Array<Array<Series | undefined> | undefined> = [];
+  readonly byMethod: Array<Array<HistogramCell | undefined> | undefined> = [];
   constructor(readonly route: string) {}
 }
 
@@ -86,107 +53,13 @@ function methodIndex(method: string): number {
   }
 }
 
-class DurationFamily {
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  readonly all: Series[] = [];
-  private readonly bucketName: string;
-  private readonly sumName: string;
-  private readonly countName: string;
-
-  constructor(
-    public name: string,
-    readonly help: string,
-    readonly bounds: readonly number[],
-  ) {
-    this.bucketName = `${name}_bucket`;
-    this.sumName = `${name}_sum`;
-    this.countName = `${name}_count`;
-  }
-
-  get(): Promise<Snapshot> {
-    const values: MetricValue[] = [];
-    for (const s of this.all) {
-      let cumulative = 0;
-      for (let i = 0; i < this.bounds.length; i++) {
-        cumulative += s.counts[i]!;
-        values.push({
-          value: cumulative,
-          labels: { ...s.labels, le: this.bounds[i]! },
-          metricName: this.bucketName,
-        });
-      }
-      values.push({
-        value: s.count,
-        labels: { ...s.labels, le: '+Inf' },
-        metricName: this.bucketName,
-      });
-      values.push({ value: s.sum, labels: s.labels, metricName: this.sumName });
-      values.push({ value: s.count, labels: s.labels, metricName: this.countName });
-    }
-    return Promise.resolve({
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      values,
-      aggregator: this.aggregator,
-    });
-  }
-
-  reset(): void {
-    for (const s of this.all) {
-      s.counts.fill(0);
-      s.sum = 0;
-      s.count = 0;
-    }
-  }
-}
-
-class CounterFamily {
-  readonly type = 'counter';
-  readonly aggregator = 'sum';
-  readonly cells = new Map<string, { value: number }>();
-
-  constructor(
-    public name: string,
-    readonly help: string,
-    private readonly labelName: string,
-  ) {}
-
-  inc(labelValue: string): void {
-    let cell = this.cells.get(labelValue);
-    if (cell === undefined) {
-      cell = { value: 0 };
-      this.cells.set(labelValue, cell);
-    }
-    cell.value++;
-  }
-
-  get(): Promise<Snapshot> {
-    const values: MetricValue[] = [];
-    for (const [label, cell] of this.cells)
-      values.push({ value: cell.value, labels: { [this.labelName]: label } });
-    return Promise.resolve({
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      values,
-      aggregator: this.aggregator,
-    });
-  }
-
-  reset(): void {
-    for (const cell of this.cells.values()) cell.value = 0;
-  }
-}
-
 /**
  * `<prefix>http_server_request_duration_seconds{method, route, status_code}` and
  * `<prefix>http_server_shed_total{reason}`.
  */
 export class RequestMetrics {
   private readonly routes = new Map<string, RouteSlot>();
-  private readonly durations: DurationFamily;
+  private readonly durations: HistogramFamily;
   private readonly shedCounter: CounterFamily;
   private readonly statusLabels: string[] = [];
 
@@ -195,15 +68,16 @@ export class RequestMetrics {
     prefix: string,
     buckets: readonly number[],
   ) {
-    this.durations = new DurationFamily(
+    this.durations = new HistogramFamily(
       `${prefix}http_server_request_duration_seconds`,
       'Duration of inbound HTTP requests, from arrival to the end of the response.',
+      ['method', 'route', 'status_code'],
       buckets,
     );
     this.shedCounter = new CounterFamily(
       `${prefix}http_server_shed_total`,
       'Inbound requests refused with 503 to protect the service, by reason.',
-      'reason',
+      ['reason'],
     );
     for (const family of [this.durations, this.shedCounter]) {
       if (registry.getSingleMetric(family.name) !== undefined) {
@@ -226,7 +100,7 @@ export class RequestMetrics {
   }
 
   shed(reason: string): void {
-    this.shedCounter.inc(reason);
+    this.shedCounter.at([reason]).value++;
   }
 
   /** Takes the metrics out of the registry. */
@@ -253,21 +127,17 @@ export class RequestMetrics {
   }
 
   private addSeries(
-    byStatus: Array<Series | undefined>,
+    byStatus: Array<HistogramCell | undefined>,
     route: string,
     m: number,
     status: number,
-  ): Series {
-    const series = new Series(
-      {
-        method: m === OTHER_METHOD ? 'other' : METHODS[m]!,
-        route,
-        status_code: this.statusLabels[status] ?? (this.statusLabels[status] = String(status)),
-      },
-      this.durations.bounds,
-    );
+  ): HistogramCell {
+    const series = this.durations.at([
+      m === OTHER_METHOD ? 'other' : METHODS[m]!,
+      route,
+      this.statusLabels[status] ?? (this.statusLabels[status] = String(status)),
+    ]);
     byStatus[status] = series;
-    this.durations.all.push(series);
     return series;
   }
 }
