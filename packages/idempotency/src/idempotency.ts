@@ -148,7 +148,7 @@ export interface IdempotencyClaim {
    * Frees the key so a retry runs: call it when the request failed before the handler produced
    * a response (`'failed'`, the default), when its client went away before the response was
    * complete (`'client-closed'`), or when the response was too large to store (`'too-large'`).
-   * Never rejects.
+   * Never rejects for a store failure (only for a reason that is none of these).
    */
   release(reason?: ReleaseReason): Promise<void>;
 }
