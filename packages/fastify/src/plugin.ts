@@ -45,7 +45,7 @@ const kRelease = Symbol('bulwark.release');
 const kAbort = Symbol('bulwark.abort');
 const kClaim = Symbol('bulwark.claim');
 const kObserved = Symbol('bulwark.observed');
-const kStart = Symbol('bulwark.start');
+const kReply = Symbol('bulwark.reply');
 
 // Each is declared as a request decorator only when its part is on; absent, it reads undefined.
 interface RequestState {
@@ -54,7 +54,7 @@ interface RequestState {
   [kAbort]: AbortController | null;
   [kClaim]: IdempotencyClaim | null;
   [kObserved]: boolean;
-  [kStart]: number;
+  [kReply]: FastifyReply | null;
 }
 type Req = FastifyRequest & RequestState;
 
@@ -154,7 +154,7 @@ export function install(
   if (gate !== undefined) fastify.decorateRequest(kClaim, null);
   if (metrics !== undefined) {
     fastify.decorateRequest(kObserved, false);
-    fastify.decorateRequest(kStart, 0);
+    fastify.decorateRequest(kReply, null);
   }
 
   /** Runs the rest of the request inside its context. */
@@ -170,7 +170,8 @@ export function install(
       next();
       return;
     }
-    if (metrics !== undefined) request[kStart] = clock.now();
+    // onRequestAbort gets no reply: keep it, for the time Fastify measures (as onResponse reads).
+    if (metrics !== undefined) request[kReply] = reply;
     if (propagator !== undefined) {
       const context = stack.context(request.headers);
       request.bulwark = context;
@@ -247,7 +248,7 @@ export function install(
       request[kAbort]?.abort();
       release(request, slots);
       if (metrics !== undefined) {
-        observe(request, CLIENT_CLOSED_REQUEST, clock.now() - request[kStart]);
+        observe(request, CLIENT_CLOSED_REQUEST, request[kReply]?.elapsedTime ?? 0);
       }
       next();
     });
