@@ -3,6 +3,7 @@ import {
   BulwarkPolicy,
   type Context,
   type Next,
+  checkClock,
   checkOptionsObject,
   checkString,
 } from '@bulwark/core/internal';
@@ -17,7 +18,7 @@ import {
   endSpan,
 } from './operation-state.js';
 import { type OpenTelemetryApi, openTelemetryApi } from './peers.js';
-import { checkClock, checkTracer } from './validate.js';
+import { checkTracer } from './validate.js';
 
 export interface TracedAttemptOptions {
   /** The tracer spans come from when no traced operation is active. Default: the global one. */

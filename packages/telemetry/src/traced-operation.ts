@@ -3,6 +3,7 @@ import {
   BulwarkPolicy,
   type Context,
   type Next,
+  checkClock,
   checkOptionsObject,
   checkString,
 } from '@bulwark/core/internal';
@@ -16,7 +17,7 @@ import {
   callNext,
 } from './operation-state.js';
 import { type OpenTelemetryApi, openTelemetryApi } from './peers.js';
-import { checkClock, checkTracer } from './validate.js';
+import { checkTracer } from './validate.js';
 
 export interface TracedOperationOptions {
   /** The tracer spans come from. Default: the global tracer provider's `@bulwark/telemetry` tracer. */

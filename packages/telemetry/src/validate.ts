@@ -10,4 +10,3 @@ export function checkTracer(value: unknown): asserts value is Tracer {
   }
 }
 
-export { checkClock } from '@bulwark/core/internal';
