@@ -5,8 +5,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bulwarkErrorHandler } from './error-handler.js';
 import type { IdempotencyOptions } from '@bulwark/server';
 import { bulwark } from './middleware.js';
-import { type Listening, latch, listen, rawRequest, whenSettled } from '@bulwark/testing';
-import { type TestRedis, freePort, startRedis } from '@bulwark/testing';
+import {
+  type Listening,
+  type TestRedis,
+  latch,
+  listen,
+  rawRequest,
+  startRedis,
+  unreachableRedis,
+  whenSettled,
+} from '@bulwark/testing';
 
 const open: Listening[] = [];
 const closers: Array<() => unknown> = [];
@@ -433,14 +441,7 @@ describe('Idempotency-Key with the Redis store', () => {
   });
 
   it('answers 503 and runs nothing when the store cannot be reached', async () => {
-    const dead = new Redis({
-      host: '127.0.0.1',
-      port: await freePort(),
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
+    const dead = new Redis(await unreachableRedis());
     closers.push(() => dead.disconnect());
     const app = await orderApp({ store: redisStore({ client: dead, timeoutMs: 200 }) });
     const res = await post(app.url, 'k-dead', { item: 'book' });

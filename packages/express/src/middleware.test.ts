@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { currentContext, remainingMs } from '@bulwark/correlation';
 import { adaptiveLimit } from '@bulwark/bulkhead';
 import { gracefulShutdown, healthRegistry } from '@bulwark/health';
-import { FakeClock } from '@bulwark/testing';
 import { writeBudget } from '@bulwark/timeout';
 import express, { type Express } from 'express';
 import { Registry } from 'prom-client';
@@ -12,7 +11,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bulwarkErrorHandler } from './error-handler.js';
 import { bulwark, middlewareFor } from './middleware.js';
 import { BulwarkStack, type PressureReading } from '@bulwark/server/internal';
-import { type Listening, type RequestWatch, latch, listen, watchRequests } from '@bulwark/testing';
+import {
+  FakeClock,
+  type Listening,
+  type RequestWatch,
+  latch,
+  listen,
+  watchRequests,
+} from '@bulwark/testing';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

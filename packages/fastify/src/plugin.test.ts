@@ -6,7 +6,6 @@ import { BrokenCircuitError, DeadlineExceededError } from '@bulwark/core';
 import { currentContext, remainingMs } from '@bulwark/correlation';
 import { gracefulShutdown, healthRegistry } from '@bulwark/health';
 import { type IdempotencyEvent, redisStore } from '@bulwark/idempotency';
-import { FakeClock } from '@bulwark/testing';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -16,8 +15,16 @@ import fp from 'fastify-plugin';
 import { type FastifyBulwarkOptions, bulwarkPlugin, install } from './plugin.js';
 import type { IdempotencyOptions } from '@bulwark/server';
 import { BulwarkStack, type PressureReading } from '@bulwark/server/internal';
-import { latch, rawRequest, watchRequests, whenSettled } from '@bulwark/testing';
-import { type TestRedis, freePort, startRedis } from '@bulwark/testing';
+import {
+  FakeClock,
+  type TestRedis,
+  latch,
+  rawRequest,
+  startRedis,
+  unreachableRedis,
+  watchRequests,
+  whenSettled,
+} from '@bulwark/testing';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -944,14 +951,7 @@ describe('Idempotency-Key', () => {
     });
 
     it('answers 503 and runs nothing when the store cannot be reached', async () => {
-      const dead = new Redis({
-        host: '127.0.0.1',
-        port: await freePort(),
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
+      const dead = new Redis(await unreachableRedis());
       closers.push(() => dead.disconnect());
       const o = await orders({ store: redisStore({ client: dead, timeoutMs: 200 }) });
       const res = await post(o.app, 'k-dead', { item: 'book' });

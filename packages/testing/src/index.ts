@@ -25,4 +25,4 @@ export {
   type RawResponse,
   type RequestWatch,
 } from './loopback.js';
-export { freePort, startRedis, type TestRedis } from './redis-server.js';
+export { freePort, startRedis, unreachableRedis, type TestRedis } from './redis-server.js';

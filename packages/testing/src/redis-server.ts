@@ -93,3 +93,26 @@ export async function startRedis(): Promise<TestRedis> {
     resume: () => child?.kill('SIGCONT'),
   };
 }
+
+/**
+ * ioredis options for a client that can never connect (a free port, no reconnects, no offline
+ * queue): every command fails at once, as during a Redis outage. `new Redis(await
+ * unreachableRedis())`; disconnect it when done.
+ */
+export async function unreachableRedis(): Promise<{
+  host: string;
+  port: number;
+  lazyConnect: true;
+  enableOfflineQueue: false;
+  maxRetriesPerRequest: 0;
+  retryStrategy: () => null;
+}> {
+  return {
+    host: '127.0.0.1',
+    port: await freePort(),
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  };
+}
