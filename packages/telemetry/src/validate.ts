@@ -9,4 +9,3 @@ export function checkTracer(value: unknown): asserts value is Tracer {
     );
   }
 }
-
