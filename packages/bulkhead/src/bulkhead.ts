@@ -9,6 +9,7 @@ import {
 import {
   BulwarkPolicy,
   type Context,
+  type FusedLayer,
   type Next,
   TimerQueue,
   checkFunction,
@@ -70,7 +71,9 @@ export interface Bulkhead extends Policy {
   readonly queueLimit: number;
 }
 
-class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner {
+class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner, FusedLayer {
+  /** @internal */ readonly usesSlot = false;
+  /** @internal */ readonly readsClock = false;
   private active_ = 0;
   private limit_: number;
   private readonly waiters = new WaitQueue();
@@ -127,6 +130,32 @@ class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner {
         : this.runMeasured(context, next);
     }
     return this.enqueue(context, next);
+  }
+
+  /** @internal A fixed limit takes part in a pipeline's fused path; an adaptive one measures calls. */
+  override fused(): FusedLayer | undefined {
+    return this.algorithm === undefined ? this : undefined;
+  }
+
+  /** @internal A free slot is taken at once; a call that would queue runs layer by layer. */
+  fusedEnter(): boolean {
+    if (this.active_ < this.limit_ && this.waiters.isEmpty) {
+      this.active_++;
+      return true;
+    }
+    return false;
+  }
+
+  /** @internal */
+  fusedSucceeded(_frame: unknown, _index: number, value: unknown): unknown {
+    this.releaseFixed();
+    return value;
+  }
+
+  /** @internal */
+  fusedFailed(_frame: unknown, _index: number, error: unknown): unknown {
+    this.releaseFixed();
+    return error;
   }
 
   /**

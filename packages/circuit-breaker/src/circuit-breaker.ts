@@ -19,6 +19,8 @@ import {
   checkString,
   describeValue,
   emit,
+  type Frame,
+  type FusedLayer,
   type Next,
 } from '@bulwark/core/internal';
 import {
@@ -128,7 +130,11 @@ const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolate
  * Outcomes of calls that began before a transition are ignored (an `epoch` tells them apart),
  * so a slow call admitted while closed can neither re-open a half-open breaker nor pass as its trial.
  */
-export class CircuitBreaker extends BulwarkPolicy {
+export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
+  /** @internal Keeps the epoch a call entered in. */
+  readonly usesSlot = true;
+  /** @internal Only a slow-call rule needs the time a call started. */
+  readonly readsClock: boolean;
   private code = CLOSED;
   private epoch = 0;
   /** When open: when trials may start, on the monotonic clock. */
@@ -154,6 +160,7 @@ export class CircuitBreaker extends BulwarkPolicy {
     this.counter = config.strategy.create();
     this.timed = this.counter.timed;
     this.slowCallMs = this.counter.slowCallMs;
+    this.readsClock = this.slowCallMs !== Infinity;
   }
 
   /** The state a call arriving now would meet (see {@link BreakerView.state}). */
@@ -189,7 +196,11 @@ export class CircuitBreaker extends BulwarkPolicy {
       (result: unknown) => {
         if (epoch === this.epoch) {
           const classify = this.config.classify.result;
-          this.recordClosed(classify !== undefined && classify({ result }), start, context);
+          this.recordClosed(
+            classify !== undefined && classify({ result }),
+            start,
+            context.operation,
+          );
         }
         return result;
       },
@@ -202,14 +213,47 @@ export class CircuitBreaker extends BulwarkPolicy {
 
   private closedFailed(epoch: number, start: number, context: Context, error: unknown): void {
     if (epoch === this.epoch && this.counts(error, context))
-      this.recordClosed(true, start, context);
+      this.recordClosed(true, start, context.operation);
   }
 
-  private recordClosed(failed: boolean, start: number, context: Context): void {
+  private recordClosed(failed: boolean, start: number, operation: string | undefined): void {
     const now = this.timed ? this.clock.now() : 0;
     if (this.counter.record(failed, now, this.slowCallMs !== Infinity ? now - start : 0)) {
-      this.open(this.timed ? now : this.clock.now(), context.operation);
+      this.open(this.timed ? now : this.clock.now(), operation);
     }
+  }
+
+  /** @internal Closed, a call enters the fused path; in any other state it runs layer by layer. */
+  override fused(): FusedLayer {
+    return this;
+  }
+
+  /** @internal */
+  fusedEnter(frame: Frame, index: number): boolean {
+    if (this.code !== CLOSED) return false;
+    frame.setSlot(index, this.epoch);
+    return true;
+  }
+
+  /** @internal */
+  fusedSucceeded(frame: Frame, index: number, result: unknown): unknown {
+    if (frame.getSlot(index) === this.epoch) {
+      const classify = this.config.classify.result;
+      this.recordClosed(classify !== undefined && classify({ result }), frame.now, frame.operation);
+    }
+    return result;
+  }
+
+  /** @internal */
+  fusedFailed(frame: Frame, index: number, error: unknown): unknown {
+    if (frame.getSlot(index) === this.epoch) {
+      // As in counts(): an outer timeout is the downstream's slowness, any other abort the caller's.
+      const callerAborted = frame.abortedAt(index) && !isTimeoutError(frame.reasonAt(index));
+      if (this.config.classify.error({ error, callerAborted })) {
+        this.recordClosed(true, frame.now, frame.operation);
+      }
+    }
+    return error;
   }
 
   private async runGuarded(context: Context, next: Next): Promise<unknown> {

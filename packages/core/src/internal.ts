@@ -9,3 +9,5 @@ export { BulwarkPolicy, terminal, type Next } from './policy.js';
 export { Scope } from './scope.js';
 export { Expirable, TimerQueue } from './timer-queue.js';
 export * from './validate.js';
+export { Continue, Frame, type FusedLayer, type FusedLimit } from './fused.js';
+export type { QueueEntry } from './timer-queue.js';

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { Context, ExecutionContext } from './context.js';
 import { fromCockatielError } from './errors.js';
 import { emit, type TelemetryListener } from './events.js';
+import { type FusedLayer, type FusedLimit, Plan, Frame } from './fused.js';
 import { BulwarkPolicy, isBulwarkPolicy, type Next, terminal } from './policy.js';
 import { Scope } from './scope.js';
 import {
@@ -61,13 +62,58 @@ function rethrowAsBulwark(error: unknown): never {
   throw fromCockatielError(error);
 }
 
-function chain(policies: readonly AnyPolicy[], last: Next): Next {
+/** The steps of a chain: `steps[i]` runs policies `i..`, the last runs `last`. */
+function chainSteps(policies: readonly AnyPolicy[], last: Next): Next[] {
+  const steps: Next[] = new Array<Next>(policies.length + 1);
   let next = last;
+  steps[policies.length] = next;
   for (let i = policies.length - 1; i >= 0; i--) {
     const policy = policies[i]!;
     next = isBulwarkPolicy(policy) ? new PolicyStep(policy, next) : new ForeignStep(policy, next);
+    steps[i] = next;
   }
-  return next;
+  return steps;
+}
+
+function chain(policies: readonly AnyPolicy[], last: Next): Next {
+  return chainSteps(policies, last)[0]!;
+}
+
+function isFusedLimit(part: FusedLayer | FusedLimit): part is FusedLimit {
+  return 'fusedExpired' in part;
+}
+
+/**
+ * The fused path's plan: the longest prefix of policies that can enter synchronously, on the
+ * pipeline's own clock, with at most one layer keeping a per-call slot (a breaker's epoch).
+ */
+function planFor(
+  policies: readonly AnyPolicy[],
+  steps: readonly Next[],
+  clock: Clock,
+  operation: string | undefined,
+  listener: TelemetryListener | undefined,
+): Plan | undefined {
+  const layers: (FusedLayer | undefined)[] = [];
+  const limits: (FusedLimit | undefined)[] = [];
+  let slots = 0;
+  let readsClock = false;
+  for (const policy of policies) {
+    if (!isBulwarkPolicy(policy) || policy.clock !== clock) break;
+    const part = policy.fused();
+    if (part === undefined) break;
+    if (isFusedLimit(part)) {
+      layers.push(undefined);
+      limits.push(part);
+      continue;
+    }
+    if (part.usesSlot && ++slots > 1) break;
+    if (part.readsClock) readsClock = true;
+    layers.push(part);
+    limits.push(undefined);
+  }
+  if (layers.length === 0) return undefined;
+  return new Plan(layers, limits, steps, clock, operation, listener, readsClock);
 }
 
 /**
@@ -76,6 +122,8 @@ function chain(policies: readonly AnyPolicy[], last: Next): Next {
  */
 export class Pipeline extends BulwarkPolicy {
   private readonly entry: Next;
+  /** The fused path, when the outermost policy can take part in it. */
+  private readonly plan: Plan | undefined;
   // Nested in another pipeline, the inner chain must end in the outer one's next step; the
   // chain for the last such step is kept, as a pipeline nearly always sits in one place.
   private cachedNext: Next | undefined = undefined;
@@ -88,9 +136,31 @@ export class Pipeline extends BulwarkPolicy {
     options: PipelineOptions,
   ) {
     super(options.clock ?? policies.find(isBulwarkPolicy)?.clock ?? systemClock);
-    this.entry = chain(policies, terminal);
+    const steps = chainSteps(policies, terminal);
+    this.entry = steps[0]!;
     this.operation = options.operation;
     this.listener = options.listener;
+    this.plan = planFor(policies, steps, this.clock, this.operation, this.listener);
+  }
+
+  override execute<T>(
+    fn: (context: ExecutionContext) => PromiseLike<T> | T,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (this.plan !== undefined && !this.anyObserved()) {
+      return Frame.run(this.plan, fn, signal, arguments.length > 1) as Promise<T>;
+    }
+    // A signal argument, even `undefined`, marks a caller such as cockatiel's wrap().
+    return arguments.length > 1 ? super.execute(fn, signal) : super.execute(fn);
+  }
+
+  /** Whether an `onSuccess`/`onFailure` listener sits on this pipeline or one of its policies. */
+  private anyObserved(): boolean {
+    if (this.observed) return true;
+    for (const policy of this.policies) {
+      if (isBulwarkPolicy(policy) && policy.observed) return true;
+    }
+    return false;
   }
 
   protected run(context: Context, next: Next): Promise<unknown> {

@@ -7,6 +7,7 @@ import {
 } from 'cockatiel';
 import type { Clock } from './clock.js';
 import { Context, type ExecutionContext } from './context.js';
+import type { FusedLayer, FusedLimit } from './fused.js';
 
 /**
  * A Bulwark policy: cockatiel's `IPolicy` shape with the richer {@link ExecutionContext}.
@@ -63,6 +64,19 @@ export abstract class BulwarkPolicy implements Policy {
   /** Whether a failure is this policy's business, for cockatiel's `onFailure` `handled` flag. */
   protected handles(_error: unknown): boolean {
     return true;
+  }
+
+  /**
+   * @internal This policy's part in a pipeline's fused path (see `fused.ts`), or undefined when
+   * it always runs layer by layer.
+   */
+  fused(): FusedLayer | FusedLimit | undefined {
+    return undefined;
+  }
+
+  /** @internal True once someone listens to `onSuccess` or `onFailure`: calls then run layer by layer. */
+  get observed(): boolean {
+    return this.successEmitter !== undefined || this.failureEmitter !== undefined;
   }
 
   /** @internal Entry point used by pipelines. */

@@ -8,6 +8,7 @@ import { CancelledError, isBulwarkError } from './errors.js';
  */
 
 // Shared by every call that has no caller signal and no timeout: it never aborts.
+const NOT_ABORTED: unique symbol = Symbol('not aborted');
 const neverController = new AbortController();
 
 /** Something told when a signal aborts: a child scope, or an `onAbort` subscription. */
@@ -110,12 +111,12 @@ export class Scope extends Dependent {
    * aborts, that limit releases its caller itself, so inner aggressive limits need not listen.
    */
   releasesCaller = false;
-  private ownAborted = false;
-  private ownReason: unknown = undefined;
+  /** Why this scope aborted on its own, or NOT_ABORTED: one field, not a flag and a reason. */
+  private ownReason: unknown = NOT_ABORTED;
   private controller: AbortController | undefined = undefined;
   private ownDependents: Dependents | undefined = undefined;
 
-  private constructor(
+  protected constructor(
     readonly parent: Scope | undefined,
     private readonly external: AbortSignal | undefined,
   ) {
@@ -138,14 +139,14 @@ export class Scope extends Dependent {
   }
 
   get aborted(): boolean {
-    if (this.ownAborted) return true;
+    if (this.ownReason !== NOT_ABORTED) return true;
     if (this.external !== undefined) return this.external.aborted;
     return this.parent !== undefined && this.parent.aborted;
   }
 
   /** Why the scope aborted: its own reason, else its caller's or parent's. */
   get reason(): unknown {
-    if (this.ownAborted) return this.ownReason;
+    if (this.ownReason !== NOT_ABORTED) return this.ownReason;
     if (this.external !== undefined) return this.external.reason as unknown;
     return this.parent?.reason;
   }
@@ -169,7 +170,7 @@ export class Scope extends Dependent {
   private materialize(): AbortSignal {
     const controller = new AbortController();
     this.controller = controller;
-    if (this.ownAborted) {
+    if (this.ownReason !== NOT_ABORTED) {
       controller.abort(this.ownReason);
     } else if (this.parent !== undefined && this.parent.canAbort) {
       const parentSignal = this.parent.signal;
@@ -204,7 +205,6 @@ export class Scope extends Dependent {
       this.dispose();
       return;
     }
-    this.ownAborted = true;
     this.ownReason = reason;
     this.controller?.abort(reason);
     this.dispose();

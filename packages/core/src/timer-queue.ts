@@ -1,10 +1,23 @@
 import { type Clock, type TimerHandle, unrefTimer } from './clock.js';
 
+/**
+ * What a {@link TimerQueue} holds: an expiry time and the queue's links. An interface, so that
+ * a class with another base (a pipeline's call frame is a scope) can be queued too.
+ */
+export interface QueueEntry {
+  /** @internal */ expiresAt: number;
+  /** @internal */ prev: QueueEntry | undefined;
+  /** @internal */ next: QueueEntry | undefined;
+  /** @internal */ queued: boolean;
+  /** Called once, from the queue's timer, when the entry's time has come. */
+  onExpire(): void;
+}
+
 /** Something with an expiry time that a {@link TimerQueue} can hold. */
-export abstract class Expirable {
+export abstract class Expirable implements QueueEntry {
   /** @internal */ expiresAt = 0;
-  /** @internal */ prev: Expirable | undefined = undefined;
-  /** @internal */ next: Expirable | undefined = undefined;
+  /** @internal */ prev: QueueEntry | undefined = undefined;
+  /** @internal */ next: QueueEntry | undefined = undefined;
   /** @internal */ queued = false;
   /** Called once, from the queue's timer, when the entry's time has come. */
   abstract onExpire(): void;
@@ -22,8 +35,8 @@ export abstract class Expirable {
  * The timer is unref'd: a pending expiry never keeps the process alive.
  */
 export class TimerQueue {
-  private head: Expirable | undefined = undefined;
-  private tail: Expirable | undefined = undefined;
+  private head: QueueEntry | undefined = undefined;
+  private tail: QueueEntry | undefined = undefined;
   private armedAt = Infinity;
   private handle: TimerHandle | undefined = undefined;
   private size_ = 0;
@@ -36,7 +49,7 @@ export class TimerQueue {
   }
 
   /** Schedules `entry` to expire `delayMs` after `now` (a reading of this queue's clock). */
-  add(entry: Expirable, now: number, delayMs: number): void {
+  add(entry: QueueEntry, now: number, delayMs: number): void {
     if (entry.queued) this.delete(entry);
     const expiresAt = now + delayMs;
     entry.expiresAt = expiresAt;
@@ -62,7 +75,7 @@ export class TimerQueue {
   }
 
   /** Removes `entry` if it is queued. Never touches the timer. */
-  delete(entry: Expirable): void {
+  delete(entry: QueueEntry): void {
     if (!entry.queued) return;
     entry.queued = false;
     this.size_--;

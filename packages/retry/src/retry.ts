@@ -11,6 +11,9 @@ import {
 import {
   BulwarkPolicy,
   type Context,
+  Continue,
+  type Frame,
+  type FusedLayer,
   type Next,
   checkBoolean,
   checkFunction,
@@ -119,7 +122,10 @@ interface RetrySettings {
  * server hint or a backoff delay in between, within the attempt limit, the retry budget and the
  * context's deadline. Built by {@link retry}.
  */
-export class RetryPolicy extends BulwarkPolicy {
+export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
+  /** @internal */ readonly usesSlot = false;
+  /** @internal The attempt event needs the time the first attempt started. */
+  readonly readsClock: boolean;
   readonly maxAttempts: number;
   readonly budget: RetryBudget | undefined;
   readonly name: string | undefined;
@@ -148,6 +154,51 @@ export class RetryPolicy extends BulwarkPolicy {
     this.listener = settings.listener;
     this.random = settings.random;
     this.unref = settings.unref;
+    this.readsClock = settings.listener !== undefined;
+  }
+
+  /** @internal A first attempt takes part in a pipeline's fused path. */
+  override fused(): FusedLayer {
+    return this;
+  }
+
+  /** @internal */
+  fusedEnter(): boolean {
+    if (this.budget !== undefined) this.budget.recordRequest();
+    return true;
+  }
+
+  /** @internal */
+  fusedSucceeded(frame: Frame, index: number, result: unknown): unknown {
+    if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
+      return this.fusedRetry(frame, index, result, true);
+    }
+    const listener = this.listener;
+    if (listener !== undefined) {
+      emit(listener, {
+        type: 'attempt',
+        policy: 'retry',
+        name: this.name,
+        operation: frame.operation,
+        attempt: 1,
+        outcome: 'success',
+        durationMs: frame.endNow() - frame.now,
+        error: undefined,
+      });
+    }
+    return result;
+  }
+
+  /** @internal The first attempt failed: the rest of the call runs layer by layer. */
+  fusedFailed(frame: Frame, index: number, error: unknown): unknown {
+    return this.fusedRetry(frame, index, error, false);
+  }
+
+  private fusedRetry(frame: Frame, index: number, failure: unknown, isResult: boolean): Continue {
+    const next = frame.plan.steps[index + 1]!;
+    return new Continue(
+      this.retryAfter(frame.contextAt(index), next, failure, isResult, frame.now),
+    );
   }
 
   /** Whether the classifier retries `error`: cockatiel's `handled` flag in `onFailure`. */

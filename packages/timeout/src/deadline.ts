@@ -1,5 +1,5 @@
 import { DeadlineExceededError, type PolicyEvent, systemClock } from '@bulwark/core';
-import { DEFAULT_STRATEGY, type LimitedCall, TimeLimit } from './time-limit.js';
+import { DEFAULT_STRATEGY, TimeLimit } from './time-limit.js';
 import { type TimeoutOptions, validate } from './timeout.js';
 
 export type DeadlineOptions = TimeoutOptions;
@@ -22,22 +22,19 @@ export class DeadlinePolicy extends TimeLimit {
   }
 
   /** @internal */
-  expiredError(call: LimitedCall): Error {
-    return call.byDeadline
-      ? new DeadlineExceededError(
-          undefined,
-          `deadline exceeded during ${call.context.operation ?? 'the call'}`,
-        )
+  expiredError(byDeadline: boolean, operation: string | undefined): Error {
+    return byDeadline
+      ? new DeadlineExceededError(undefined, `deadline exceeded during ${operation ?? 'the call'}`)
       : new DeadlineExceededError(this.ms);
   }
 
-  protected expiredEvent(call: LimitedCall): PolicyEvent {
+  protected expiredEvent(byDeadline: boolean, operation: string | undefined): PolicyEvent {
     return {
       type: 'deadline-exceeded',
       policy: 'timeout',
       name: this.name,
-      operation: call.context.operation,
-      budgetMs: call.byDeadline ? undefined : this.ms,
+      operation: operation,
+      budgetMs: byDeadline ? undefined : this.ms,
     };
   }
 }

@@ -9,6 +9,7 @@ import {
   BulwarkPolicy,
   type Context,
   Expirable,
+  type FusedLimit,
   type Next,
   type Scope,
   TimerQueue,
@@ -44,9 +45,10 @@ class LimitedCall extends Expirable {
   }
 
   onExpire(): void {
-    const error = this.limit.expiredError(this);
+    const operation = this.context.operation;
+    const error = this.limit.expiredError(this.byDeadline, operation);
     this.scope.abort(error);
-    this.limit.report(this);
+    this.limit.report(this.byDeadline, operation);
     if (this.reject !== undefined) this.settle(undefined, error, false);
   }
 
@@ -65,8 +67,11 @@ class LimitedCall extends Expirable {
 }
 
 /** The shared machinery of `timeout()` and `deadline()`: one child scope and one queue entry per call. */
-export abstract class TimeLimit extends BulwarkPolicy {
-  private readonly queue: TimerQueue;
+export abstract class TimeLimit extends BulwarkPolicy implements FusedLimit {
+  /** @internal Expiry times of the calls running under this limit. */
+  readonly queue: TimerQueue;
+  /** @internal */
+  readonly aggressive: boolean;
 
   protected constructor(
     /** The limit, in milliseconds. */
@@ -78,6 +83,19 @@ export abstract class TimeLimit extends BulwarkPolicy {
   ) {
     super(clock);
     this.queue = new TimerQueue(clock);
+    this.aggressive = strategy === 'aggressive';
+  }
+
+  /** @internal A time limit takes part in a pipeline's fused path. */
+  override fused(): FusedLimit {
+    return this;
+  }
+
+  /** @internal */
+  fusedExpired(byDeadline: boolean, operation: string | undefined): Error {
+    const error = this.expiredError(byDeadline, operation);
+    this.report(byDeadline, operation);
+    return error;
   }
 
   /** How many calls are running under this limit right now. */
@@ -85,14 +103,17 @@ export abstract class TimeLimit extends BulwarkPolicy {
     return this.queue.size;
   }
 
-  /** @internal The error a call fails with when its time is up. */
-  abstract expiredError(call: LimitedCall): Error;
+  /**
+   * @internal The error a call fails with when its time is up; `byDeadline` when the remaining
+   * deadline, not this limit's own duration, set the expiry.
+   */
+  abstract expiredError(byDeadline: boolean, operation: string | undefined): Error;
   /** @internal The telemetry event for an expiry. */
-  protected abstract expiredEvent(call: LimitedCall): PolicyEvent;
+  protected abstract expiredEvent(byDeadline: boolean, operation: string | undefined): PolicyEvent;
 
   /** @internal */
-  report(call: LimitedCall): void {
-    if (this.listener !== undefined) emit(this.listener, this.expiredEvent(call));
+  report(byDeadline: boolean, operation: string | undefined): void {
+    if (this.listener !== undefined) emit(this.listener, this.expiredEvent(byDeadline, operation));
   }
 
   /** @internal */

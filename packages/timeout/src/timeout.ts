@@ -15,12 +15,7 @@ import {
   checkOptionsObject,
   checkString,
 } from '@bulwark/core/internal';
-import {
-  DEFAULT_STRATEGY,
-  type LimitedCall,
-  TimeLimit,
-  type TimeoutStrategy,
-} from './time-limit.js';
+import { DEFAULT_STRATEGY, TimeLimit, type TimeoutStrategy } from './time-limit.js';
 
 /** The longest timeout accepted: Node timers overflow past 2^31 - 1 ms (about 24.8 days). */
 export const MAX_TIMEOUT_MS = 2_147_483_647;
@@ -51,29 +46,26 @@ export class TimeoutPolicy extends TimeLimit {
   }
 
   /** @internal */
-  expiredError(call: LimitedCall): Error {
-    return call.byDeadline
-      ? new DeadlineExceededError(
-          undefined,
-          `deadline exceeded during ${call.context.operation ?? 'the call'}`,
-        )
+  expiredError(byDeadline: boolean, operation: string | undefined): Error {
+    return byDeadline
+      ? new DeadlineExceededError(undefined, `deadline exceeded during ${operation ?? 'the call'}`)
       : new TimeoutError(this.ms);
   }
 
-  protected expiredEvent(call: LimitedCall): PolicyEvent {
-    return call.byDeadline
+  protected expiredEvent(byDeadline: boolean, operation: string | undefined): PolicyEvent {
+    return byDeadline
       ? {
           type: 'deadline-exceeded',
           policy: 'timeout',
           name: this.name,
-          operation: call.context.operation,
+          operation: operation,
           budgetMs: undefined,
         }
       : {
           type: 'timeout',
           policy: 'timeout',
           name: this.name,
-          operation: call.context.operation,
+          operation: operation,
           timeoutMs: this.ms,
         };
   }

@@ -1,0 +1,509 @@
+import type { Clock } from './clock.js';
+import { Context, type ContextFn, type ExecutionContext } from './context.js';
+import { emit, type TelemetryListener } from './events.js';
+import type { Next } from './policy.js';
+import { Scope } from './scope.js';
+import type { QueueEntry, TimerQueue } from './timer-queue.js';
+
+/**
+ * The fused path of a pipeline: one call frame and one promise reaction for a whole call,
+ * instead of a promise reaction, a derived context and (for time limits) a scope and a timer
+ * entry per layer.
+ *
+ * Every layer that can decide synchronously enters in turn (a bulkhead takes a free slot, a
+ * closed breaker notes its epoch, a retry counts a first attempt, a time limit does nothing at
+ * all: its deadline follows from the one clock reading the frame takes). The user's function
+ * runs once, and when it settles the layers exit in reverse order in one go. A layer that cannot
+ * decide synchronously (a bulkhead that would queue, a breaker that is not closed, any policy
+ * that is not Bulwark's) ends the fused part: it and everything inside it run layer by layer, as
+ * they would outside the fused path. A layer whose exit needs to go on asynchronously (a retry
+ * after a failed first attempt) returns a {@link Continue}, and the outer layers exit when it
+ * settles.
+ *
+ * All the time limits of a frame share one scope, the frame itself, which is the scope the
+ * user's function sees. Their deadlines nest (each is the sooner of its own and the one outside
+ * it), so the frame sits in one timer queue at a time: the innermost live limit's.
+ */
+
+/** Returned by a layer's exit: the call goes on asynchronously, and settles as this promise does. */
+export class Continue {
+  constructor(readonly promise: Promise<unknown>) {}
+}
+
+/** A policy that can take part in the fused path (everything but time limits). */
+export interface FusedLayer {
+  /** True when the layer keeps a number per call ({@link Frame.setSlot}); a frame has one. */
+  readonly usesSlot: boolean;
+  /** True when the layer needs {@link Frame.now}, the clock reading the call started at. */
+  readonly readsClock: boolean;
+  /**
+   * Enters synchronously and returns true, or returns false having taken nothing: then this
+   * layer and those inside it run layer by layer. Never throws.
+   */
+  fusedEnter(frame: Frame, index: number): boolean;
+  /** The call inside succeeded with `value`: returns the value to pass out, or a {@link Continue}. */
+  fusedSucceeded(frame: Frame, index: number, value: unknown): unknown;
+  /** The call inside failed with `error`: returns the error to pass out, or a {@link Continue}. */
+  fusedFailed(frame: Frame, index: number, error: unknown): unknown;
+}
+
+/** A time limit on the fused path. */
+export interface FusedLimit {
+  readonly ms: number;
+  /** Whether an expiry releases the caller at once (else the caller waits for the function). */
+  readonly aggressive: boolean;
+  /** The limit's timer queue. */
+  readonly queue: TimerQueue;
+  /** The limit's time is up: reports its event and returns the error the call fails with. */
+  fusedExpired(byDeadline: boolean, operation: string | undefined): Error;
+}
+
+/** What a pipeline works out once, at construction, for its fused path. */
+export class Plan {
+  /** How many of the pipeline's policies can enter fused (a prefix: the rest run layer by layer). */
+  readonly size: number;
+  /** Per index: the innermost time limit before it (-1 for none). */
+  readonly limitBefore: Int32Array;
+  /** Per time limit index: its deadline, as an offset from the frame's clock reading. */
+  readonly offset: Float64Array;
+  /** Per time limit index: whether an outer deadline, not its own duration, sets its deadline. */
+  readonly byDeadline: Uint8Array;
+  /** Per breaker index: which of the frame's slots keeps its epoch. */
+  readonly slotOf: Int8Array;
+  /** The outermost aggressive time limit within the fused prefix (Infinity for none). */
+  readonly firstAggressive: number;
+  /** Whether a call reads the clock when it starts. */
+  readonly readsClock: boolean;
+
+  constructor(
+    readonly layers: readonly (FusedLayer | undefined)[],
+    readonly limits: readonly (FusedLimit | undefined)[],
+    /** `steps[i]` runs policies `i..` layer by layer; the last is the user's function. */
+    readonly steps: readonly Next[],
+    readonly clock: Clock,
+    readonly operation: string | undefined,
+    readonly listener: TelemetryListener | undefined,
+    /** Whether some layer wants the start time even without a time limit. */
+    layersReadClock: boolean,
+  ) {
+    this.size = layers.length;
+    const n = this.size;
+    this.limitBefore = new Int32Array(n + 1);
+    this.offset = new Float64Array(n);
+    this.byDeadline = new Uint8Array(n);
+    this.slotOf = new Int8Array(n).fill(-1);
+    let inner = -1;
+    let offset = Infinity;
+    let firstAggressive = Infinity;
+    let slot = 0;
+    for (let i = 0; i < n; i++) {
+      this.limitBefore[i] = inner;
+      const limit = limits[i];
+      if (limit !== undefined) {
+        this.byDeadline[i] = offset <= limit.ms ? 1 : 0;
+        if (limit.ms < offset) offset = limit.ms;
+        this.offset[i] = offset;
+        if (limit.aggressive && firstAggressive === Infinity) firstAggressive = i;
+        inner = i;
+      } else if (layers[i]!.usesSlot) {
+        if (slot === 1) throw new RangeError('a fused pipeline keeps at most one slot');
+        this.slotOf[i] = slot++;
+      }
+    }
+    this.limitBefore[n] = inner;
+    this.firstAggressive = firstAggressive;
+    this.readsClock = inner !== -1 || listener !== undefined || layersReadClock;
+  }
+}
+
+/**
+ * "None" for the frame's index fields. A small integer, not `Infinity`: V8 boxes a double field
+ * in a heap number of its own per object, and these are read on every call.
+ */
+const NONE = 0x3fffffff;
+
+/** What an exit returns when the caller has been released already: nothing to pass on. */
+const DISCARDED: unique symbol = Symbol('discarded');
+
+/** What few calls need: kept apart so that the frame every call makes stays small. */
+class Rare {
+  /** The outermost time limit that has expired (NONE for none). */
+  expiredMin = NONE;
+  /** The aggressive limit that released the caller (NONE while none has). */
+  releasedAt = NONE;
+  /** Per index, the error of a time limit that expired while nothing outside it had aborted. */
+  expired: Error[] | undefined = undefined;
+  /** Scopes for the layers inside each time limit, made when a layer needs a context of its own. */
+  limitScopes: Scope[] | undefined = undefined;
+  /** Unsubscribes from the caller's signal. */
+  unsubscribe: (() => void) | undefined = undefined;
+}
+
+/** The resolve/reject pair of the promise being built: read synchronously by its executor. */
+let capturing: Frame | undefined;
+function captureSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+  capturing!.resolveOuter = resolve;
+  capturing!.rejectOuter = reject;
+}
+
+/**
+ * One call on the fused path: its scope, its timer entry and what its layers keep. When every
+ * layer entered and a time limit is among them, the frame is also the context the user's
+ * function receives (the frame is that context's scope anyway): one object per call, not two.
+ */
+export class Frame extends Scope implements QueueEntry, ExecutionContext {
+  /** @internal */ expiresAt = 0;
+  /** @internal */ prev: QueueEntry | undefined = undefined;
+  /** @internal */ next: QueueEntry | undefined = undefined;
+  /** @internal */ queued = false;
+  /** The limit whose queue holds the frame, while one does. */
+  private queuedLimit = -1;
+  /** @internal The user's function. */
+  readonly fn: ContextFn;
+  /** @internal See {@link Context.spreadable}. */
+  readonly spreadable: boolean;
+  /** The clock reading the call started at (0 when nothing needed it). */
+  readonly now: number;
+  /** A reading taken when the layers exit, shared by their events (undefined until read). */
+  private end: number | undefined = undefined;
+  /** How many layers entered. */
+  private depth = 0;
+  /** Expiries, releases and scopes made on need: undefined on most calls. */
+  private rare: Rare | undefined = undefined;
+  /** @internal */ resolveOuter: ((value: unknown) => void) | undefined = undefined;
+  /** @internal */ rejectOuter: ((error: unknown) => void) | undefined = undefined;
+  private slot = 0;
+
+  private constructor(
+    readonly plan: Plan,
+    root: Scope,
+    fn: ContextFn,
+    spreadable: boolean,
+  ) {
+    super(root, undefined);
+    this.fn = fn;
+    this.spreadable = spreadable;
+    this.now = plan.readsClock ? plan.clock.now() : 0;
+  }
+
+  /** Runs one call through the plan's pipeline. */
+  static run(
+    plan: Plan,
+    fn: ContextFn,
+    signal: AbortSignal | undefined,
+    spreadable: boolean,
+  ): Promise<unknown> {
+    const root = Scope.from(signal);
+    if (root.aborted) return Promise.reject(root.abortError());
+    const frame = new Frame(plan, root, fn, spreadable);
+    const n = plan.size;
+    const layers = plan.layers;
+    let depth = 0;
+    while (depth < n) {
+      const layer = layers[depth];
+      if (layer !== undefined && !layer.fusedEnter(frame, depth)) break;
+      depth++;
+    }
+    frame.depth = depth;
+    const inner = plan.limitBefore[depth]!;
+    if (inner !== -1) {
+      frame.releasesCaller = plan.limits[inner]!.aggressive;
+      frame.queueFor(inner, frame.now);
+    }
+    let pending: unknown;
+    try {
+      if (depth !== plan.steps.length - 1) {
+        pending = plan.steps[depth]!.call(frame.contextAt(depth));
+      } else if (inner === -1) {
+        // No time limit: the function runs in the caller's scope, with the caller's own signal.
+        pending = frame.contextAt(depth).invokeFn();
+      } else {
+        pending = fn(spreadable ? plainContext(frame) : frame);
+      }
+    } catch (error: unknown) {
+      pending = Promise.reject(error);
+    }
+    // Bound methods: a bound function is smaller than a closure and its context.
+    if (plan.firstAggressive >= depth) {
+      return Promise.resolve(pending).then(frame.succeeded.bind(frame), frame.failed.bind(frame));
+    }
+    capturing = frame;
+    const outer = new Promise(captureSettlers);
+    capturing = undefined;
+    if (root.canAbort) frame.rareState().unsubscribe = root.onAbort(() => frame.callerAborted());
+    Promise.resolve(pending).then(
+      frame.succeededReleasing.bind(frame),
+      frame.failedReleasing.bind(frame),
+    );
+    return outer;
+  }
+
+  /** Which attempt this is: the fused path runs first attempts only. */
+  get attempt(): number {
+    return 1;
+  }
+
+  /** The deadline inside every layer that entered (`Infinity` when there is none). */
+  get deadline(): number {
+    const k = this.plan.limitBefore[this.depth]!;
+    return k === -1 ? Infinity : this.now + this.plan.offset[k]!;
+  }
+
+  get operation(): string | undefined {
+    return this.plan.operation;
+  }
+
+  remaining(): number {
+    const deadline = this.deadline;
+    if (deadline === Infinity) return Infinity;
+    const left = deadline - this.plan.clock.now();
+    return left > 0 ? left : 0;
+  }
+
+  /** The root scope: the caller's signal, or none. */
+  get root(): Scope {
+    return this.parent!;
+  }
+
+  private rareState(): Rare {
+    return (this.rare ??= new Rare());
+  }
+
+  /** The call inside the fused layers succeeded (no aggressive limit entered). */
+  private succeeded(value: unknown): unknown {
+    return this.exit(this.depth - 1, true, value);
+  }
+
+  private failed(error: unknown): unknown {
+    return this.exit(this.depth - 1, false, error);
+  }
+
+  /** The call inside the fused layers succeeded (an aggressive limit entered). */
+  private succeededReleasing(value: unknown): void {
+    this.deliver(this.depth - 1, true, value);
+  }
+
+  private failedReleasing(error: unknown): void {
+    this.deliver(this.depth - 1, false, error);
+  }
+
+  /** The layer at `index` keeps a number for the length of the call (a breaker's epoch). */
+  setSlot(_index: number, value: number): void {
+    this.slot = value;
+  }
+
+  getSlot(_index: number): number {
+    return this.slot;
+  }
+
+  /** The outermost time limit that has expired (NONE for none). */
+  private get expiredMin(): number {
+    return this.rare === undefined ? NONE : this.rare.expiredMin;
+  }
+
+  /** The aggressive limit that released the caller (NONE while none has). */
+  private get releasedAt(): number {
+    return this.rare === undefined ? NONE : this.rare.releasedAt;
+  }
+
+  /** A clock reading for the layers exiting now: read once, shared by their events. */
+  endNow(): number {
+    return (this.end ??= this.plan.clock.now());
+  }
+
+  /** Whether the scope the layer at `index` runs in has aborted. */
+  abortedAt(index: number): boolean {
+    return this.expiredMin < index || this.root.aborted;
+  }
+
+  /** Why the scope the layer at `index` runs in aborted, when it has. */
+  reasonAt(index: number): unknown {
+    const expired = this.rare?.expired;
+    if (expired !== undefined) {
+      for (let k = this.plan.limitBefore[index]!; k !== -1; k = this.plan.limitBefore[k]!) {
+        if (expired[k] !== undefined) return expired[k];
+      }
+    }
+    return this.root.reason;
+  }
+
+  /**
+   * A context of its own for the layer at `index`, as that layer would have seen it outside the
+   * fused path: for a retry that runs the layers inside it again.
+   */
+  contextAt(index: number): Context {
+    const k = this.plan.limitBefore[index]!;
+    const { fn, spreadable, plan } = this;
+    const deadline = k === -1 ? Infinity : this.now + plan.offset[k]!;
+    // Inside every limit that entered, the frame is the scope; elsewhere it is made on need.
+    const scope = index === this.depth && k !== -1 ? this : this.scopeInside(k);
+    return new Context(fn, scope, 1, deadline, plan.operation, plan.clock, spreadable);
+  }
+
+  /** The scope inside the time limit at `k` (the root scope for -1), made on first need. */
+  private scopeInside(k: number): Scope {
+    if (k === -1) return this.root;
+    const scopes = (this.rareState().limitScopes ??= []);
+    let scope = scopes[k];
+    if (scope === undefined) {
+      scope = this.scopeInside(this.plan.limitBefore[k]!).child();
+      scopes[k] = scope;
+      const own = this.rare?.expired?.[k];
+      if (own !== undefined) scope.abort(own);
+    }
+    return scope;
+  }
+
+  /**
+   * The layers from `from` down to the outermost exit with the call's outcome. Returns what the
+   * outermost layer passes out (a value, or a promise when a layer continues), or throws.
+   */
+  exit(from: number, ok: boolean, value: unknown): unknown {
+    this.end = undefined;
+    const layers = this.plan.layers;
+    for (let i = from; i >= 0; i--) {
+      // An aggressive limit at `i` has released the caller: what is inside it ends unheard.
+      if (i === this.releasedAt) return DISCARDED;
+      const layer = layers[i];
+      if (layer === undefined) {
+        if (!ok && this.expiredMin === i && !this.root.aborted) {
+          const reason = this.rare?.expired?.[i];
+          if (reason !== undefined && reason !== value) value = reason;
+        }
+        continue;
+      }
+      const result = ok ? layer.fusedSucceeded(this, i, value) : layer.fusedFailed(this, i, value);
+      if (result instanceof Continue) {
+        this.requeueInside(i);
+        return result.promise.then(
+          (v: unknown) => this.exit(i - 1, true, v),
+          (e: unknown) => this.exit(i - 1, false, e),
+        );
+      }
+      value = result;
+    }
+    this.finish(ok, value);
+    if (ok) return value;
+    throw value;
+  }
+
+  /** Aggressive mode: exits, then settles the caller's promise unless it was released already. */
+  private deliver(from: number, ok: boolean, value: unknown): void {
+    let result: unknown;
+    try {
+      result = this.exit(from, ok, value);
+    } catch (error: unknown) {
+      this.rejectOuter!(error);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (settled: unknown) => this.resolveUnlessDiscarded(settled),
+        (error: unknown) => this.rejectOuter!(error),
+      );
+    } else {
+      this.resolveUnlessDiscarded(result);
+    }
+  }
+
+  private resolveUnlessDiscarded(value: unknown): void {
+    if (value !== DISCARDED) this.resolveOuter!(value);
+  }
+
+  /** The call has ended for the caller: nothing of it stays queued or linked. */
+  private finish(ok: boolean, value: unknown): void {
+    if (this.queuedLimit !== -1) {
+      this.plan.limits[this.queuedLimit]!.queue.delete(this);
+      this.queuedLimit = -1;
+    }
+    this.dispose();
+    const rare = this.rare;
+    if (rare !== undefined) {
+      const scopes = rare.limitScopes;
+      if (scopes !== undefined) for (const scope of scopes) scope?.dispose();
+      const unsubscribe = rare.unsubscribe;
+      if (unsubscribe !== undefined) {
+        rare.unsubscribe = undefined;
+        unsubscribe();
+      }
+    }
+    const listener = this.plan.listener;
+    if (listener !== undefined) {
+      emit(listener, {
+        type: 'call',
+        policy: 'pipeline',
+        name: undefined,
+        operation: this.plan.operation,
+        outcome: ok ? 'success' : 'failure',
+        durationMs: this.endNow() - this.now,
+        error: ok ? undefined : value,
+      });
+    }
+  }
+
+  /** Puts the frame in the queue of the time limit at `k`, which expires at its deadline. */
+  private queueFor(k: number, now: number): void {
+    this.queuedLimit = k;
+    const at = this.now + this.plan.offset[k]!;
+    this.plan.limits[k]!.queue.add(this, now, at > now ? at - now : 0);
+  }
+
+  /**
+   * A layer at `index` continues asynchronously: the limits inside it are done, so the frame
+   * moves to the queue of the innermost limit outside it (if any), which still runs.
+   */
+  private requeueInside(index: number): void {
+    const k = this.plan.limitBefore[index]!;
+    if (this.queuedLimit === k || this.queuedLimit === -1) return;
+    this.plan.limits[this.queuedLimit]!.queue.delete(this);
+    this.queuedLimit = -1;
+    if (k !== -1 && this.expiredMin > k) this.queueFor(k, this.plan.clock.now());
+  }
+
+  /** @internal The queue's timer: the limit holding the frame has run out. */
+  onExpire(): void {
+    const k = this.queuedLimit;
+    this.queuedLimit = -1;
+    this.expire(k);
+  }
+
+  private expire(k: number): void {
+    const plan = this.plan;
+    const limit = plan.limits[k]!;
+    const error = limit.fusedExpired(plan.byDeadline[k] === 1, plan.operation);
+    if (!this.abortedAt(k)) (this.rareState().expired ??= [])[k] = error;
+    if (k < this.expiredMin) this.rareState().expiredMin = k;
+    this.abort(error);
+    this.rare?.limitScopes?.[k]?.abort(error);
+    const outer = plan.limitBefore[k]!;
+    // While the caller waits, the limit outside this one still runs; once released, nothing does.
+    if (outer !== -1 && this.releasedAt === NONE) this.queueFor(outer, plan.clock.now());
+    if (limit.aggressive && k < this.releasedAt) this.release(k, error);
+  }
+
+  /** The caller's signal aborted: the outermost aggressive limit releases the caller at once. */
+  private callerAborted(): void {
+    this.rare!.unsubscribe = undefined;
+    const k = this.plan.firstAggressive;
+    if (k < this.releasedAt) this.release(k, this.root.abortError());
+  }
+
+  /** An aggressive limit at `k` lets its caller go with `error`; what is inside it carries on. */
+  private release(k: number, error: unknown): void {
+    this.rareState().releasedAt = k;
+    this.deliver(k - 1, false, error);
+  }
+}
+
+/** The frame as a plain object whose properties survive object spread (see Context.toPlain). */
+function plainContext(frame: Frame): ExecutionContext {
+  return {
+    get signal() {
+      return frame.signal;
+    },
+    attempt: 1,
+    deadline: frame.deadline,
+    operation: frame.operation,
+    remaining: () => frame.remaining(),
+  };
+}

@@ -1,0 +1,231 @@
+// The pipeline's fused path (core's fused.ts) with the real policies: one frame per call for
+// bulkhead, deadline, retry, breaker and timeout. Each test pins down a behaviour the
+// layer-by-layer path has, and that the fused path must keep.
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  CancelledError,
+  DeadlineExceededError,
+  type ExecutionContext,
+  type PolicyEvent,
+  TimeoutError,
+  pipeline,
+} from '@bulwark/core';
+import { bulkhead } from '@bulwark/bulkhead';
+import { circuitBreaker, consecutive } from '@bulwark/circuit-breaker';
+import { retry } from '@bulwark/retry';
+import { FakeClock } from '@bulwark/testing';
+import { describe, expect, it } from 'vitest';
+import { deadline } from './deadline.js';
+import { timeout } from './timeout.js';
+
+const never = () => new Promise<never>(() => {});
+
+/** The benchmark's pipeline on a fake clock, every policy reporting to `events`. */
+function fivePolicies(
+  clock: FakeClock,
+  options: { deadline?: 'aggressive' | 'cooperative'; timeout?: 'aggressive' | 'cooperative' } = {},
+) {
+  const events: PolicyEvent[] = [];
+  const listener = (event: PolicyEvent) => events.push(event);
+  const limiter = bulkhead({ limit: 1, queue: 5, clock, listener });
+  const breaker = circuitBreaker({ strategy: consecutive({ threshold: 5 }), clock, listener });
+  const policy = pipeline(
+    { operation: 'op', listener },
+    limiter,
+    deadline(1_000, { strategy: options.deadline ?? 'aggressive', clock, listener }),
+    retry({ maxAttempts: 3, backoff: () => 10, clock, listener, classify: { error: () => true } }),
+    breaker,
+    timeout(100, { strategy: options.timeout ?? 'cooperative', clock, listener }),
+  );
+  return { policy, events, limiter, breaker };
+}
+
+describe('the fused path', () => {
+  it('gives the function one context: attempt 1, the innermost deadline, a signal that aborts on the timeout', async () => {
+    const clock = new FakeClock({ now: 5_000 });
+    const { policy } = fivePolicies(clock);
+    let seen: ExecutionContext | undefined;
+    const call = policy.execute((context) => {
+      seen = context;
+      return new Promise((_resolve, reject) => {
+        context.signal.addEventListener('abort', () => reject(new Error('stopped')));
+      });
+    });
+    const settled = expect(call).rejects.toBeInstanceOf(TimeoutError);
+    expect(seen!.attempt).toBe(1);
+    expect(seen!.operation).toBe('op');
+    expect(seen!.deadline).toBe(5_100);
+    expect(seen!.remaining()).toBe(100);
+    await clock.advance(100);
+    expect(seen!.signal.aborted).toBe(true);
+    expect(seen!.signal.reason).toBeInstanceOf(TimeoutError);
+    // The timeout's expiry is retried: attempt 2 runs layer by layer, with a context of its own.
+    await clock.advance(10);
+    expect(seen!.attempt).toBe(2);
+    expect(seen!.deadline).toBe(5_210);
+    seen = undefined;
+    await clock.advance(200);
+    expect(seen!.attempt).toBe(3);
+    await clock.advance(100);
+    await settled;
+  });
+
+  it('releases the caller when the aggressive deadline ends during a retry, and aborts that attempt', async () => {
+    const clock = new FakeClock();
+    const { policy, limiter } = fivePolicies(clock);
+    const signals: AbortSignal[] = [];
+    // Attempt 1 ignores its signal (the cooperative timeout waits for it); later ones hang.
+    const call = policy.execute(({ signal, attempt }) => {
+      signals.push(signal);
+      if (attempt === 1)
+        return new Promise((_r, reject) => clock.setTimeout(() => reject(new Error('late')), 950));
+      return never();
+    });
+    const settled = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
+    await clock.advance(950);
+    expect(signals).toHaveLength(1);
+    await clock.advance(10);
+    expect(signals).toHaveLength(2);
+    expect(limiter.active).toBe(1);
+    await clock.advance(40);
+    await settled;
+    expect(signals[1]!.aborted).toBe(true);
+    expect(signals[1]!.reason).toBeInstanceOf(DeadlineExceededError);
+    // The bulkhead's slot is free once the caller is released.
+    expect(limiter.active).toBe(0);
+  });
+
+  it('with a cooperative deadline, waits for the function and then fails with the deadline', async () => {
+    const clock = new FakeClock();
+    const policy = pipeline(
+      deadline(1_000, { strategy: 'cooperative', clock }),
+      retry({ maxAttempts: 3, backoff: () => 10, clock, classify: { error: () => true } }),
+      timeout(5_000, { strategy: 'cooperative', clock }),
+    );
+    let settledAt: number | undefined;
+    // Attempt 1 fails at once; attempt 2 stops 5 ms after its signal aborts.
+    const call = policy.execute(({ signal, attempt }) => {
+      if (attempt === 1) return Promise.reject(new Error('boom'));
+      return new Promise((_resolve, reject) => {
+        signal.addEventListener('abort', () =>
+          clock.setTimeout(() => reject(new Error('stopped')), 5),
+        );
+      });
+    });
+    const settled = expect(call.finally(() => (settledAt = clock.now()))).rejects.toBeInstanceOf(
+      DeadlineExceededError,
+    );
+    await clock.advance(1_000);
+    expect(settledAt).toBeUndefined();
+    await clock.advance(5);
+    await settled;
+    expect(settledAt).toBe(1_005);
+  });
+
+  it('ignores a released attempt that settles late while the retry runs the next one', async () => {
+    const clock = new FakeClock();
+    const policy = pipeline(
+      retry({ maxAttempts: 2, backoff: () => 10, clock, classify: { error: () => true } }),
+      timeout(100, { strategy: 'aggressive', clock }),
+    );
+    const call = policy.execute(({ attempt }) => {
+      const [value, ms] = attempt === 1 ? ['late', 150] : ['second', 50];
+      return new Promise((resolve) => clock.setTimeout(() => resolve(value), ms));
+    });
+    // Attempt 1 is released at 100 and settles at 150, while attempt 2 runs from 110 to 160.
+    await clock.advance(155);
+    await clock.advance(10);
+    await expect(call).resolves.toBe('second');
+  });
+
+  it('releases the caller at once when the caller aborts, with an aggressive limit', async () => {
+    const clock = new FakeClock();
+    const { policy, limiter } = fivePolicies(clock);
+    const controller = new AbortController();
+    const call = policy.execute(never, controller.signal);
+    controller.abort(new Error('caller left'));
+    await expect(call).rejects.toBeInstanceOf(CancelledError);
+    expect(limiter.active).toBe(0);
+  });
+
+  it('reports each call once, with an attempt event that shares its end reading', async () => {
+    const clock = new FakeClock();
+    const { policy, events } = fivePolicies(clock);
+    const call = policy.execute(
+      () => new Promise((resolve) => clock.setTimeout(() => resolve('ok'), 30)),
+    );
+    await clock.advance(30);
+    await expect(call).resolves.toBe('ok');
+    expect(events.map((event) => event.type)).toEqual(['attempt', 'call']);
+    expect(events).toMatchObject([
+      { type: 'attempt', attempt: 1, outcome: 'success', durationMs: 30, operation: 'op' },
+      { type: 'call', outcome: 'success', durationMs: 30, operation: 'op' },
+    ]);
+  });
+
+  it('falls back to the layer-by-layer path when the bulkhead would queue, and keeps order', async () => {
+    const clock = new FakeClock();
+    const { policy, limiter } = fivePolicies(clock);
+    const order: number[] = [];
+    const first = policy.execute(
+      () => new Promise((resolve) => clock.setTimeout(() => resolve(order.push(1)), 20)),
+    );
+    const second = policy.execute(() => order.push(2));
+    expect(limiter.queued).toBe(1);
+    await clock.advance(20);
+    await Promise.all([first, second]);
+    expect(order).toEqual([1, 2]);
+    expect(limiter.active).toBe(0);
+  });
+
+  it('counts failures in the breaker, and an open breaker rejects through the layer-by-layer path', async () => {
+    const clock = new FakeClock();
+    const events: PolicyEvent[] = [];
+    const breaker = circuitBreaker({ strategy: consecutive({ threshold: 2 }), clock });
+    const policy = pipeline(
+      bulkhead({ limit: 10, clock }),
+      breaker,
+      timeout(100, { clock, listener: (event) => events.push(event) }),
+    );
+    await expect(policy.execute(() => Promise.reject(new Error('a')))).rejects.toThrow('a');
+    const slow = expect(policy.execute(never)).rejects.toBeInstanceOf(TimeoutError);
+    await clock.advance(100);
+    await slow;
+    expect(breaker.state).toBe('open');
+    await expect(policy.execute(() => 1)).rejects.toBeInstanceOf(BrokenCircuitError);
+    expect(events.map((event) => event.type)).toEqual(['timeout']);
+  });
+
+  it('rejects when the bulkhead is full and has no queue, through the layer-by-layer path', async () => {
+    const clock = new FakeClock();
+    const policy = pipeline(bulkhead({ limit: 1, clock }), timeout(100, { clock }));
+    const first = policy.execute(
+      () => new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 10)),
+    );
+    await expect(policy.execute(() => 1)).rejects.toBeInstanceOf(BulkheadRejectedError);
+    await clock.advance(10);
+    await first;
+  });
+
+  it('hands a spreading caller (cockatiel-style, signal argument given) a plain context', async () => {
+    const clock = new FakeClock();
+    const policy = pipeline(timeout(100, { clock }));
+    const copy = await policy.execute((context) => ({ ...context }), undefined);
+    expect(copy.attempt).toBe(1);
+    expect(copy.deadline).toBe(100);
+    expect(copy.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('leaves no timer-queue entry and no listener behind over 10k calls on one caller signal', async () => {
+    const clock = new FakeClock();
+    const limit = timeout(100, { clock });
+    const budget = deadline(1_000, { clock });
+    const policy = pipeline(bulkhead({ limit: 5, clock }), budget, retry({ clock }), limit);
+    const controller = new AbortController();
+    for (let i = 0; i < 10_000; i++) await policy.execute(() => i, controller.signal);
+    expect(limit.pending).toBe(0);
+    expect(budget.pending).toBe(0);
+    expect(clock.pendingTimers).toBeLessThanOrEqual(2);
+  });
+});
