@@ -28,6 +28,9 @@ export function median(values) {
 async function allocatedPerCall(fn, n) {
   for (let tries = 0; tries < 20; tries++) {
     globalThis.gc();
+    // A full GC frees the hidden classes no live object uses, and V8 throws away optimized code
+    // that embeds them: re-warm, so the batch measures steady state, not the re-optimization.
+    await loop(fn, 5_000);
     // GCProfiler reports synchronously which collections ran in between: any at all, and the
     // heap difference undercounts, so the batch is re-run smaller.
     const profiler = new v8.GCProfiler();
