@@ -4,7 +4,7 @@ import type { Context, ExecutionContext } from './context.js';
 import { fromCockatielError } from './errors.js';
 import { emit, type TelemetryListener } from './events.js';
 import { type FusedLayer, type FusedLimit, Plan, Frame } from './fused.js';
-import { BulwarkPolicy, isBulwarkPolicy, type Next, terminal } from './policy.js';
+import { BulwarkPolicy, isBulwarkPolicy, type Next, observedVersion, terminal } from './policy.js';
 import { Scope } from './scope.js';
 import {
   checkClock,
@@ -124,6 +124,9 @@ export class Pipeline extends BulwarkPolicy {
   private readonly entry: Next;
   /** The fused path, when the outermost policy can take part in it. */
   private readonly plan: Plan | undefined;
+  /** The emitter count at which {@link Pipeline.observedCache} was worked out (-1: never). */
+  private observedAt = -1;
+  private observedCache = false;
   // Nested in another pipeline, the inner chain must end in the outer one's next step; the
   // chain for the last such step is kept, as a pipeline nearly always sits in one place.
   private cachedNext: Next | undefined = undefined;
@@ -147,7 +150,7 @@ export class Pipeline extends BulwarkPolicy {
     fn: (context: ExecutionContext) => PromiseLike<T> | T,
     signal?: AbortSignal,
   ): Promise<T> {
-    if (this.plan !== undefined && !this.anyObserved()) {
+    if (this.plan !== undefined && !this.isObserved()) {
       return Frame.run(this.plan, fn, signal, arguments.length > 1) as Promise<T>;
     }
     // A signal argument, even `undefined`, marks a caller such as cockatiel's wrap().
@@ -155,6 +158,15 @@ export class Pipeline extends BulwarkPolicy {
   }
 
   /** Whether an `onSuccess`/`onFailure` listener sits on this pipeline or one of its policies. */
+  private isObserved(): boolean {
+    const version = observedVersion();
+    if (version !== this.observedAt) {
+      this.observedCache = this.anyObserved();
+      this.observedAt = version;
+    }
+    return this.observedCache;
+  }
+
   private anyObserved(): boolean {
     if (this.observed) return true;
     for (const policy of this.policies) {

@@ -34,6 +34,17 @@ export const terminal: Next = { call: (context) => context.invokeFn() };
 
 const POLICY_BRAND = Symbol.for('bulwark.policy');
 
+/**
+ * Counts the `onSuccess`/`onFailure` emitters ever made, by any policy: a pipeline re-checks
+ * whether its policies are observed only when this has moved, not on every call.
+ */
+let emittersMade = 0;
+
+/** @internal */
+export function observedVersion(): number {
+  return emittersMade;
+}
+
 /** True for Bulwark policies, from any installed copy of `@bulwark/core`. */
 export function isBulwarkPolicy(value: unknown): value is BulwarkPolicy {
   return (
@@ -99,12 +110,20 @@ export abstract class BulwarkPolicy implements Policy {
 
   /** Cockatiel's success event: fires once per successful `execute`. */
   get onSuccess(): Event<ISuccessEvent> {
-    return (this.successEmitter ??= new EventEmitter<ISuccessEvent>()).addListener;
+    if (this.successEmitter === undefined) {
+      this.successEmitter = new EventEmitter<ISuccessEvent>();
+      emittersMade++;
+    }
+    return this.successEmitter.addListener;
   }
 
   /** Cockatiel's failure event: fires once per failed `execute`. */
   get onFailure(): Event<IFailureEvent> {
-    return (this.failureEmitter ??= new EventEmitter<IFailureEvent>()).addListener;
+    if (this.failureEmitter === undefined) {
+      this.failureEmitter = new EventEmitter<IFailureEvent>();
+      emittersMade++;
+    }
+    return this.failureEmitter.addListener;
   }
 
   private async runObserved(context: Context, next: Next): Promise<unknown> {

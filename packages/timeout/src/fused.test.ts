@@ -217,6 +217,17 @@ describe('the fused path', () => {
     expect(copy.signal).toBeInstanceOf(AbortSignal);
   });
 
+  it('notices an onSuccess listener added after the first fused call, and runs layer by layer', async () => {
+    const clock = new FakeClock();
+    const limit = timeout(100, { clock });
+    const policy = pipeline(bulkhead({ limit: 5, clock }), limit);
+    await expect(policy.execute(() => 1)).resolves.toBe(1);
+    const successes: unknown[] = [];
+    limit.onSuccess((event) => successes.push(event));
+    await expect(policy.execute(() => 2)).resolves.toBe(2);
+    expect(successes).toHaveLength(1);
+  });
+
   it('leaves no timer-queue entry and no listener behind over 10k calls on one caller signal', async () => {
     const clock = new FakeClock();
     const limit = timeout(100, { clock });
