@@ -229,15 +229,15 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   }
 
   /** @internal */
-  fusedEnter(frame: Frame, index: number): boolean {
+  fusedEnter(frame: Frame): boolean {
     if (this.code !== CLOSED) return false;
-    frame.setSlot(index, this.epoch);
+    frame.setSlot(this.epoch);
     return true;
   }
 
   /** @internal */
-  fusedSucceeded(frame: Frame, index: number, result: unknown): unknown {
-    if (frame.getSlot(index) === this.epoch) {
+  fusedSucceeded(frame: Frame, _index: number, result: unknown): unknown {
+    if (frame.getSlot() === this.epoch) {
       const classify = this.config.classify.result;
       this.recordClosed(classify !== undefined && classify({ result }), frame.now, frame.operation);
     }
@@ -246,7 +246,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
 
   /** @internal */
   fusedFailed(frame: Frame, index: number, error: unknown): unknown {
-    if (frame.getSlot(index) === this.epoch) {
+    if (frame.getSlot() === this.epoch) {
       // As in counts(): an outer timeout is the downstream's slowness, any other abort the caller's.
       const callerAborted = frame.abortedAt(index) && !isTimeoutError(frame.reasonAt(index));
       if (this.config.classify.error({ error, callerAborted })) {

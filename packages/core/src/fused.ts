@@ -68,8 +68,6 @@ export class Plan {
   readonly offset: Float64Array;
   /** Per time limit index: whether an outer deadline, not its own duration, sets its deadline. */
   readonly byDeadline: Uint8Array;
-  /** Per breaker index: which of the frame's slots keeps its epoch. */
-  readonly slotOf: Int8Array;
   /** The outermost aggressive time limit within the fused prefix (Infinity for none). */
   readonly firstAggressive: number;
   /** Whether a call reads the clock when it starts. */
@@ -91,11 +89,9 @@ export class Plan {
     this.limitBefore = new Int32Array(n + 1);
     this.offset = new Float64Array(n);
     this.byDeadline = new Uint8Array(n);
-    this.slotOf = new Int8Array(n).fill(-1);
     let inner = -1;
     let offset = Infinity;
     let firstAggressive = Infinity;
-    let slot = 0;
     for (let i = 0; i < n; i++) {
       this.limitBefore[i] = inner;
       const limit = limits[i];
@@ -105,9 +101,6 @@ export class Plan {
         this.offset[i] = offset;
         if (limit.aggressive && firstAggressive === Infinity) firstAggressive = i;
         inner = i;
-      } else if (layers[i]!.usesSlot) {
-        if (slot === 1) throw new RangeError('a fused pipeline keeps at most one slot');
-        this.slotOf[i] = slot++;
       }
     }
     this.limitBefore[n] = inner;
@@ -287,12 +280,15 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     this.deliver(this.depth - 1, false, error);
   }
 
-  /** The layer at `index` keeps a number for the length of the call (a breaker's epoch). */
-  setSlot(_index: number, value: number): void {
+  /**
+   * A number the one layer with `usesSlot` keeps for the length of the call (a breaker's
+   * epoch); a pipeline fuses at most one such layer.
+   */
+  setSlot(value: number): void {
     this.slot = value;
   }
 
-  getSlot(_index: number): number {
+  getSlot(): number {
     return this.slot;
   }
 
