@@ -194,14 +194,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
     }
     return Promise.resolve(pending).then(
       (result: unknown) => {
-        if (epoch === this.epoch) {
-          const classify = this.config.classify.result;
-          this.recordClosed(
-            classify !== undefined && classify({ result }),
-            start,
-            context.operation,
-          );
-        }
+        this.closedSucceeded(epoch, start, context.operation, result);
         return result;
       },
       (error: unknown) => {
@@ -211,8 +204,20 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
     );
   }
 
+  /** A call admitted while closed (in `epoch`) returned `result`. */
+  private closedSucceeded(
+    epoch: number,
+    start: number,
+    operation: string | undefined,
+    result: unknown,
+  ): void {
+    if (epoch !== this.epoch) return;
+    const classify = this.config.classify.result;
+    this.recordClosed(classify !== undefined && classify({ result }), start, operation);
+  }
+
   private closedFailed(epoch: number, start: number, context: Context, error: unknown): void {
-    if (epoch === this.epoch && this.counts(error, context))
+    if (epoch === this.epoch && this.counts(error, context.scope.aborted, context.scope.reason))
       this.recordClosed(true, start, context.operation);
   }
 
@@ -231,27 +236,23 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   /** @internal */
   fusedEnter(frame: Frame): boolean {
     if (this.code !== CLOSED) return false;
-    frame.setSlot(this.epoch);
+    frame.slot = this.epoch;
     return true;
   }
 
   /** @internal */
   fusedSucceeded(frame: Frame, _index: number, result: unknown): unknown {
-    if (frame.getSlot() === this.epoch) {
-      const classify = this.config.classify.result;
-      this.recordClosed(classify !== undefined && classify({ result }), frame.now, frame.operation);
-    }
+    this.closedSucceeded(frame.slot, frame.now, frame.operation, result);
     return result;
   }
 
   /** @internal */
   fusedFailed(frame: Frame, index: number, error: unknown): unknown {
-    if (frame.getSlot() === this.epoch) {
-      // As in counts(): an outer timeout is the downstream's slowness, any other abort the caller's.
-      const callerAborted = frame.abortedAt(index) && !isTimeoutError(frame.reasonAt(index));
-      if (this.config.classify.error({ error, callerAborted })) {
-        this.recordClosed(true, frame.now, frame.operation);
-      }
+    if (
+      frame.slot === this.epoch &&
+      this.counts(error, frame.abortedAt(index), frame.reasonAt(index))
+    ) {
+      this.recordClosed(true, frame.now, frame.operation);
     }
     return error;
   }
@@ -298,7 +299,9 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
       if (epoch === this.epoch) {
         this.trialsInFlight--;
         // An error that does not count frees the slot for another trial: it proved nothing.
-        if (this.counts(error, context)) this.reopen(context.operation);
+        if (this.counts(error, context.scope.aborted, context.scope.reason)) {
+          this.reopen(context.operation);
+        }
       }
       throw error;
     }
@@ -318,11 +321,11 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
     return result;
   }
 
-  private counts(error: unknown, context: Context): boolean {
-    const scope = context.scope;
+  /** Whether `error` counts as a failure, given whether (and why) the call's scope aborted. */
+  private counts(error: unknown, aborted: boolean, reason: unknown): boolean {
     // An outer timeout aborting the call is the downstream's slowness; anything else that
     // aborted the scope (the caller, a deadline) is the caller's doing.
-    const callerAborted = scope.aborted && !isTimeoutError(scope.reason);
+    const callerAborted = aborted && !isTimeoutError(reason);
     return this.config.classify.error({ error, callerAborted });
   }
 

@@ -64,9 +64,7 @@ export class Context implements ExecutionContext {
   }
 
   remaining(): number {
-    if (this.deadline === Infinity) return Infinity;
-    const left = this.deadline - this.clock.now();
-    return left > 0 ? left : 0;
+    return remainingUntil(this.deadline, this.clock);
   }
 
   withAttempt(attempt: number): Context {
@@ -112,15 +110,26 @@ export class Context implements ExecutionContext {
 
   /** A plain object whose properties, `signal` included, survive object spread. */
   toPlain(): ExecutionContext {
-    const { scope, attempt, deadline, operation } = this;
-    return {
-      get signal() {
-        return scope.signal;
-      },
-      attempt,
-      deadline,
-      operation,
-      remaining: () => this.remaining(),
-    };
+    return plainContext(this);
   }
+}
+
+/** Milliseconds left before `deadline` on `clock`: `Infinity` without one, never negative. */
+export function remainingUntil(deadline: number, clock: Clock): number {
+  if (deadline === Infinity) return Infinity;
+  const left = deadline - clock.now();
+  return left > 0 ? left : 0;
+}
+
+/** A copy of `source` whose properties, `signal` included, are own ones that survive object spread. */
+export function plainContext(source: ExecutionContext): ExecutionContext {
+  return {
+    get signal() {
+      return source.signal;
+    },
+    attempt: source.attempt,
+    deadline: source.deadline,
+    operation: source.operation,
+    remaining: () => source.remaining(),
+  };
 }

@@ -270,3 +270,22 @@ export function combineListeners(
     for (const l of present) emit(l, event);
   };
 }
+
+/** Reports a pipeline's `call` event: one per execution, on either path a pipeline takes. */
+export function emitCall(
+  listener: TelemetryListener,
+  operation: string | undefined,
+  outcome: 'success' | 'failure',
+  durationMs: number,
+  error: unknown,
+): void {
+  emit(listener, {
+    type: 'call',
+    policy: 'pipeline',
+    name: undefined,
+    operation,
+    outcome,
+    durationMs,
+    error,
+  });
+}

@@ -1,6 +1,12 @@
 import type { Clock } from './clock.js';
-import { Context, type ContextFn, type ExecutionContext } from './context.js';
-import { emit, type TelemetryListener } from './events.js';
+import {
+  Context,
+  type ContextFn,
+  type ExecutionContext,
+  plainContext,
+  remainingUntil,
+} from './context.js';
+import { emitCall, type TelemetryListener } from './events.js';
 import type { Next } from './policy.js';
 import { Scope } from './scope.js';
 import type { QueueEntry, TimerQueue } from './timer-queue.js';
@@ -32,7 +38,7 @@ export class Continue {
 
 /** A policy that can take part in the fused path (everything but time limits). */
 export interface FusedLayer {
-  /** True when the layer keeps a number per call ({@link Frame.setSlot}); a frame has one. */
+  /** True when the layer keeps a number per call in {@link Frame.slot}; a frame has one. */
   readonly usesSlot: boolean;
   /** True when the layer needs {@link Frame.now}, the clock reading the call started at. */
   readonly readsClock: boolean;
@@ -54,8 +60,10 @@ export interface FusedLimit {
   readonly aggressive: boolean;
   /** The limit's timer queue. */
   readonly queue: TimerQueue;
-  /** The limit's time is up: reports its event and returns the error the call fails with. */
-  fusedExpired(byDeadline: boolean, operation: string | undefined): Error;
+  /** The error a call fails with when its time is up (`byDeadline`: an outer deadline set it). */
+  expiredError(byDeadline: boolean, operation: string | undefined): Error;
+  /** Reports an expiry to the limit's listener, if it has one. */
+  report(byDeadline: boolean, operation: string | undefined): void;
 }
 
 /** What a pipeline works out once, at construction, for its fused path. */
@@ -165,7 +173,11 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
   private rare: Rare | undefined = undefined;
   /** @internal */ resolveOuter: ((value: unknown) => void) | undefined = undefined;
   /** @internal */ rejectOuter: ((error: unknown) => void) | undefined = undefined;
-  private slot = 0;
+  /**
+   * @internal A number the one layer with `usesSlot` keeps for the length of the call (a
+   * breaker's epoch); a pipeline fuses at most one such layer.
+   */
+  slot = 0;
 
   private constructor(
     readonly plan: Plan,
@@ -247,10 +259,7 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
   }
 
   remaining(): number {
-    const deadline = this.deadline;
-    if (deadline === Infinity) return Infinity;
-    const left = deadline - this.plan.clock.now();
-    return left > 0 ? left : 0;
+    return remainingUntil(this.deadline, this.plan.clock);
   }
 
   /** The root scope: the caller's signal, or none. */
@@ -278,18 +287,6 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
 
   private failedReleasing(error: unknown): void {
     this.deliver(this.depth - 1, false, error);
-  }
-
-  /**
-   * A number the one layer with `usesSlot` keeps for the length of the call (a breaker's
-   * epoch); a pipeline fuses at most one such layer.
-   */
-  setSlot(value: number): void {
-    this.slot = value;
-  }
-
-  getSlot(): number {
-    return this.slot;
   }
 
   /** The outermost time limit that has expired (NONE for none). */
@@ -425,15 +422,9 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     }
     const listener = this.plan.listener;
     if (listener !== undefined) {
-      emit(listener, {
-        type: 'call',
-        policy: 'pipeline',
-        name: undefined,
-        operation: this.plan.operation,
-        outcome: ok ? 'success' : 'failure',
-        durationMs: this.endNow() - this.now,
-        error: ok ? undefined : value,
-      });
+      const durationMs = this.endNow() - this.now;
+      if (ok) emitCall(listener, this.plan.operation, 'success', durationMs, undefined);
+      else emitCall(listener, this.plan.operation, 'failure', durationMs, value);
     }
   }
 
@@ -466,11 +457,14 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
   private expire(k: number): void {
     const plan = this.plan;
     const limit = plan.limits[k]!;
-    const error = limit.fusedExpired(plan.byDeadline[k] === 1, plan.operation);
+    const byDeadline = plan.byDeadline[k] === 1;
+    const error = limit.expiredError(byDeadline, plan.operation);
     if (!this.abortedAt(k)) (this.rareState().expired ??= [])[k] = error;
     if (k < this.expiredMin) this.rareState().expiredMin = k;
+    // As a layer-by-layer limit does: abort first, then report.
     this.abort(error);
     this.rare?.limitScopes?.[k]?.abort(error);
+    limit.report(byDeadline, plan.operation);
     const outer = plan.limitBefore[k]!;
     // While the caller waits, the limit outside this one still runs; once released, nothing does.
     if (outer !== -1 && this.releasedAt === NONE) this.queueFor(outer, plan.clock.now());
@@ -489,17 +483,4 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     this.rareState().releasedAt = k;
     this.deliver(k - 1, false, error);
   }
-}
-
-/** The frame as a plain object whose properties survive object spread (see Context.toPlain). */
-function plainContext(frame: Frame): ExecutionContext {
-  return {
-    get signal() {
-      return frame.signal;
-    },
-    attempt: 1,
-    deadline: frame.deadline,
-    operation: frame.operation,
-    remaining: () => frame.remaining(),
-  };
 }

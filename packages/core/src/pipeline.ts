@@ -2,7 +2,7 @@ import type { IPolicy, IDefaultPolicyContext } from 'cockatiel';
 import { type Clock, systemClock } from './clock.js';
 import type { Context, ExecutionContext } from './context.js';
 import { fromCockatielError } from './errors.js';
-import { emit, type TelemetryListener } from './events.js';
+import { emitCall, type TelemetryListener } from './events.js';
 import { type FusedLayer, type FusedLimit, Plan, Frame } from './fused.js';
 import { BulwarkPolicy, isBulwarkPolicy, type Next, observedVersion, terminal } from './policy.js';
 import { Scope } from './scope.js';
@@ -80,7 +80,7 @@ function chain(policies: readonly AnyPolicy[], last: Next): Next {
 }
 
 function isFusedLimit(part: FusedLayer | FusedLimit): part is FusedLimit {
-  return 'fusedExpired' in part;
+  return 'expiredError' in part;
 }
 
 /**
@@ -208,38 +208,20 @@ export class Pipeline extends BulwarkPolicy {
       if (context.scope.aborted) throw context.scope.abortError();
       pending = entry.call(context);
     } catch (error: unknown) {
-      emitCall(listener, context, 'failure', clock.now() - start, error);
+      emitCall(listener, context.operation, 'failure', clock.now() - start, error);
       return Promise.reject(error);
     }
     return Promise.resolve(pending).then(
       (value: unknown) => {
-        emitCall(listener, context, 'success', clock.now() - start, undefined);
+        emitCall(listener, context.operation, 'success', clock.now() - start, undefined);
         return value;
       },
       (error: unknown) => {
-        emitCall(listener, context, 'failure', clock.now() - start, error);
+        emitCall(listener, context.operation, 'failure', clock.now() - start, error);
         throw error;
       },
     );
   }
-}
-
-function emitCall(
-  listener: TelemetryListener,
-  context: Context,
-  outcome: 'success' | 'failure',
-  durationMs: number,
-  error: unknown,
-): void {
-  emit(listener, {
-    type: 'call',
-    policy: 'pipeline',
-    name: undefined,
-    operation: context.operation,
-    outcome,
-    durationMs,
-    error,
-  });
 }
 
 async function toPromise(step: Next, context: Context): Promise<unknown> {

@@ -92,9 +92,7 @@ export abstract class BulwarkPolicy implements Policy {
 
   /** @internal Entry point used by pipelines. */
   invoke(context: Context, next: Next): Promise<unknown> {
-    if (this.successEmitter === undefined && this.failureEmitter === undefined) {
-      return this.run(context, next);
-    }
+    if (!this.observed) return this.run(context, next);
     return this.runObserved(context, next);
   }
 

@@ -173,18 +173,9 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
     if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
       return this.fusedRetry(frame, index, result, true);
     }
-    const listener = this.listener;
-    if (listener !== undefined) {
-      emit(listener, {
-        type: 'attempt',
-        policy: 'retry',
-        name: this.name,
-        operation: frame.operation,
-        attempt: 1,
-        outcome: 'success',
-        durationMs: frame.endNow() - frame.now,
-        error: undefined,
-      });
+    if (this.listener !== undefined) {
+      const durationMs = frame.endNow() - frame.now;
+      this.emitAttempt(this.listener, frame.operation, 1, durationMs, 'success', undefined);
     }
     return result;
   }
@@ -235,7 +226,14 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
         return this.retryAfter(context, next, result, true, start);
       }
       if (this.listener !== undefined) {
-        this.emitAttempt(this.listener, context, 1, start, 'success', undefined);
+        this.emitAttempt(
+          this.listener,
+          context.operation,
+          1,
+          this.clock.now() - start,
+          'success',
+          undefined,
+        );
       }
       return result;
     }, failed);
@@ -254,7 +252,14 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
     let previousDelayMs = 0;
     for (let attempt = 1; ; attempt++) {
       if (listener !== undefined) {
-        this.emitAttempt(listener, context, attempt, start, 'failure', failure);
+        this.emitAttempt(
+          listener,
+          context.operation,
+          attempt,
+          this.clock.now() - start,
+          'failure',
+          failure,
+        );
       }
       if (!isResult && !this.isRetryableError(failure)) {
         return this.giveUp(context, attempt, 'not-retryable', failure, isResult);
@@ -316,7 +321,14 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
         continue;
       }
       if (listener !== undefined) {
-        this.emitAttempt(listener, context, attempt + 1, start, 'success', undefined);
+        this.emitAttempt(
+          listener,
+          context.operation,
+          attempt + 1,
+          this.clock.now() - start,
+          'success',
+          undefined,
+        );
       }
       return result;
     }
@@ -371,9 +383,9 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
 
   private emitAttempt(
     listener: TelemetryListener,
-    context: Context,
+    operation: string | undefined,
     attempt: number,
-    start: number,
+    durationMs: number,
     outcome: 'success' | 'failure',
     error: unknown,
   ): void {
@@ -381,10 +393,10 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
       type: 'attempt',
       policy: 'retry',
       name: this.name,
-      operation: context.operation,
+      operation,
       attempt,
       outcome,
-      durationMs: this.clock.now() - start,
+      durationMs,
       error,
     });
   }

@@ -91,13 +91,6 @@ export abstract class TimeLimit extends BulwarkPolicy implements FusedLimit {
     return this;
   }
 
-  /** @internal */
-  fusedExpired(byDeadline: boolean, operation: string | undefined): Error {
-    const error = this.expiredError(byDeadline, operation);
-    this.report(byDeadline, operation);
-    return error;
-  }
-
   /** How many calls are running under this limit right now. */
   get pending(): number {
     return this.queue.size;
