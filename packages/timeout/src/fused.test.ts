@@ -217,6 +217,24 @@ describe('the fused path', () => {
     expect(copy.signal).toBeInstanceOf(AbortSignal);
   });
 
+  it('aborts the signal before it reports the expiry, as a limit outside a pipeline does', async () => {
+    const clock = new FakeClock();
+    let signal: AbortSignal | undefined;
+    const abortedAtEvent: boolean[] = [];
+    const policy = pipeline(
+      bulkhead({ limit: 5, clock }),
+      timeout(100, { clock, listener: () => abortedAtEvent.push(signal!.aborted) }),
+    );
+    const call = policy.execute((context) => {
+      signal = context.signal;
+      return never();
+    });
+    const settled = expect(call).rejects.toBeInstanceOf(TimeoutError);
+    await clock.advance(100);
+    await settled;
+    expect(abortedAtEvent).toEqual([true]);
+  });
+
   it('notices an onSuccess listener added after the first fused call, and runs layer by layer', async () => {
     const clock = new FakeClock();
     const limit = timeout(100, { clock });
