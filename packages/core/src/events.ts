@@ -244,11 +244,41 @@ export type PolicyEvent =
 export type PolicyEventType = PolicyEvent['type'];
 
 /**
+ * The key of a listener's optional fast path for the events nearly every call reports: a
+ * pipeline's successful `call` and a retry's successful first `attempt`. See
+ * {@link TelemetryListener}.
+ */
+export const bindSuccess: unique symbol = Symbol.for('bulwark.telemetry.bindSuccess');
+
+/** A successful `call` or `attempt` event with everything but its duration fixed. */
+export type SuccessTemplate =
+  | (Omit<CallEvent, 'durationMs' | 'outcome' | 'error'> & {
+      readonly outcome: 'success';
+      readonly error: undefined;
+    })
+  | (Omit<AttemptEvent, 'durationMs' | 'outcome' | 'error'> & {
+      readonly outcome: 'success';
+      readonly error: undefined;
+    });
+
+/** Records one success of `durationMs`, as the listener would record the whole event. */
+export type SuccessRecorder = (durationMs: number) => void;
+
+/**
  * Receives telemetry events. Listeners are called synchronously on the hot path: keep them
  * cheap, and never throw (a throwing listener is caught and ignored so it cannot change the
  * outcome of a call).
+ *
+ * A listener may also offer `[bindSuccess](template)`: given a success event without its
+ * duration, it returns a function that records that event with a given duration, exactly as
+ * calling the listener with the whole event would. A policy binds once per operation, and then
+ * reports each success with a number instead of an event object; a metrics listener resolves its
+ * series once instead of per event. A listener without it receives every event as usual.
  */
-export type TelemetryListener = (event: PolicyEvent) => void;
+export interface TelemetryListener {
+  (event: PolicyEvent): void;
+  readonly [bindSuccess]?: (template: SuccessTemplate) => SuccessRecorder;
+}
 
 /** Calls a listener, shielding the call from anything it throws. */
 export function emit(listener: TelemetryListener, event: PolicyEvent): void {
@@ -266,8 +296,102 @@ export function combineListeners(
   const present = listeners.filter((l): l is TelemetryListener => l !== undefined);
   if (present.length === 0) return undefined;
   if (present.length === 1) return present[0];
-  return (event) => {
+  const combined = (event: PolicyEvent): void => {
     for (const l of present) emit(l, event);
+  };
+  // Keep the fast path of the listeners that have one; the others get the whole event.
+  if (!present.some((l) => typeof l[bindSuccess] === 'function')) return combined;
+  const bind = (template: SuccessTemplate): SuccessRecorder => {
+    const recorders = present.map(
+      (l) => bindRecorder(l, template) ?? ((d: number) => emitSuccess(l, template, d)),
+    );
+    return (durationMs) => {
+      for (const record of recorders) {
+        try {
+          record(durationMs);
+        } catch {
+          // As emit(): one broken listener must not keep the event from the others.
+        }
+      }
+    };
+  };
+  return Object.assign(combined, { [bindSuccess]: bind });
+}
+
+/** The listener's fast path for `template`, or undefined when it has none or fails to bind. */
+function bindRecorder(
+  listener: TelemetryListener,
+  template: SuccessTemplate,
+): SuccessRecorder | undefined {
+  const bind = listener[bindSuccess];
+  if (typeof bind !== 'function') return undefined;
+  try {
+    const recorder: unknown = bind.call(listener, template);
+    return typeof recorder === 'function' ? (recorder as SuccessRecorder) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reports the success `template` describes, lasting `durationMs`, as a whole event. */
+function emitSuccess(listener: TelemetryListener, template: SuccessTemplate, durationMs: number) {
+  emit(listener, { ...template, durationMs });
+}
+
+/** No recorder bound yet (undefined is a valid operation). */
+const UNBOUND: unique symbol = Symbol('unbound');
+
+/**
+ * Reports one kind of success of one policy through a listener's fast path, bound per operation
+ * (the last one remembered: a policy nearly always serves one). Made only for a listener that
+ * has a fast path (see {@link successReporter}); one that fails to bind gets the whole event.
+ */
+export class SuccessReporter {
+  private boundFor: string | undefined | typeof UNBOUND = UNBOUND;
+  private recorder: SuccessRecorder | undefined = undefined;
+
+  constructor(
+    private readonly listener: TelemetryListener,
+    private readonly template: (operation: string | undefined) => SuccessTemplate,
+  ) {}
+
+  report(operation: string | undefined, durationMs: number): void {
+    if (operation !== this.boundFor) {
+      this.recorder = bindRecorder(this.listener, this.template(operation));
+      this.boundFor = operation;
+    }
+    const recorder = this.recorder;
+    if (recorder === undefined) {
+      emitSuccess(this.listener, this.template(operation), durationMs);
+      return;
+    }
+    try {
+      recorder(durationMs);
+    } catch {
+      // As emit(): a broken exporter must never fail the call it observes.
+    }
+  }
+}
+
+/** A reporter for a listener with a fast path; undefined for one without (emit events then). */
+export function successReporter(
+  listener: TelemetryListener | undefined,
+  template: (operation: string | undefined) => SuccessTemplate,
+): SuccessReporter | undefined {
+  return listener !== undefined && typeof listener[bindSuccess] === 'function'
+    ? new SuccessReporter(listener, template)
+    : undefined;
+}
+
+/** The template of a pipeline's successful calls. */
+export function callTemplate(operation: string | undefined): SuccessTemplate {
+  return {
+    type: 'call',
+    policy: 'pipeline',
+    name: undefined,
+    operation,
+    outcome: 'success',
+    error: undefined,
   };
 }
 

@@ -6,7 +6,7 @@ import {
   plainContext,
   remainingUntil,
 } from './context.js';
-import { emitCall, type TelemetryListener } from './events.js';
+import { emitCall, type SuccessReporter, type TelemetryListener } from './events.js';
 import type { Next } from './policy.js';
 import { Scope } from './scope.js';
 import type { QueueEntry, TimerQueue } from './timer-queue.js';
@@ -89,6 +89,8 @@ export class Plan {
     readonly clock: Clock,
     readonly operation: string | undefined,
     readonly listener: TelemetryListener | undefined,
+    /** The listener's fast path for successful calls, when it has one. */
+    readonly calls: SuccessReporter | undefined,
     /** Whether some layer wants the start time even without a time limit. */
     layersReadClock: boolean,
   ) {
@@ -420,11 +422,12 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
         unsubscribe();
       }
     }
-    const listener = this.plan.listener;
+    const { listener, calls, operation } = this.plan;
     if (listener !== undefined) {
       const durationMs = this.endNow() - this.now;
-      if (ok) emitCall(listener, this.plan.operation, 'success', durationMs, undefined);
-      else emitCall(listener, this.plan.operation, 'failure', durationMs, value);
+      if (!ok) emitCall(listener, operation, 'failure', durationMs, value);
+      else if (calls !== undefined) calls.report(operation, durationMs);
+      else emitCall(listener, operation, 'success', durationMs, undefined);
     }
   }
 

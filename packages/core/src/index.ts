@@ -19,6 +19,7 @@ export {
   type BulwarkErrorShape,
 } from './errors.js';
 export {
+  bindSuccess,
   combineListeners,
   type AttemptEvent,
   type BreakerRejectedEvent,
@@ -48,6 +49,8 @@ export {
   type RetryGaveUpEvent,
   type RetryScheduledEvent,
   type StaleReason,
+  type SuccessRecorder,
+  type SuccessTemplate,
   type TelemetryListener,
   type TimeoutEvent,
 } from './events.js';

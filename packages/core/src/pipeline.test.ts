@@ -23,7 +23,13 @@ import {
   isBulkheadRejectedError,
   isCancelledError,
 } from './errors.js';
-import type { CallEvent, PolicyEvent, TelemetryListener } from './events.js';
+import {
+  type CallEvent,
+  type PolicyEvent,
+  type SuccessTemplate,
+  type TelemetryListener,
+  bindSuccess,
+} from './events.js';
 import { type AnyPolicy, Pipeline, pipeline } from './pipeline.js';
 import { BulwarkPolicy, type Next, isBulwarkPolicy } from './policy.js';
 
@@ -274,6 +280,30 @@ describe('pipeline() options', () => {
         error: failure,
       },
     ]);
+  });
+
+  it('records a successful call through the listener fast path, with the operation each call has', async () => {
+    const clock = new FakeClock();
+    const events: PolicyEvent[] = [];
+    const recorded: Array<[string | undefined, number]> = [];
+    const listener = Object.assign((event: PolicyEvent) => void events.push(event), {
+      [bindSuccess]: (template: SuccessTemplate) => (durationMs: number) =>
+        void recorded.push([template.operation, durationMs]),
+    });
+    const inner = pipeline({ operation: 'inner', listener, clock }, new Tag('a', []));
+    const outer = pipeline({ operation: 'outer' }, inner);
+    const slow = () => new Promise((resolve) => clock.setTimeout(() => resolve('ok'), 25));
+    const calls = [inner.execute(slow), outer.execute(slow)];
+    await clock.advance(25);
+    await expect(Promise.all(calls)).resolves.toEqual(['ok', 'ok']);
+    expect(recorded).toEqual([
+      ['inner', 25],
+      ['outer', 25],
+    ]);
+    // A failure is still a whole event: it carries the error.
+    const failure = new Error('down');
+    await expect(inner.execute(() => Promise.reject(failure))).rejects.toBe(failure);
+    expect(events).toMatchObject([{ type: 'call', outcome: 'failure', error: failure }]);
   });
 
   it('reports call events for an empty pipeline too', async () => {

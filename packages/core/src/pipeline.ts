@@ -2,7 +2,13 @@ import type { IPolicy, IDefaultPolicyContext } from 'cockatiel';
 import { type Clock, systemClock } from './clock.js';
 import type { Context, ExecutionContext } from './context.js';
 import { fromCockatielError } from './errors.js';
-import { emitCall, type TelemetryListener } from './events.js';
+import {
+  callTemplate,
+  emitCall,
+  type SuccessReporter,
+  successReporter,
+  type TelemetryListener,
+} from './events.js';
 import { type FusedLayer, type FusedLimit, Plan, Frame } from './fused.js';
 import { BulwarkPolicy, isBulwarkPolicy, type Next, observedVersion, terminal } from './policy.js';
 import { Scope } from './scope.js';
@@ -93,6 +99,7 @@ function planFor(
   clock: Clock,
   operation: string | undefined,
   listener: TelemetryListener | undefined,
+  calls: SuccessReporter | undefined,
 ): Plan | undefined {
   const layers: (FusedLayer | undefined)[] = [];
   const limits: (FusedLimit | undefined)[] = [];
@@ -113,7 +120,7 @@ function planFor(
     limits.push(undefined);
   }
   if (layers.length === 0) return undefined;
-  return new Plan(layers, limits, steps, clock, operation, listener, readsClock);
+  return new Plan(layers, limits, steps, clock, operation, listener, calls, readsClock);
 }
 
 /**
@@ -133,6 +140,8 @@ export class Pipeline extends BulwarkPolicy {
   private cachedEntry: Next | undefined = undefined;
   private readonly operation: string | undefined;
   private readonly listener: TelemetryListener | undefined;
+  /** The listener's fast path for successful calls, when it has one. */
+  private readonly calls: SuccessReporter | undefined;
 
   constructor(
     readonly policies: readonly AnyPolicy[],
@@ -143,7 +152,8 @@ export class Pipeline extends BulwarkPolicy {
     this.entry = steps[0]!;
     this.operation = options.operation;
     this.listener = options.listener;
-    this.plan = planFor(policies, steps, this.clock, this.operation, this.listener);
+    this.calls = successReporter(this.listener, callTemplate);
+    this.plan = planFor(policies, steps, this.clock, this.operation, this.listener, this.calls);
   }
 
   override execute<T>(
@@ -213,7 +223,9 @@ export class Pipeline extends BulwarkPolicy {
     }
     return Promise.resolve(pending).then(
       (value: unknown) => {
-        emitCall(listener, context.operation, 'success', clock.now() - start, undefined);
+        const durationMs = clock.now() - start;
+        if (this.calls !== undefined) this.calls.report(context.operation, durationMs);
+        else emitCall(listener, context.operation, 'success', durationMs, undefined);
         return value;
       },
       (error: unknown) => {

@@ -4,7 +4,9 @@ import {
   DeadlineExceededError,
   type ExecutionContext,
   type PolicyEvent,
+  type SuccessTemplate,
   TimeoutError,
+  bindSuccess,
   pipeline,
 } from '@bulwark/core';
 import { BulwarkPolicy, type Context, type Next } from '@bulwark/core/internal';
@@ -730,6 +732,37 @@ describe('retry: cancellation', () => {
 });
 
 describe('retry: telemetry', () => {
+  it('records a successful first attempt through a listener fast path, named and per operation', async () => {
+    const clock = new FakeClock();
+    const events: PolicyEvent[] = [];
+    const recorded: Array<[SuccessTemplate, number]> = [];
+    const listener = Object.assign((event: PolicyEvent) => void events.push(event), {
+      [bindSuccess]: (template: SuccessTemplate) => (durationMs: number) =>
+        void recorded.push([template, durationMs]),
+    });
+    const policy = retry({ name: 'users-api', clock, listener });
+    const slow = () => new Promise((resolve) => clock.setTimeout(() => resolve('ok'), 15));
+    const calls = [policy.execute(slow), pipeline({ operation: 'get-user' }, policy).execute(slow)];
+    await clock.advance(15);
+    await expect(Promise.all(calls)).resolves.toEqual(['ok', 'ok']);
+    expect(recorded).toEqual([
+      [
+        {
+          type: 'attempt',
+          policy: 'retry',
+          name: 'users-api',
+          operation: undefined,
+          attempt: 1,
+          outcome: 'success',
+          error: undefined,
+        },
+        15,
+      ],
+      [expect.objectContaining({ operation: 'get-user', attempt: 1 }), 15],
+    ]);
+    expect(events).toEqual([]);
+  });
+
   it('reports each attempt with its outcome and duration, the scheduled retries and the give-up', async () => {
     const { clock, policy, events } = setup({ name: 'users-api', maxAttempts: 2 });
     const error = networkError();

@@ -24,6 +24,8 @@ import {
   checkString,
   describeValue,
   emit,
+  type SuccessReporter,
+  successReporter,
 } from '@bulwark/core/internal';
 import { type Backoff, exponentialBackoff } from './backoff.js';
 import {
@@ -136,6 +138,8 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
   private readonly resultPredicate: ResultPredicate | undefined;
   private readonly delayHint: DelayHintFn;
   private readonly listener: TelemetryListener | undefined;
+  /** The listener's fast path for successful first attempts, when it has one. */
+  private readonly firstAttempts: SuccessReporter | undefined;
   private readonly random: () => number;
   private readonly unref: boolean;
 
@@ -152,6 +156,16 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
     this.budget = settings.budget;
     this.name = settings.name;
     this.listener = settings.listener;
+    const name = settings.name;
+    this.firstAttempts = successReporter(settings.listener, (operation) => ({
+      type: 'attempt',
+      policy: 'retry',
+      name,
+      operation,
+      attempt: 1,
+      outcome: 'success',
+      error: undefined,
+    }));
     this.random = settings.random;
     this.unref = settings.unref;
     this.readsClock = settings.listener !== undefined;
@@ -173,10 +187,8 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
     if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
       return this.fusedRetry(frame, index, result, true);
     }
-    if (this.listener !== undefined) {
-      const durationMs = frame.endNow() - frame.now;
-      this.emitAttempt(this.listener, frame.operation, 1, durationMs, 'success', undefined);
-    }
+    if (this.listener !== undefined)
+      this.firstSucceeded(frame.operation, frame.endNow() - frame.now);
     return result;
   }
 
@@ -226,17 +238,16 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
         return this.retryAfter(context, next, result, true, start);
       }
       if (this.listener !== undefined) {
-        this.emitAttempt(
-          this.listener,
-          context.operation,
-          1,
-          this.clock.now() - start,
-          'success',
-          undefined,
-        );
+        this.firstSucceeded(context.operation, this.clock.now() - start);
       }
       return result;
     }, failed);
+  }
+
+  /** Reports a first attempt that succeeded (the listener is set). */
+  private firstSucceeded(operation: string | undefined, durationMs: number): void {
+    if (this.firstAttempts !== undefined) this.firstAttempts.report(operation, durationMs);
+    else this.emitAttempt(this.listener!, operation, 1, durationMs, 'success', undefined);
   }
 
   /** Decides, waits and retries after attempt 1 failed, until a decision ends the call. */

@@ -5,6 +5,7 @@ import {
   DeadlineExceededError,
   type PolicyEvent,
   TimeoutError,
+  bindSuccess,
   pipeline,
 } from '@bulwark/core';
 import { constantBackoff, retry, retryBudget } from '@bulwark/retry';
@@ -387,6 +388,81 @@ describe('prometheusListener: labels', () => {
     expect(histogramAt).toHaveBeenCalledTimes(2);
     counterAt.mockRestore();
     histogramAt.mockRestore();
+  });
+
+  it('records through its fast path exactly what the whole events record', async () => {
+    const fast = new Registry();
+    const slow = new Registry();
+    const viaPath = prometheusListener({ registry: fast });
+    const viaEvents = prometheusListener({ registry: slow });
+    expect(typeof viaPath[bindSuccess]).toBe('function');
+    const durations = [0.2, 3, 40, 700, 12_000];
+    const recordCall = viaPath[bindSuccess]!({
+      type: 'call',
+      policy: 'pipeline',
+      name: undefined,
+      operation: 'get-user',
+      outcome: 'success',
+      error: undefined,
+    });
+    const recordAttempt = viaPath[bindSuccess]!({
+      type: 'attempt',
+      policy: 'retry',
+      name: 'users',
+      operation: undefined,
+      attempt: 1,
+      outcome: 'success',
+      error: undefined,
+    });
+    // Nothing shows until the first report: binding alone creates no series.
+    expect(await samples(fast)).toEqual(await samples(slow));
+    for (const durationMs of durations) {
+      recordCall(durationMs);
+      recordAttempt(durationMs);
+      viaEvents({
+        type: 'call',
+        policy: 'pipeline',
+        name: undefined,
+        operation: 'get-user',
+        outcome: 'success',
+        durationMs,
+        error: undefined,
+      });
+      viaEvents({
+        type: 'attempt',
+        policy: 'retry',
+        name: 'users',
+        operation: undefined,
+        attempt: 1,
+        outcome: 'success',
+        durationMs,
+        error: undefined,
+      });
+    }
+    const lines = await samples(fast);
+    expect(lines).toContain('bulwark_calls_total{operation="get-user",outcome="success"} 5');
+    expect(lines).toContain(
+      'bulwark_attempts_total{policy="users",operation="",outcome="success"} 5',
+    );
+    expect(lines).toEqual(await samples(slow));
+  });
+
+  it('folds the labels a fast path is bound to as events are folded', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry, maxLabelValues: 1 });
+    metrics(call('first'));
+    metrics[bindSuccess]!({
+      type: 'call',
+      policy: 'pipeline',
+      name: undefined,
+      operation: 'second',
+      outcome: 'success',
+      error: undefined,
+    })(1);
+    expect((await samples(registry)).filter((l) => l.startsWith('bulwark_calls_total'))).toEqual([
+      'bulwark_calls_total{operation="first",outcome="success"} 1',
+      'bulwark_calls_total{operation="other",outcome="success"} 1',
+    ]);
   });
 
   it('ignores an event type it does not know (from a newer @bulwark/core)', async () => {

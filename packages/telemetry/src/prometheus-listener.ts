@@ -1,4 +1,4 @@
-import type { BreakerState, TelemetryListener } from '@bulwark/core';
+import { type BreakerState, type TelemetryListener, bindSuccess } from '@bulwark/core';
 import {
   checkInteger,
   checkOptionsObject,
@@ -163,6 +163,7 @@ function createSet(
   for (const family of metrics.all()) registry.registerMetric(family as never);
   const recorder = new PrometheusRecorder(metrics, maxLabelValues);
   const listener = Object.assign(recorder.record, {
+    [bindSuccess]: recorder.bindSuccess,
     observeBulkhead: (bulkhead: ObservedBulkhead, options: ObserveBulkheadOptions) =>
       observeBulkhead(recorder, bulkhead, options),
     observeBreakers: (source: ObservedBreakers, options?: ObserveBreakersOptions) =>

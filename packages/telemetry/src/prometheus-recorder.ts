@@ -1,4 +1,4 @@
-import type { BreakerState, PolicyEvent } from '@bulwark/core';
+import type { BreakerState, PolicyEvent, SuccessRecorder, SuccessTemplate } from '@bulwark/core';
 import { OUTCOMES, outcomeIndex } from './failure.js';
 import { LabelGuard } from './label-guard.js';
 import type { Cell, CounterFamily, HistogramCell } from './metric-family.js';
@@ -110,6 +110,20 @@ export class PrometheusRecorder {
       (policy, origin) => new BreakerSlot(policy, origin),
     );
   }
+
+  /**
+   * The listener's fast path (`[bindSuccess]`): records the success `template` describes with
+   * a given duration, its two series resolved at the first report rather than per event.
+   */
+  readonly bindSuccess = (template: SuccessTemplate): SuccessRecorder => {
+    let count: Cell | undefined;
+    let duration: HistogramCell | undefined;
+    return (durationMs: number): void => {
+      if (count === undefined) [count, duration] = this.successSeries(template);
+      count.value++;
+      duration!.observe(durationMs / MS_PER_SECOND);
+    };
+  };
 
   /** The telemetry listener: records one event. */
   readonly record = (event: PolicyEvent): void => {
@@ -331,6 +345,20 @@ export class PrometheusRecorder {
       if (cell.labels.policy === policy) this.limitCells.set(policy, cell);
     }
     return cell;
+  }
+
+  /** The count and duration series of a success, as {@link record} would find them. */
+  private successSeries(template: SuccessTemplate): [Cell, HistogramCell] {
+    const i = outcomeIndex('success', undefined);
+    if (template.type === 'call') {
+      const slot = this.callSlots.get('', template.operation ?? NO_OPERATION);
+      return [slot.counts[i] ?? this.callCells(slot, i), slot.durations[i]!];
+    }
+    const slot = this.policySlots.get(
+      template.name ?? template.policy,
+      template.operation ?? NO_OPERATION,
+    );
+    return [slot.attempts[i] ?? this.attemptCells(slot, i), slot.attemptDurations[i]!];
   }
 
   private callCells(slot: CallSlot, i: number): Cell {

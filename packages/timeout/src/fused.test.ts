@@ -8,7 +8,10 @@ import {
   DeadlineExceededError,
   type ExecutionContext,
   type PolicyEvent,
+  type SuccessTemplate,
+  type TelemetryListener,
   TimeoutError,
+  bindSuccess,
   pipeline,
 } from '@bulwark/core';
 import { bulkhead } from '@bulwark/bulkhead';
@@ -24,10 +27,14 @@ const never = () => new Promise<never>(() => {});
 /** The benchmark's pipeline on a fake clock, every policy reporting to `events`. */
 function fivePolicies(
   clock: FakeClock,
-  options: { deadline?: 'aggressive' | 'cooperative'; timeout?: 'aggressive' | 'cooperative' } = {},
+  options: {
+    deadline?: 'aggressive' | 'cooperative';
+    timeout?: 'aggressive' | 'cooperative';
+    listener?: TelemetryListener;
+  } = {},
 ) {
   const events: PolicyEvent[] = [];
-  const listener = (event: PolicyEvent) => events.push(event);
+  const listener = options.listener ?? ((event: PolicyEvent) => void events.push(event));
   const limiter = bulkhead({ limit: 1, queue: 5, clock, listener });
   const breaker = circuitBreaker({ strategy: consecutive({ threshold: 5 }), clock, listener });
   const policy = pipeline(
@@ -162,6 +169,41 @@ describe('the fused path', () => {
       { type: 'attempt', attempt: 1, outcome: 'success', durationMs: 30, operation: 'op' },
       { type: 'call', outcome: 'success', durationMs: 30, operation: 'op' },
     ]);
+  });
+
+  it('reports successes through a listener fast path, with the same end reading, and failures as events', async () => {
+    const clock = new FakeClock();
+    const events: PolicyEvent[] = [];
+    const recorded: string[] = [];
+    const listener = Object.assign((event: PolicyEvent) => void events.push(event), {
+      [bindSuccess]: (t: SuccessTemplate) => (durationMs: number) =>
+        void recorded.push(`${t.type}:${t.policy}:${t.operation}:${durationMs}`),
+    });
+    const { policy } = fivePolicies(clock, { listener });
+    const first = policy.execute(
+      () => new Promise((resolve) => clock.setTimeout(() => resolve('ok'), 30)),
+    );
+    await clock.advance(30);
+    await expect(first).resolves.toBe('ok');
+    expect(recorded).toEqual(['attempt:retry:op:30', 'call:pipeline:op:30']);
+    expect(events).toEqual([]);
+
+    // Attempt 1 fails: it and the retry's decisions are events; attempt 2's success is one
+    // too (only first attempts are bound), and the call's success goes through the fast path.
+    recorded.length = 0;
+    let attempts = 0;
+    const second = policy.execute(() => {
+      attempts++;
+      return attempts === 1 ? Promise.reject(new Error('flaky')) : 'ok';
+    });
+    await clock.advance(10);
+    await expect(second).resolves.toBe('ok');
+    expect(events.map((e) => [e.type, 'outcome' in e ? e.outcome : undefined])).toEqual([
+      ['attempt', 'failure'],
+      ['retry-scheduled', undefined],
+      ['attempt', 'success'],
+    ]);
+    expect(recorded).toEqual(['call:pipeline:op:10']);
   });
 
   it('falls back to the layer-by-layer path when the bulkhead would queue, and keeps order', async () => {
