@@ -70,9 +70,20 @@ export async function runCases(
       group: c.group,
       nsPerOp: median(samples.get(c.name)),
       bytesPerOp: bytes,
+      // Per round, in order: for ratios taken round by round (see pairedRatio).
+      rounds: samples.get(c.name),
     });
   }
   return rows;
+}
+
+/**
+ * `row`'s time over `base`'s, as the median of the ratios of each round: the cases of a round run
+ * back to back, so a neighbour that slows the host for a while slows both sides of each ratio.
+ * Steadier than the ratio of the two medians when the host's speed drifts during a run.
+ */
+export function pairedRatio(row, base) {
+  return median(row.rounds.map((ns, round) => ns / base.rounds[round]));
 }
 
 export function machine() {
