@@ -25,6 +25,16 @@ describe('uuidv7', () => {
     expect(id.slice(0, 8)).toBe(now.toString(16).padStart(12, '0').slice(0, 8));
   });
 
+  it('formats each new millisecond anew, not the one before', () => {
+    const now = Date.now() + 5_000_000;
+    const spy = vi.spyOn(Date, 'now').mockReturnValue(now);
+    const first = uuidv7();
+    spy.mockReturnValue(now + 0x10000);
+    const second = uuidv7();
+    expect(timestampOf(first)).toBe(now);
+    expect(timestampOf(second)).toBe(now + 0x10000);
+  });
+
   it('sorts in creation order even for thousands of IDs within one millisecond', () => {
     const now = Date.now() + 10_000_000;
     vi.spyOn(Date, 'now').mockReturnValue(now);

@@ -24,18 +24,8 @@ export function uuidv7(): string {
     lastMs++;
     counter = ((randomByte(start) << 8) | randomByte(start + 1)) & COUNTER_SEED_MASK;
   }
-  // 48-bit timestamp, big-endian; bitwise operators only reach 32 bits, so split it.
-  const high = Math.floor(lastMs / 0x1000000);
-  const low = lastMs % 0x1000000;
   return (
-    hexByte(high >>> 16) +
-    hexByte(high >>> 8) +
-    hexByte(high) +
-    hexByte(low >>> 16) +
-    '-' +
-    hexByte(low >>> 8) +
-    hexByte(low) +
-    '-' +
+    timestampPrefix() +
     hexByte(0x70 | (counter >>> 8)) +
     hexByte(counter) +
     '-' +
@@ -49,4 +39,30 @@ export function uuidv7(): string {
     hexByte(randomByte(start + 8)) +
     hexByte(randomByte(start + 9))
   );
+}
+
+let prefixMs = -1;
+let prefix = '';
+
+/**
+ * `tttttttt-tttt-`, the 48-bit timestamp of {@link lastMs}, big-endian: formatted once per
+ * millisecond rather than per ID (a busy server makes many IDs in one).
+ */
+function timestampPrefix(): string {
+  if (prefixMs !== lastMs) {
+    prefixMs = lastMs;
+    // Bitwise operators only reach 32 bits, so split it.
+    const high = Math.floor(lastMs / 0x1000000);
+    const low = lastMs % 0x1000000;
+    prefix =
+      hexByte(high >>> 16) +
+      hexByte(high >>> 8) +
+      hexByte(high) +
+      hexByte(low >>> 16) +
+      '-' +
+      hexByte(low >>> 8) +
+      hexByte(low) +
+      '-';
+  }
+  return prefix;
 }
