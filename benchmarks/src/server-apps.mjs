@@ -2,7 +2,11 @@
 // Each listens on a free loopback port, sends the port to its parent over IPC, and answers
 // `cpu` messages with its own CPU time so the runner can report CPU per request.
 //
-//   express-bare | express-stack | fastify-bare | fastify-stack        GET / (hello world)
+//   express-bare | express-hook | express-stack                        GET / (hello world)
+//   fastify-bare | fastify-hook | fastify-stack
+//
+// `*-hook` is the floor of any plugin: one middleware or onRequest hook that sets one response
+// header to a constant and does nothing else.
 //   express-post | express-replay-memory | express-replay-redis        POST /orders
 //   fastify-post | fastify-replay-memory | fastify-replay-redis
 //
@@ -19,6 +23,8 @@ const variant = process.argv[2] ?? '';
 const [framework, kind, storeName] = variant.split('-');
 
 const HELLO = { hello: 'world' };
+/** As long as the correlation IDs Bulwark makes (a UUID). */
+const FIXED_ID = '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 let orders = 0;
 
 function store() {
@@ -43,7 +49,13 @@ async function expressApp() {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  if (kind === 'bare') {
+  if (kind === 'bare' || kind === 'hook') {
+    if (kind === 'hook') {
+      app.use((_req, res, next) => {
+        res.setHeader('x-request-id', FIXED_ID);
+        next();
+      });
+    }
     app.get('/', (_req, res) => res.json(HELLO));
     return app.listen(0, '127.0.0.1');
   }
@@ -58,7 +70,14 @@ async function expressApp() {
 
 async function fastifyApp() {
   const app = Fastify({ logger: false });
-  if (kind !== 'bare' && kind !== 'post') await app.register(bulwarkPlugin, stackOptions());
+  if (kind === 'hook') {
+    app.addHook('onRequest', (_request, reply, next) => {
+      reply.header('x-request-id', FIXED_ID);
+      next();
+    });
+  } else if (kind !== 'bare' && kind !== 'post') {
+    await app.register(bulwarkPlugin, stackOptions());
+  }
   app.get('/', async () => HELLO);
   app.post('/orders', async (request, reply) => {
     reply.code(201);

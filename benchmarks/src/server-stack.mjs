@@ -5,6 +5,7 @@
 // keyed POST, with the memory and Redis stores, against a plain POST handler. Last, bare and
 // Bulwark run side by side, 50 connections each at the same time, so both see the same machine:
 // on a shared machine that ratio is steadier than one taken from runs made a minute apart.
+// `*-hook` variants (one hook that sets a constant header) measure the floor any plugin pays.
 //
 //   node benchmarks/src/server-stack.mjs [seconds per run, default 10]
 import { fork, spawn } from 'node:child_process';
@@ -164,7 +165,14 @@ const record = (row) => runs.set(row.variant, [...(runs.get(row.variant) ?? []),
 
 // Hello world: bare and Bulwark alternate, so drift in the machine's load hits both.
 for (let round = 0; round < ROUNDS; round++) {
-  for (const variant of ['express-bare', 'express-stack', 'fastify-bare', 'fastify-stack']) {
+  for (const variant of [
+    'express-bare',
+    'express-hook',
+    'express-stack',
+    'fastify-bare',
+    'fastify-hook',
+    'fastify-stack',
+  ]) {
     record(await measure(variant));
   }
 }
@@ -208,14 +216,22 @@ async function paired(bare, stack) {
     b.stop();
   }
 }
+// The hook pairs measure the floor: what one trivial hook costs on this machine, which no
+// plugin can go below; the last two compare Bulwark's stack with that floor directly.
 const pairs = [
   await paired('express-bare', 'express-stack'),
   await paired('fastify-bare', 'fastify-stack'),
+  await paired('express-bare', 'express-hook'),
+  await paired('fastify-bare', 'fastify-hook'),
+  await paired('express-hook', 'express-stack'),
+  await paired('fastify-hook', 'fastify-stack'),
 ];
 
 const rows = [...runs.values()].map(summary);
 const byName = new Map(rows.map((r) => [r.variant, r]));
 const BASELINE = {
+  'express-hook': 'express-bare',
+  'fastify-hook': 'fastify-bare',
   'express-stack': 'express-bare',
   'fastify-stack': 'fastify-bare',
   'express-replay-memory': 'express-post',
@@ -237,7 +253,7 @@ const lines = rows.map(
 console.log(`\n### Server stack: ${CONNECTIONS} connections, ${SECONDS} s per run\n`);
 console.log([header, '|---|---|---|---|---|---|---|', ...lines].join('\n'));
 console.log(
-  '\nbaselines: *-stack vs *-bare (GET /), *-replay-* vs *-post (POST /orders without Bulwark)',
+  '\nbaselines: *-stack and *-hook vs *-bare (GET /), *-replay-* vs *-post (POST /orders without Bulwark); *-hook is one trivial hook that sets a header',
 );
 console.log(`\n### Side by side: ${CONNECTIONS / 2} connections each, ${SECONDS} s per round\n`);
 console.log(
