@@ -4,6 +4,7 @@ import {
   CancelledError,
   DeadlineExceededError,
   type PolicyEvent,
+  type SuccessTemplate,
   TimeoutError,
   bindSuccess,
   pipeline,
@@ -397,47 +398,31 @@ describe('prometheusListener: labels', () => {
     const viaEvents = prometheusListener({ registry: slow });
     expect(typeof viaPath[bindSuccess]).toBe('function');
     const durations = [0.2, 3, 40, 700, 12_000];
-    const recordCall = viaPath[bindSuccess]!({
-      type: 'call',
-      policy: 'pipeline',
-      name: undefined,
-      operation: 'get-user',
-      outcome: 'success',
-      error: undefined,
-    });
-    const recordAttempt = viaPath[bindSuccess]!({
-      type: 'attempt',
-      policy: 'retry',
-      name: 'users',
-      operation: undefined,
-      attempt: 1,
-      outcome: 'success',
-      error: undefined,
-    });
-    // Nothing shows until the first report: binding alone creates no series.
-    expect(await samples(fast)).toEqual(await samples(slow));
-    for (const durationMs of durations) {
-      recordCall(durationMs);
-      recordAttempt(durationMs);
-      viaEvents({
+    const templates: SuccessTemplate[] = [
+      {
         type: 'call',
         policy: 'pipeline',
         name: undefined,
         operation: 'get-user',
         outcome: 'success',
-        durationMs,
         error: undefined,
-      });
-      viaEvents({
+      },
+      {
         type: 'attempt',
         policy: 'retry',
         name: 'users',
         operation: undefined,
         attempt: 1,
         outcome: 'success',
-        durationMs,
         error: undefined,
-      });
+      },
+    ];
+    const recorders = templates.map((template) => viaPath[bindSuccess]!(template));
+    // Nothing shows until the first report: binding alone creates no series.
+    expect(await samples(fast)).toEqual(await samples(slow));
+    for (const durationMs of durations) {
+      for (const record of recorders) record(durationMs);
+      for (const template of templates) viaEvents({ ...template, durationMs });
     }
     const lines = await samples(fast);
     expect(lines).toContain('bulwark_calls_total{operation="get-user",outcome="success"} 5');
