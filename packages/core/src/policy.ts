@@ -7,7 +7,7 @@ import {
 } from 'cockatiel';
 import type { Clock } from './clock.js';
 import { Context, type ExecutionContext } from './context.js';
-import type { FusedLayer, FusedLimit } from './fused.js';
+import { type FusedLayer, type FusedLimit, Frame, Plan } from './fused.js';
 
 /**
  * A Bulwark policy: cockatiel's `IPolicy` shape with the richer {@link ExecutionContext}.
@@ -63,6 +63,8 @@ export abstract class BulwarkPolicy implements Policy {
   /** @internal */ readonly [POLICY_BRAND] = true;
   private successEmitter: EventEmitter<ISuccessEvent> | undefined = undefined;
   private failureEmitter: EventEmitter<IFailureEvent> | undefined = undefined;
+  /** The fused plan of this policy alone, made at the first `execute()` (null: it has none). */
+  private solo: Plan | null | undefined = undefined;
 
   protected constructor(
     /** The clock this policy measures time with. */
@@ -102,8 +104,32 @@ export abstract class BulwarkPolicy implements Policy {
   ): Promise<T> {
     // A signal argument, even `undefined`, marks a caller such as cockatiel's wrap(), which
     // merges contexts with object spread: see Context.spreadable.
-    const context = Context.root(fn, signal, this.clock, undefined, arguments.length > 1);
+    const spreadable = arguments.length > 1;
+    // Alone, a time limit runs through the fused path as a one-policy pipeline would.
+    const plan = this.solo === undefined ? this.soloPlan() : this.solo;
+    if (plan !== null && !this.observed) {
+      return Frame.run(plan, fn, signal, spreadable) as Promise<T>;
+    }
+    const context = Context.root(fn, signal, this.clock, undefined, spreadable);
     return this.invoke(context, terminal) as Promise<T>;
+  }
+
+  private soloPlan(): Plan | null {
+    const part = this.fused();
+    // Only a time limit gains by it: alone, its frame replaces the timer-and-signal context it
+    // would otherwise build. A layer (retry, breaker, bulkhead) is cheaper invoked directly.
+    if (part === undefined || !('expiredError' in part)) return (this.solo = null);
+    const steps: Next[] = [{ call: (context) => this.invoke(context, terminal) }, terminal];
+    return (this.solo = new Plan(
+      [undefined],
+      [part],
+      steps,
+      this.clock,
+      undefined,
+      undefined,
+      undefined,
+      false,
+    ));
   }
 
   /** Cockatiel's success event: fires once per successful `execute`. */

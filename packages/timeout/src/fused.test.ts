@@ -300,3 +300,61 @@ describe('the fused path', () => {
     expect(clock.pendingTimers).toBeLessThanOrEqual(2);
   });
 });
+
+describe('a time limit alone', () => {
+  it('runs fused and keeps the layer-by-layer behaviour: signal aborted, then the error', async () => {
+    const clock = new FakeClock();
+    const events: PolicyEvent[] = [];
+    const limit = timeout(100, { strategy: 'aggressive', clock, listener: (e) => events.push(e) });
+    let seen: ExecutionContext | undefined;
+    const call = limit.execute((context) => {
+      seen = context;
+      return never();
+    });
+    const settled = expect(call).rejects.toBeInstanceOf(TimeoutError);
+    expect(seen!.deadline).toBe(100);
+    expect(seen!.attempt).toBe(1);
+    await clock.advance(100);
+    await settled;
+    expect(seen!.signal.aborted).toBe(true);
+    expect(events.map((e) => e.type)).toEqual(['timeout']);
+    expect(limit.pending).toBe(0);
+  });
+
+  it('fails a lone deadline with DeadlineExceededError and a caller abort with CancelledError', async () => {
+    const clock = new FakeClock();
+    const budget = deadline(50, { clock });
+    const late = budget.execute(() => never());
+    const exceeded = expect(late).rejects.toBeInstanceOf(DeadlineExceededError);
+    await clock.advance(50);
+    await exceeded;
+    const controller = new AbortController();
+    const cancelled = budget.execute(() => never(), controller.signal);
+    controller.abort();
+    await expect(cancelled).rejects.toBeInstanceOf(CancelledError);
+    expect(budget.pending).toBe(0);
+  });
+
+  it('switches to the layer-by-layer path once an onSuccess listener is added', async () => {
+    const clock = new FakeClock();
+    const limit = timeout(100, { clock });
+    await expect(limit.execute(() => 1)).resolves.toBe(1);
+    const successes: unknown[] = [];
+    limit.onSuccess((event) => successes.push(event));
+    await expect(limit.execute(() => 2)).resolves.toBe(2);
+    expect(successes).toHaveLength(1);
+  });
+
+  it('leaves no timer-queue entry behind over 10k calls', async () => {
+    const clock = new FakeClock();
+    const limit = timeout(100, { clock });
+    const budget = deadline(1_000, { clock });
+    for (let i = 0; i < 10_000; i++) {
+      await limit.execute(() => i);
+      await budget.execute(() => i);
+    }
+    expect(limit.pending).toBe(0);
+    expect(budget.pending).toBe(0);
+    expect(clock.pendingTimers).toBeLessThanOrEqual(2);
+  });
+});
