@@ -1,4 +1,4 @@
-import { hexByte, randomByte, takeRandomBytes } from './random.js';
+import { randomByte, takeRandomBytes, writeHexByte } from './random.js';
 
 /** rand_a is 12 bits; a fresh millisecond seeds it below half, leaving room to count up. */
 const COUNTER_SEED_MASK = 0x7ff;
@@ -6,6 +6,10 @@ const COUNTER_MAX = 0xfff;
 
 let lastMs = -1;
 let counter = 0;
+const UUID_LENGTH = 36;
+/** `tttttttt-tttt-7ccc-vrrr-rrrrrrrrrrrr` as ASCII bytes, the dashes in place. */
+const digits = Buffer.alloc(UUID_LENGTH, '-');
+let writtenMs = -1;
 
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then random bits, so IDs sort by
@@ -24,45 +28,29 @@ export function uuidv7(): string {
     lastMs++;
     counter = ((randomByte(start) << 8) | randomByte(start + 1)) & COUNTER_SEED_MASK;
   }
-  return (
-    timestampPrefix() +
-    hexByte(0x70 | (counter >>> 8)) +
-    hexByte(counter) +
-    '-' +
-    hexByte(0x80 | (randomByte(start + 2) & 0x3f)) +
-    hexByte(randomByte(start + 3)) +
-    '-' +
-    hexByte(randomByte(start + 4)) +
-    hexByte(randomByte(start + 5)) +
-    hexByte(randomByte(start + 6)) +
-    hexByte(randomByte(start + 7)) +
-    hexByte(randomByte(start + 8)) +
-    hexByte(randomByte(start + 9))
-  );
+  // The timestamp digits (0 to 12) change once per millisecond: written then, not per ID.
+  if (writtenMs !== lastMs) writeTimestamp();
+  const out = digits;
+  writeHexByte(out, 14, 0x70 | (counter >>> 8));
+  writeHexByte(out, 16, counter);
+  writeHexByte(out, 19, 0x80 | (randomByte(start + 2) & 0x3f));
+  writeHexByte(out, 21, randomByte(start + 3));
+  for (let i = 0; i < 6; i++) writeHexByte(out, 24 + 2 * i, randomByte(start + 4 + i));
+  // One native copy makes a flat string: concatenated, it would be a rope that the response
+  // header check and the socket write each flatten again.
+  return out.toString('latin1', 0, UUID_LENGTH);
 }
 
-let prefixMs = -1;
-let prefix = '';
-
-/**
- * `tttttttt-tttt-`, the 48-bit timestamp of {@link lastMs}, big-endian: formatted once per
- * millisecond rather than per ID (a busy server makes many IDs in one).
- */
-function timestampPrefix(): string {
-  if (prefixMs !== lastMs) {
-    prefixMs = lastMs;
-    // Bitwise operators only reach 32 bits, so split it.
-    const high = Math.floor(lastMs / 0x1000000);
-    const low = lastMs % 0x1000000;
-    prefix =
-      hexByte(high >>> 16) +
-      hexByte(high >>> 8) +
-      hexByte(high) +
-      hexByte(low >>> 16) +
-      '-' +
-      hexByte(low >>> 8) +
-      hexByte(low) +
-      '-';
-  }
-  return prefix;
+/** Writes the 48-bit timestamp of {@link lastMs}, big-endian, into the first 13 characters. */
+function writeTimestamp(): void {
+  writtenMs = lastMs;
+  // Bitwise operators only reach 32 bits, so split it.
+  const high = Math.floor(lastMs / 0x1000000);
+  const low = lastMs % 0x1000000;
+  writeHexByte(digits, 0, high >>> 16);
+  writeHexByte(digits, 2, high >>> 8);
+  writeHexByte(digits, 4, high);
+  writeHexByte(digits, 6, low >>> 16);
+  writeHexByte(digits, 9, low >>> 8);
+  writeHexByte(digits, 11, low);
 }
