@@ -1,14 +1,16 @@
 // Throughput of Bulwark's Express middleware and Fastify plugin against the bare frameworks:
 // each server variant (server-apps.mjs) runs in its own process and autocannon drives it over
-// loopback with 100 connections. Bare and Bulwark variants alternate, twice, so a noisy
-// neighbour slows both alike; the table shows the median of the rounds. Then the replay path of a
+// loopback with 100 connections, the server pinned to core 0 and autocannon to the others. Bare
+// and Bulwark variants alternate, three times, so a noisy neighbour slows both alike; the table
+// shows the median of the rounds. Then the replay path of a
 // keyed POST, with the memory and Redis stores, against a plain POST handler. Last, bare and
-// Bulwark run side by side, 50 connections each at the same time, so both see the same machine:
-// on a shared machine that ratio is steadier than one taken from runs made a minute apart.
+// Bulwark run side by side, 50 connections each at the same time on the same core, so both see
+// the same machine: on a shared machine that ratio is steadier than one taken from runs made a
+// minute apart.
 // `*-hook` variants (one hook that sets a constant header) measure the floor any plugin pays.
 //
 //   node benchmarks/src/server-stack.mjs [seconds per run, default 10]
-import { fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import os from 'node:os';
@@ -18,7 +20,7 @@ import autocannon from 'autocannon';
 const SECONDS = Number(process.argv[2] ?? 10);
 const WARMUP_SECONDS = 2;
 const CONNECTIONS = 100;
-const ROUNDS = 2;
+const ROUNDS = 3;
 const PAIRED_ROUNDS = 3;
 const APPS = join(import.meta.dirname, 'server-apps.mjs');
 const POST = {
@@ -28,7 +30,7 @@ const POST = {
   body: JSON.stringify({ item: 'book' }),
 };
 // A hard stop for the whole run, so a hung server or client cannot hold the machine.
-const RUN_LIMIT_MS = 10 * 60_000;
+const RUN_LIMIT_MS = 15 * 60_000;
 
 const children = new Set();
 const stopAll = () => {
@@ -41,6 +43,28 @@ const deadline = setTimeout(() => {
   process.exit(1);
 }, RUN_LIMIT_MS);
 deadline.unref();
+
+/**
+ * On two cores or more, each server runs on core 0 and this process (autocannon, and Redis,
+ * which inherits its affinity) on the others. Unpinned, the scheduler moves the server and the
+ * load generator around the same cores, and how much CPU the server gets, not what it costs,
+ * decides the figure. Pinned, the server's core is the bottleneck: bare and Bulwark variants
+ * get the same core each, and side by side two servers share one core evenly. Falls back to
+ * unpinned where taskset (util-linux) is missing.
+ */
+function pinToLoadCores() {
+  const cores = os.availableParallelism();
+  if (cores < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', `1-${cores - 1}`, String(process.pid)], {
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const PINNED = pinToLoadCores();
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -88,7 +112,13 @@ async function startRedis() {
 }
 
 async function startServer(variant, env) {
-  const child = fork(APPS, [variant], { env: { ...process.env, ...env }, stdio: 'inherit' });
+  const child = fork(APPS, [variant], {
+    env: { ...process.env, ...env },
+    stdio: 'inherit',
+    // fork() runs `execPath ...execArgv APPS variant`: taskset then execs Node on core 0.
+    execPath: PINNED ? 'taskset' : process.execPath,
+    execArgv: PINNED ? ['-c', '0', process.execPath] : [],
+  });
   children.add(child);
   const port = await new Promise((resolve, reject) => {
     child.once('message', (message) => resolve(message.port));
@@ -251,6 +281,12 @@ const lines = rows.map(
     `| ${r.variant} | ${fmt(r.reqPerSec)} | ${r.runs.join(', ')} | ${fmt(r.ratio, 2)}x | ${fmt(r.p99Ms, 1)} | ${fmt(r.cpuMicrosPerReq, 1)} | ${r.non2xx} |`,
 );
 console.log(`\n### Server stack: ${CONNECTIONS} connections, ${SECONDS} s per run\n`);
+console.log(
+  PINNED
+    ? 'server on core 0, autocannon (and Redis) on the other cores'
+    : 'unpinned: server and autocannon share the cores (taskset missing or one core)',
+);
+console.log();
 console.log([header, '|---|---|---|---|---|---|---|', ...lines].join('\n'));
 console.log(
   '\nbaselines: *-stack and *-hook vs *-bare (GET /), *-replay-* vs *-post (POST /orders without Bulwark); *-hook is one trivial hook that sets a header',
@@ -277,7 +313,11 @@ const path = join(import.meta.dirname, '..', 'results', 'server-stack.json');
 mkdirSync(dirname(path), { recursive: true });
 writeFileSync(
   path,
-  JSON.stringify({ title: 'server stack', machine, seconds: SECONDS, rows, pairs }, null, 2),
+  JSON.stringify(
+    { title: 'server stack', machine, pinned: PINNED, seconds: SECONDS, rows, pairs },
+    null,
+    2,
+  ),
 );
 console.log('(written to benchmarks/results/server-stack.json)');
 clearTimeout(deadline);
