@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** Deeper request bodies are refused rather than risk the stack. */
 export const MAX_BODY_DEPTH = 512;
@@ -68,10 +68,13 @@ export function bodyBytes(body: unknown): Uint8Array | string {
  */
 export function fingerprint(method: string, path: string, body: unknown): string {
   const bytes = bodyBytes(body);
-  const hash = createHash('sha256');
-  hash.update(`${method.length}:${method}\n${Buffer.byteLength(path)}:${path}\n`);
-  hash.update(bytes);
-  return hash.digest('base64url');
+  const head = `${method.length}:${method}\n${Buffer.byteLength(path)}:${path}\n`;
+  // One-shot hashing: a Hash object per request cost more than the digest itself.
+  return hash(
+    'sha256',
+    typeof bytes === 'string' ? head + bytes : Buffer.concat([Buffer.from(head), bytes]),
+    'base64url',
+  );
 }
 
 /**
@@ -80,7 +83,5 @@ export function fingerprint(method: string, path: string, body: unknown): string
  * identity lives in its own namespace (`null`), distinct from every named caller's.
  */
 export function storeKey(identity: string | undefined, key: string): string {
-  return createHash('sha256')
-    .update(JSON.stringify([identity ?? null, key]))
-    .digest('base64url');
+  return hash('sha256', JSON.stringify([identity ?? null, key]), 'base64url');
 }

@@ -6,7 +6,6 @@ import {
   checkKnownOptions,
   checkOptionsObject,
 } from '@bulwark/core/internal';
-import { randomBytes } from 'node:crypto';
 import { type IdempotencyListener, emitIdempotency } from './events.js';
 import { fingerprint, storeKey } from './fingerprint.js';
 import { DEFAULT_MAX_KEY_LENGTH, parseIdempotencyKey } from './idempotency-key.js';
@@ -26,6 +25,7 @@ import {
 import type { CompleteRecord, InProgressRecord } from './record.js';
 import { memoryStore } from './stores/memory.js';
 import type { IdempotencyStore } from './stores/store.js';
+import { claimToken } from './claim-token.js';
 
 /** The methods the draft is about: not idempotent by definition, so a retry may repeat an effect. */
 export const DEFAULT_METHODS: readonly string[] = ['POST', 'PATCH'];
@@ -329,7 +329,7 @@ class IdempotencyCore implements Idempotency {
     const key = storeKey(identity, parsed.key);
     const claim: InProgressRecord = {
       state: 'in_progress',
-      token: randomBytes(16).toString('base64url'),
+      token: claimToken(),
       fingerprint: print,
       startedAt: this.clock.dateNow(),
     };
