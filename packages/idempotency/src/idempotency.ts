@@ -6,6 +6,7 @@ import {
   checkKnownOptions,
   checkOptionsObject,
 } from '@bulwark/core/internal';
+import { claimToken } from './claim-token.js';
 import { type IdempotencyListener, emitIdempotency } from './events.js';
 import { fingerprint, storeKey } from './fingerprint.js';
 import { DEFAULT_MAX_KEY_LENGTH, parseIdempotencyKey } from './idempotency-key.js';
@@ -25,7 +26,6 @@ import {
 import type { CompleteRecord, InProgressRecord } from './record.js';
 import { memoryStore } from './stores/memory.js';
 import type { IdempotencyStore } from './stores/store.js';
-import { claimToken } from './claim-token.js';
 
 /** The methods the draft is about: not idempotent by definition, so a retry may repeat an effect. */
 export const DEFAULT_METHODS: readonly string[] = ['POST', 'PATCH'];
