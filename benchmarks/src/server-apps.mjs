@@ -2,15 +2,17 @@
 // Each listens on a free loopback port, sends the port to its parent over IPC, and answers
 // `cpu` messages with its own CPU time so the runner can report CPU per request.
 //
-//   express-bare | express-hook | express-stack                        GET / (hello world)
-//   fastify-bare | fastify-hook | fastify-stack
+//   express-bare | express-hook | express-als | express-stack          GET / (hello world)
+//   fastify-bare | fastify-hook | fastify-als | fastify-stack
 //
 // `*-hook` is the floor of any plugin: one middleware or onRequest hook that sets one response
-// header to a constant and does nothing else.
+// header to a constant and does nothing else. `*-als` is the floor of any request context that
+// survives awaits: the same hook, running the rest of the request in AsyncLocalStorage.run().
 //   express-post | express-replay-memory | express-replay-redis        POST /orders
 //   fastify-post | fastify-replay-memory | fastify-replay-redis
 //
 // The Redis variants read the server's port from REDIS_PORT.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import express from 'express';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
@@ -25,6 +27,8 @@ const [framework, kind, storeName] = variant.split('-');
 const HELLO = { hello: 'world' };
 /** As long as the correlation IDs Bulwark makes (a UUID). */
 const FIXED_ID = '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+const storage = new AsyncLocalStorage();
+const FIXED_CONTEXT = { correlationId: FIXED_ID };
 let orders = 0;
 
 function store() {
@@ -49,11 +53,16 @@ async function expressApp() {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  if (kind === 'bare' || kind === 'hook') {
+  if (kind === 'bare' || kind === 'hook' || kind === 'als') {
     if (kind === 'hook') {
       app.use((_req, res, next) => {
         res.setHeader('x-request-id', FIXED_ID);
         next();
+      });
+    } else if (kind === 'als') {
+      app.use((_req, res, next) => {
+        res.setHeader('x-request-id', FIXED_ID);
+        storage.run(FIXED_CONTEXT, next);
       });
     }
     app.get('/', (_req, res) => res.json(HELLO));
@@ -74,6 +83,11 @@ async function fastifyApp() {
     app.addHook('onRequest', (_request, reply, next) => {
       reply.header('x-request-id', FIXED_ID);
       next();
+    });
+  } else if (kind === 'als') {
+    app.addHook('onRequest', (_request, reply, next) => {
+      reply.header('x-request-id', FIXED_ID);
+      storage.run(FIXED_CONTEXT, next);
     });
   } else if (kind !== 'bare' && kind !== 'post') {
     await app.register(bulwarkPlugin, stackOptions());

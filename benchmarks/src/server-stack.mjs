@@ -7,7 +7,9 @@
 // Bulwark run side by side, 50 connections each at the same time on the same core, so both see
 // the same machine: on a shared machine that ratio is steadier than one taken from runs made a
 // minute apart.
-// `*-hook` variants (one hook that sets a constant header) measure the floor any plugin pays.
+// `*-hook` variants (one hook that sets a constant header) measure the floor any plugin pays;
+// `*-als` variants (that hook running the request in AsyncLocalStorage) the floor of any request
+// context that survives awaits.
 //
 //   node benchmarks/src/server-stack.mjs [seconds per run, default 10]
 import { execFileSync, fork, spawn } from 'node:child_process';
@@ -198,9 +200,11 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const variant of [
     'express-bare',
     'express-hook',
+    'express-als',
     'express-stack',
     'fastify-bare',
     'fastify-hook',
+    'fastify-als',
     'fastify-stack',
   ]) {
     record(await measure(variant));
@@ -262,6 +266,8 @@ const byName = new Map(rows.map((r) => [r.variant, r]));
 const BASELINE = {
   'express-hook': 'express-bare',
   'fastify-hook': 'fastify-bare',
+  'express-als': 'express-bare',
+  'fastify-als': 'fastify-bare',
   'express-stack': 'express-bare',
   'fastify-stack': 'fastify-bare',
   'express-replay-memory': 'express-post',
@@ -289,7 +295,7 @@ console.log(
 console.log();
 console.log([header, '|---|---|---|---|---|---|---|', ...lines].join('\n'));
 console.log(
-  '\nbaselines: *-stack and *-hook vs *-bare (GET /), *-replay-* vs *-post (POST /orders without Bulwark); *-hook is one trivial hook that sets a header',
+  '\nbaselines: *-stack, *-hook and *-als vs *-bare (GET /), *-replay-* vs *-post (POST /orders without Bulwark); *-hook is one trivial hook that sets a header, *-als the same hook running the request in AsyncLocalStorage.run()',
 );
 console.log(`\n### Side by side: ${CONNECTIONS / 2} connections each, ${SECONDS} s per round\n`);
 console.log(
