@@ -1,4 +1,5 @@
-import { randomByte, takeRandomBytes, writeHexByte } from './random.js';
+import { randomByte, takeRandomBytes } from '@bulwark/core/internal';
+import { writeHexByte } from './random.js';
 
 /** rand_a is 12 bits; a fresh millisecond seeds it below half, leaving room to count up. */
 const COUNTER_SEED_MASK = 0x7ff;
@@ -30,15 +31,14 @@ export function uuidv7(): string {
   }
   // The timestamp digits (0 to 12) change once per millisecond: written then, not per ID.
   if (writtenMs !== lastMs) writeTimestamp();
-  const out = digits;
-  writeHexByte(out, 14, 0x70 | (counter >>> 8));
-  writeHexByte(out, 16, counter);
-  writeHexByte(out, 19, 0x80 | (randomByte(start + 2) & 0x3f));
-  writeHexByte(out, 21, randomByte(start + 3));
-  for (let i = 0; i < 6; i++) writeHexByte(out, 24 + 2 * i, randomByte(start + 4 + i));
+  writeHexByte(digits, 14, 0x70 | (counter >>> 8));
+  writeHexByte(digits, 16, counter);
+  writeHexByte(digits, 19, 0x80 | (randomByte(start + 2) & 0x3f));
+  writeHexByte(digits, 21, randomByte(start + 3));
+  for (let i = 0; i < 6; i++) writeHexByte(digits, 24 + 2 * i, randomByte(start + 4 + i));
   // One native copy makes a flat string: concatenated, it would be a rope that the response
   // header check and the socket write each flatten again.
-  return out.toString('latin1', 0, UUID_LENGTH);
+  return digits.toString('latin1', 0, UUID_LENGTH);
 }
 
 /** Writes the 48-bit timestamp of {@link lastMs}, big-endian, into the first 13 characters. */

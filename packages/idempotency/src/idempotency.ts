@@ -5,8 +5,8 @@ import {
   checkInteger,
   checkKnownOptions,
   checkOptionsObject,
+  randomString,
 } from '@bulwark/core/internal';
-import { claimToken } from './claim-token.js';
 import { type IdempotencyListener, emitIdempotency } from './events.js';
 import { fingerprint, storeKey } from './fingerprint.js';
 import { DEFAULT_MAX_KEY_LENGTH, parseIdempotencyKey } from './idempotency-key.js';
@@ -329,7 +329,8 @@ class IdempotencyCore implements Idempotency {
     const key = storeKey(identity, parsed.key);
     const claim: InProgressRecord = {
       state: 'in_progress',
-      token: claimToken(),
+      // 128 bits from the CSPRNG: only the claim's owner may complete or release its record.
+      token: randomString(16, 'base64url'),
       fingerprint: print,
       startedAt: this.clock.dateNow(),
     };
