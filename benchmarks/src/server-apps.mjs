@@ -2,20 +2,24 @@
 // Each listens on a free loopback port, sends the port to its parent over IPC, and answers
 // `cpu` messages with its own CPU time so the runner can report CPU per request.
 //
-//   express-bare | express-hook | express-als | express-stack          GET / (hello world)
-//   fastify-bare | fastify-hook | fastify-als | fastify-stack
+//   express-bare | express-hook | express-als | express-peer | express-stack   GET / (hello world)
+//   fastify-bare | fastify-hook | fastify-als | fastify-peer | fastify-stack
 //
 // `*-hook` is the floor of any plugin: one middleware or onRequest hook that sets one response
 // header to a constant and does nothing else. `*-als` is the floor of any request context that
 // survives awaits: the same hook, running the rest of the request in AsyncLocalStorage.run().
+// `*-peer` is what the issue compares against, written the way an app usually writes it: a
+// request-ID hook (the inbound x-request-id or crypto.randomUUID(), echoed) and a prom-client
+// histogram of durations by method, route and status, observed when the response finishes.
 //   express-post | express-replay-memory | express-replay-redis        POST /orders
 //   fastify-post | fastify-replay-memory | fastify-replay-redis
 //
 // The Redis variants read the server's port from REDIS_PORT.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import express from 'express';
 import Fastify from 'fastify';
-import { Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import { Redis } from 'ioredis';
 import { bulwark, bulwarkErrorHandler } from '@bulwark/express';
 import { bulwarkPlugin } from '@bulwark/fastify';
@@ -49,6 +53,21 @@ function stackOptions() {
   };
 }
 
+/** The peer's histogram: prom-client's default buckets, the labels most apps use. */
+function peerHistogram() {
+  return new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route', 'status_code'],
+    registers: [new Registry()],
+  });
+}
+
+/** An inbound x-request-id of sane length and charset, or a new UUID. */
+function peerRequestId(header) {
+  return typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
+}
+
 async function expressApp() {
   const app = express();
   app.disable('x-powered-by');
@@ -65,6 +84,19 @@ async function expressApp() {
         storage.run(FIXED_CONTEXT, next);
       });
     }
+    app.get('/', (_req, res) => res.json(HELLO));
+    return app.listen(0, '127.0.0.1');
+  }
+  if (kind === 'peer') {
+    const histogram = peerHistogram();
+    app.use((req, res, next) => {
+      res.setHeader('x-request-id', peerRequestId(req.headers['x-request-id']));
+      const end = histogram.startTimer();
+      res.on('finish', () =>
+        end({ method: req.method, route: req.route?.path ?? '', status_code: res.statusCode }),
+      );
+      next();
+    });
     app.get('/', (_req, res) => res.json(HELLO));
     return app.listen(0, '127.0.0.1');
   }
@@ -88,6 +120,23 @@ async function fastifyApp() {
     app.addHook('onRequest', (_request, reply, next) => {
       reply.header('x-request-id', FIXED_ID);
       storage.run(FIXED_CONTEXT, next);
+    });
+  } else if (kind === 'peer') {
+    const histogram = peerHistogram();
+    app.addHook('onRequest', (request, reply, next) => {
+      reply.header('x-request-id', peerRequestId(request.headers['x-request-id']));
+      next();
+    });
+    app.addHook('onResponse', (request, reply, next) => {
+      histogram.observe(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? '',
+          status_code: reply.statusCode,
+        },
+        reply.elapsedTime / 1000,
+      );
+      next();
     });
   } else if (kind !== 'bare' && kind !== 'post') {
     await app.register(bulwarkPlugin, stackOptions());

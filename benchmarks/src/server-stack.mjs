@@ -9,7 +9,8 @@
 // minute apart.
 // `*-hook` variants (one hook that sets a constant header) measure the floor any plugin pays;
 // `*-als` variants (that hook running the request in AsyncLocalStorage) the floor of any request
-// context that survives awaits.
+// context that survives awaits; `*-peer` variants the request-ID + prom-client histogram pair of
+// hooks an app would write by hand, which the stack is also compared with.
 //
 //   node benchmarks/src/server-stack.mjs [seconds per run, default 10]
 import { execFileSync, fork, spawn } from 'node:child_process';
@@ -201,10 +202,12 @@ for (let round = 0; round < ROUNDS; round++) {
     'express-bare',
     'express-hook',
     'express-als',
+    'express-peer',
     'express-stack',
     'fastify-bare',
     'fastify-hook',
     'fastify-als',
+    'fastify-peer',
     'fastify-stack',
   ]) {
     record(await measure(variant));
@@ -268,6 +271,8 @@ const BASELINE = {
   'fastify-hook': 'fastify-bare',
   'express-als': 'express-bare',
   'fastify-als': 'fastify-bare',
+  'express-peer': 'express-bare',
+  'fastify-peer': 'fastify-bare',
   'express-stack': 'express-bare',
   'fastify-stack': 'fastify-bare',
   'express-replay-memory': 'express-post',
@@ -279,6 +284,13 @@ for (const row of rows) {
   const base = byName.get(BASELINE[row.variant] ?? row.variant);
   row.ratio = row.reqPerSec / base.reqPerSec;
 }
+// The stack against the hand-written pair, per framework.
+const versusPeer = Object.fromEntries(
+  ['express', 'fastify'].map((framework) => [
+    framework,
+    byName.get(`${framework}-stack`).reqPerSec / byName.get(`${framework}-peer`).reqPerSec,
+  ]),
+);
 
 const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const header = '| variant | req/s | runs | vs baseline | p99 ms | server CPU µs/req | non-2xx |';
@@ -295,7 +307,10 @@ console.log(
 console.log();
 console.log([header, '|---|---|---|---|---|---|---|', ...lines].join('\n'));
 console.log(
-  '\nbaselines: *-stack, *-hook and *-als vs *-bare (GET /), *-replay-* vs *-post (POST /orders without Bulwark); *-hook is one trivial hook that sets a header, *-als the same hook running the request in AsyncLocalStorage.run()',
+  '\nbaselines: *-stack, *-hook, *-als and *-peer vs *-bare (GET /), *-replay-* vs *-post (POST /orders without Bulwark); *-hook is one trivial hook that sets a header, *-als the same hook running the request in AsyncLocalStorage.run(), *-peer a hand-written request-ID + prom-client histogram pair',
+);
+console.log(
+  `\nstack vs peer (req/s): Express ${fmt(versusPeer.express, 2)}x, Fastify ${fmt(versusPeer.fastify, 2)}x`,
 );
 console.log(`\n### Side by side: ${CONNECTIONS / 2} connections each, ${SECONDS} s per round\n`);
 console.log(
@@ -320,7 +335,7 @@ mkdirSync(dirname(path), { recursive: true });
 writeFileSync(
   path,
   JSON.stringify(
-    { title: 'server stack', machine, pinned: PINNED, seconds: SECONDS, rows, pairs },
+    { title: 'server stack', machine, pinned: PINNED, seconds: SECONDS, rows, versusPeer, pairs },
     null,
     2,
   ),

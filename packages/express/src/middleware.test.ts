@@ -62,6 +62,24 @@ describe('correlation', () => {
     expect(await res.json()).toEqual({ fromRequest: 'req-42', fromContext: 'req-42' });
   });
 
+  it('keeps req.bulwark per request, out of res.locals keys, and lets a handler replace it', async () => {
+    const app = appWith(bulwark());
+    app.get('/', (req, res) => {
+      const seen = req.bulwark?.correlationId;
+      const keys = Object.keys(res.locals);
+      const json = JSON.stringify(res.locals);
+      req.bulwark = { ...req.bulwark!, correlationId: 'replaced' };
+      res.json({ seen, keys, json, after: req.bulwark?.correlationId });
+    });
+    const url = await serve(app);
+    const [a, b] = await Promise.all([
+      fetch(url, { headers: { 'x-request-id': 'req-a' } }).then((r) => r.json()),
+      fetch(url, { headers: { 'x-request-id': 'req-b' } }).then((r) => r.json()),
+    ]);
+    expect(a).toEqual({ seen: 'req-a', keys: [], json: '{}', after: 'replaced' });
+    expect(b).toEqual({ seen: 'req-b', keys: [], json: '{}', after: 'replaced' });
+  });
+
   it('generates a UUIDv7 when no ID came in, and never echoes an invalid one', async () => {
     const app = appWith(bulwark());
     app.get('/', (_req, res) => res.end());
