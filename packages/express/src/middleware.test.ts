@@ -80,6 +80,16 @@ describe('correlation', () => {
     expect(b).toEqual({ seen: 'req-b', keys: [], json: '{}', after: 'replaced' });
   });
 
+  it('gives req.bulwark to a handler in a mounted sub-app', async () => {
+    const app = appWith(bulwark());
+    const sub = express();
+    sub.get('/', (req, res) => res.json({ id: req.bulwark?.correlationId ?? null }));
+    app.use('/sub', sub);
+    const url = await serve(app);
+    const res = await fetch(`${url}/sub/`, { headers: { 'x-request-id': 'req-sub' } });
+    expect(await res.json()).toEqual({ id: 'req-sub' });
+  });
+
   it('generates a UUIDv7 when no ID came in, and never echoes an invalid one', async () => {
     const app = appWith(bulwark());
     app.get('/', (_req, res) => res.end());

@@ -263,7 +263,7 @@ class ExpressAdapter {
         method: req.method,
         path: req.originalUrl,
         headers: req.headers,
-        distinct: () => req.headersDistinct,
+        rawHeaders: req.rawHeaders,
         body: req.body,
         request: req,
       })

@@ -284,7 +284,7 @@ export function install(
         method: request.method,
         path: request.url,
         headers: request.headers,
-        distinct: () => (request.raw as Partial<typeof request.raw>).headersDistinct,
+        rawHeaders: (request.raw as Partial<typeof request.raw>).rawHeaders,
         body: request.body,
         request,
       })

@@ -13,7 +13,7 @@ function request(
     method,
     path: '/orders?x=1',
     headers: { 'idempotency-key': key },
-    distinct: () => ({ 'idempotency-key': [key] }),
+    rawHeaders: ['Content-Type', 'application/json', 'Idempotency-Key', key],
     body,
     request: { user },
   };
@@ -62,12 +62,13 @@ describe('resolveIdempotency', () => {
     expect(aliceAgain.kind).toBe('reject');
   });
 
-  it('refuses a repeated Idempotency-Key as such', async () => {
+  it('refuses a repeated Idempotency-Key as such, in any casing', async () => {
     const gate = resolveIdempotency({ identity: 'shared' }, clock)!;
+    // Joined by Node, the two halves would read as one valid sf-string.
     const decision = await gate.begin({
       ...request(),
-      headers: { 'idempotency-key': 'a, b' },
-      distinct: () => ({ 'idempotency-key': ['a', 'b'] }),
+      headers: { 'idempotency-key': '"a, b"' },
+      rawHeaders: ['Idempotency-Key', '"a', 'Host', 'x', 'IDEMPOTENCY-KEY', 'b"'],
     });
     expect(decision.kind).toBe('reject');
     if (decision.kind === 'reject') {
@@ -75,6 +76,16 @@ describe('resolveIdempotency', () => {
         'The request carries more than one Idempotency-Key header.',
       );
     }
+  });
+
+  it('takes the joined value when the request has no raw headers', async () => {
+    const gate = resolveIdempotency({ identity: 'shared' }, clock)!;
+    const decision = await gate.begin({
+      ...request(),
+      headers: { 'idempotency-key': '"a, b"' },
+      rawHeaders: undefined,
+    });
+    expect(decision.kind).toBe('proceed');
   });
 
   it('passes the core’s option checks through', () => {
