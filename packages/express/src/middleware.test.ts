@@ -90,6 +90,20 @@ describe('correlation', () => {
     expect(await res.json()).toEqual({ id: 'req-sub' });
   });
 
+  it('runs on a bare Node request without res.locals, with the context in currentContext()', async () => {
+    const middleware = bulwark();
+    closers.push(() => middleware.close());
+    const listening = await listen((req, res) => {
+      void middleware(req as never, res as never, (error?: unknown) => {
+        res.end(error === undefined ? (currentContext()?.correlationId ?? 'none') : 'error');
+      });
+    });
+    open.push(listening);
+    const res = await fetch(listening.url, { headers: { 'x-request-id': 'req-bare' } });
+    expect(res.headers.get('x-request-id')).toBe('req-bare');
+    expect(await res.text()).toBe('req-bare');
+  });
+
   it('generates a UUIDv7 when no ID came in, and never echoes an invalid one', async () => {
     const app = appWith(bulwark());
     app.get('/', (_req, res) => res.end());

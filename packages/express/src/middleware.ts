@@ -71,7 +71,11 @@ const withGetter = new WeakSet<object>();
 type ContextSlot = Record<symbol, RequestContext | undefined>;
 
 function exposeContext(req: Request, res: Response, context: RequestContext): void {
-  (res.locals as ContextSlot)[kContext] = context;
+  const locals = res.locals as ContextSlot | undefined;
+  // A bare Node handler has no res.locals (and a request prototype that is Node's own): the
+  // context is still in currentContext(), only req.bulwark is left out.
+  if (locals === undefined) return;
+  locals[kContext] = context;
   const proto = Object.getPrototypeOf(req) as object | null;
   if (proto === null || withGetter.has(proto)) return;
   withGetter.add(proto);
