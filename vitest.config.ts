@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: ['packages/*'],
-    // Tests talk to real servers on loopback; a hung socket must fail the test, not the run.
-    testTimeout: 15_000,
-    hookTimeout: 15_000,
+    // Runs once before any test file: finds the programs the tests start for real (redis-server),
+    // installing them from Debian's packages where it may, and fails the run with a clear message
+    // where it cannot. Per-test limits live in vitest.shared.ts, which every package's project uses.
+    globalSetup: ['./scripts/test-services.mjs'],
   },
 });

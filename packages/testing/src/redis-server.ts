@@ -1,7 +1,7 @@
 /**
- * A real `redis-server` on a free loopback port, started and stopped by the tests (CI installs
- * Debian's redis-server; its system service on 6379 is never used). Every package with a Redis
- * store starts Redis this one way.
+ * A real `redis-server` on a free loopback port, started and stopped by the tests. The test run's
+ * global setup (scripts/test-services.mjs) finds the binary or installs Debian's package; its
+ * system service on 6379 is never used. Every package with a Redis store starts Redis this one way.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, connect } from 'node:net';
@@ -68,7 +68,17 @@ export async function startRedis(): Promise<TestRedis> {
       { stdio: 'ignore' },
     );
     const failed = new Promise<never>((_, reject) => {
-      child!.once('error', reject);
+      child!.once('error', (error: NodeJS.ErrnoException) => {
+        reject(
+          error.code === 'ENOENT'
+            ? new Error(
+                `cannot start ${BINARY}: not found. Run the tests from the repository root ` +
+                  '(npm test), or run node scripts/test-services.mjs, which installs it',
+                { cause: error },
+              )
+            : error,
+        );
+      });
     });
     await Promise.race([waitForPing(port), failed]);
   };
