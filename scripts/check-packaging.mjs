@@ -1,14 +1,29 @@
 // Packs every publishable package, installs the tarballs into a throwaway project and proves
-// that each one loads through ESM `import` and through CommonJS `require()` (Node >= 20.19),
-// then runs publint on each package.
+// that each one loads through ESM `import` and through CommonJS `require()` (Node >= 20.19 and
+// >= 22.12), that its types resolve for every module resolution TypeScript users have (attw on
+// each tarball, and a CommonJS TypeScript project with the default node10 resolution compiled
+// against all of them), then runs publint on each package.
+//
+// attw's one accepted finding is "CJS resolves to ESM": the packages are ESM only, which Node's
+// require() of ES modules loads; that is the documented way for CommonJS callers.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const run = (cmd, args, cwd) =>
-  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+// The tools' own binaries: npx would spend seconds resolving them for each of thirty calls.
+const bin = (name) => join(root, 'node_modules/.bin', name);
+
+function run(cmd, args, cwd) {
+  try {
+    return execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  } catch (error) {
+    // Tools such as tsc and attw report on stdout: show it, not the buffer's bytes.
+    process.stderr.write(error.stdout?.toString() ?? '');
+    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${error.status})`);
+  }
+}
 
 const packages = readdirSync(join(root, 'packages'))
   .map((dir) => join(root, 'packages', dir))
@@ -19,7 +34,7 @@ const packages = readdirSync(join(root, 'packages'))
 const work = mkdtempSync(join(tmpdir(), 'bulwark-consumer-'));
 try {
   const tarballs = packages.map(({ dir }) => {
-    run('npx', ['publint', '--strict'], dir);
+    run(bin('publint'), ['--strict'], dir);
     const name = run('npm', ['pack', '--silent', '--pack-destination', work], dir)
       .trim()
       .split('\n')
@@ -27,7 +42,13 @@ try {
     return join(work, name);
   });
   writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  run('npm', ['install', '--silent', '--no-audit', '--no-fund', ...tarballs], work);
+  // The optional peers too (prom-client, OpenTelemetry, ioredis): a consumer that uses those
+  // entry points has them, and their types are part of the packages' declarations.
+  const peers = new Map(
+    packages.flatMap(({ manifest }) => Object.entries(manifest.peerDependencies ?? {})),
+  );
+  const peerSpecs = [...peers].map(([name, range]) => `${name}@${range}`);
+  run('npm', ['install', '--silent', '--no-audit', '--no-fund', ...tarballs, ...peerSpecs], work);
 
   const names = packages.map(({ manifest }) => manifest.name);
   const subpaths = packages.flatMap(({ manifest }) =>
@@ -56,6 +77,40 @@ try {
   );
   process.stdout.write(run('node', ['esm.mjs'], work));
   process.stdout.write(run('node', ['cjs.cjs'], work));
+
+  for (const tarball of tarballs) {
+    run(bin('attw'), [tarball, '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'ascii'], root);
+  }
+  console.log(`attw ok: ${tarballs.length} tarballs (node10, node16 from CJS and ESM, bundler)`);
+
+  // A service compiled as CommonJS with TypeScript's defaults ("module": "commonjs" implies
+  // "moduleResolution": "node10"): every entry point must type-check, subpaths included.
+  writeFileSync(
+    join(work, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'commonjs',
+        target: 'ES2022',
+        strict: true,
+        esModuleInterop: true,
+        noEmit: true,
+        typeRoots: [join(root, 'node_modules/@types')],
+        types: ['node'],
+      },
+      files: ['node10.ts'],
+    }),
+  );
+  writeFileSync(
+    join(work, 'node10.ts'),
+    all
+      .map(
+        (n, i) => `import * as t${i} from '${n}';
+void t${i};`,
+      )
+      .join('\n') + '\n',
+  );
+  run('node', [join(root, 'node_modules/typescript/bin/tsc'), '-p', work], work);
+  console.log(`TypeScript "module": "commonjs" (node10 resolution) ok: ${all.length} entry points`);
   console.log(`publint ok: ${names.join(', ')}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
