@@ -34,7 +34,8 @@ function isExecutable(path) {
 /** The path the tests will run, or undefined. */
 export function locate(service, env = process.env) {
   const override = env[service.env];
-  if (override !== undefined && override !== '') return isExecutable(override) ? override : undefined;
+  if (override !== undefined && override !== '')
+    return isExecutable(override) ? override : undefined;
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
     const candidate = join(dir, service.binary);
