@@ -6,26 +6,8 @@ import { isRateLimitedError } from './errors.js';
 import type { RateLimitEvent } from './events.js';
 import { slidingWindow } from './sliding-window.js';
 import { memoryStore } from './stores/memory.js';
+import { track } from './test-helpers.js';
 import { tokenBucket } from './token-bucket.js';
-
-/** Records how a promise settled, without letting a rejection go unhandled. */
-function track<T>(promise: Promise<T>): {
-  settled: () => 'pending' | 'resolved' | 'rejected';
-  error: () => unknown;
-} {
-  let state: 'pending' | 'resolved' | 'rejected' = 'pending';
-  let reason: unknown;
-  promise.then(
-    () => {
-      state = 'resolved';
-    },
-    (error: unknown) => {
-      state = 'rejected';
-      reason = error;
-    },
-  );
-  return { settled: () => state, error: () => reason };
-}
 
 describe('keys', () => {
   it('keeps each key to its own limit', () => {
