@@ -288,6 +288,7 @@ export class Limiter<S extends object> implements RateLimiter, QueueOwner {
       return table !== undefined ? behind : Promise.resolve(behind);
     }
     if (table === undefined) {
+      if (this.listener === undefined) return this.decideRemote(k, n, undefined);
       return this.decideRemote(k, n, undefined).then((decision) => {
         if (this.listener !== undefined) this.report(decision, n);
         return decision;

@@ -50,32 +50,59 @@ export type RawDecision = readonly [
   retry: number,
 ];
 
-/** A decision waiting for Redis, failed by the shared timer when Redis takes too long. */
+/**
+ * A decision waiting for Redis: resolved by the reply, or failed by the shared timer when Redis
+ * takes too long. It keeps the arguments, for the EVAL that follows a NOSCRIPT.
+ */
 class PendingDecision extends Expirable {
   settled = false;
+  /** Whether the script has been sent whole after a NOSCRIPT. */
+  resent = false;
+  resolve!: (value: RawDecision) => void;
+  reject!: (error: unknown) => void;
+  readonly promise: Promise<RawDecision>;
+
   constructor(
-    readonly resolve: (value: RawDecision) => void,
-    readonly reject: (error: unknown) => void,
-    private readonly timeoutMs: number,
+    private readonly store: RedisStore,
+    readonly script: Script,
+    readonly key: string,
+    readonly permits: number,
+    readonly limit: number,
+    readonly windowMs: number,
+    readonly capacity: number,
   ) {
     super();
+    this.promise = new Promise<RawDecision>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
   }
+
   onExpire(): void {
     if (this.settled) return;
     this.settled = true;
-    this.reject(new TimeoutError(this.timeoutMs));
+    this.reject(new TimeoutError(this.store.timeoutMs));
   }
-  succeeded(value: unknown): void {
+
+  readonly replied = (value: unknown): void => {
     if (this.settled) return;
     this.settled = true;
+    this.store.forget(this);
     if (isRawDecision(value)) this.resolve(value);
     else this.reject(new Error('unexpected reply from the rate-limit script'));
-  }
-  failed(error: unknown): void {
+  };
+
+  readonly failed = (error: unknown): void => {
     if (this.settled) return;
+    if (!this.resent && isNoScript(error)) {
+      this.resent = true;
+      this.store.evaluate(this);
+      return;
+    }
     this.settled = true;
+    this.store.forget(this);
     this.reject(error);
-  }
+  };
 }
 
 function isRawDecision(value: unknown): value is RawDecision {
@@ -125,31 +152,33 @@ export class RedisStore {
     if (status !== undefined && status !== 'ready') {
       return Promise.reject(new Error(`redis client is not ready (status: ${status})`));
     }
-    return new Promise<RawDecision>((resolve, reject) => {
-      const pending = new PendingDecision(resolve, reject, this.timeoutMs);
-      this.timers.add(pending, this.clock.now(), this.timeoutMs);
-      let reply: Promise<unknown>;
-      try {
-        reply = this.client
-          .evalsha(script.sha, 1, key, permits, limit, windowMs, capacity)
-          .catch((error: unknown) => {
-            if (!isNoScript(error) || pending.settled) throw error;
-            return this.client.eval(script.source, 1, key, permits, limit, windowMs, capacity);
-          });
-      } catch (error: unknown) {
-        reply = Promise.reject(error);
-      }
-      reply.then(
-        (value) => {
-          this.timers.delete(pending);
-          pending.succeeded(value);
-        },
-        (error: unknown) => {
-          this.timers.delete(pending);
-          pending.failed(error);
-        },
-      );
-    });
+    const pending = new PendingDecision(this, script, key, permits, limit, windowMs, capacity);
+    this.timers.add(pending, this.clock.now(), this.timeoutMs);
+    let reply: Promise<unknown>;
+    try {
+      reply = this.client.evalsha(script.sha, 1, key, permits, limit, windowMs, capacity);
+    } catch (error: unknown) {
+      reply = Promise.reject(error);
+    }
+    reply.then(pending.replied, pending.failed);
+    return pending.promise;
+  }
+
+  /** @internal The server lost the script: send it whole, once. */
+  evaluate(pending: PendingDecision): void {
+    const { script, key, permits, limit, windowMs, capacity } = pending;
+    let reply: Promise<unknown>;
+    try {
+      reply = this.client.eval(script.source, 1, key, permits, limit, windowMs, capacity);
+    } catch (error: unknown) {
+      reply = Promise.reject(error);
+    }
+    reply.then(pending.replied, pending.failed);
+  }
+
+  /** @internal A decision settled: its timeout is no longer needed. */
+  forget(pending: PendingDecision): void {
+    this.timers.delete(pending);
   }
 }
 
