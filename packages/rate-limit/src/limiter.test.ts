@@ -86,6 +86,30 @@ describe('keys', () => {
   });
 });
 
+describe('acquire', () => {
+  it.each([
+    [{ permits: 0 }, RangeError, 'expected permits to be an integer between 1 and 5, got 0'],
+    [{ signal: 'abort' }, TypeError, 'expected signal to be an AbortSignal, got "abort"'],
+    [
+      { permit: 2 },
+      TypeError,
+      'unknown option "permit" for acquire(); expected one of permits, signal',
+    ],
+  ])('rejects the options %o, taking nothing', async (options, Kind, message) => {
+    const limiter = tokenBucket({ limit: 5, windowMs: 1_000, clock: new FakeClock() });
+    await expect(limiter.acquire('k', options as never)).rejects.toThrow(new Kind(message));
+    expect(limiter.take('k').remaining).toBe(4);
+  });
+
+  it('resolves with the decision when the permits are there', async () => {
+    const limiter = slidingWindow({ limit: 5, windowMs: 1_000, clock: new FakeClock() });
+    expect(await limiter.acquire('k', { permits: 2 })).toMatchObject({
+      allowed: true,
+      remaining: 3,
+    });
+  });
+});
+
 describe('the queue', () => {
   it('refuses at once with reason "limit" when the limiter has no queue', async () => {
     const limiter = tokenBucket({ limit: 1, windowMs: 1_000, clock: new FakeClock() });

@@ -220,8 +220,8 @@ export class Limiter<S extends object> implements RateLimiter, QueueOwner {
   private readonly table: MemoryTable<S> | undefined;
   /** The Redis store, when they are there. */
   private readonly remote: RedisStore | undefined;
-  private readonly take_: Script;
-  private readonly refund_: Script;
+  private readonly takeScript: Script;
+  private readonly refundScript: Script;
   /** `prefix + policy`: the Redis key of the unkeyed limit, and the stem of every other. */
   private readonly stem: string;
   /** The keys that have calls waiting; made only when the limiter has a queue. */
@@ -249,8 +249,8 @@ export class Limiter<S extends object> implements RateLimiter, QueueOwner {
       this.stem = store.prefix + settings.policy;
     }
     const scripts = scriptsFor(scheme.kind);
-    this.take_ = scripts.take;
-    this.refund_ = scripts.refund;
+    this.takeScript = scripts.take;
+    this.refundScript = scripts.refund;
     if (settings.queue > 0) this.lists = new Map();
   }
 
@@ -307,7 +307,15 @@ export class Limiter<S extends object> implements RateLimiter, QueueOwner {
     let scope: Scope;
     try {
       k = key === undefined ? UNKEYED : this.checkKey(key);
-      if (options !== undefined) checkOptionsObject('acquire', options);
+      if (options !== undefined) {
+        checkOptionsObject('acquire', options);
+        checkKnownOptions('acquire', options, ['permits', 'signal']);
+        if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+          throw new TypeError(
+            `expected signal to be an AbortSignal, got ${describeValue(options.signal)}`,
+          );
+        }
+      }
       n = options?.permits === undefined ? 1 : this.checkPermits(options.permits);
       scope = Scope.from(options?.signal);
     } catch (error: unknown) {
@@ -591,7 +599,7 @@ export class Limiter<S extends object> implements RateLimiter, QueueOwner {
   ): Promise<RateLimitDecision> {
     const { limit, windowMs, capacity } = this.scheme;
     return this.remote!.run(
-      this.take_,
+      this.takeScript,
       this.redisKey(key),
       permits,
       limit,
@@ -638,7 +646,14 @@ export class Limiter<S extends object> implements RateLimiter, QueueOwner {
 
   private refund(key: string, permits: number): void {
     const { limit, windowMs, capacity } = this.scheme;
-    this.remote!.run(this.refund_, this.redisKey(key), permits, limit, windowMs, capacity).then(
+    this.remote!.run(
+      this.refundScript,
+      this.redisKey(key),
+      permits,
+      limit,
+      windowMs,
+      capacity,
+    ).then(
       undefined,
       // Nothing to do: the permits stay taken until they refill.
       () => undefined,
