@@ -234,11 +234,7 @@ describe('deadline', () => {
     app.use(bulwarkErrorHandler());
     const res = await fetch(await serve(app), { headers: { 'x-bulwark-timeout-ms': '0' } });
     expect(res.status).toBe(504);
-    expect(await res.json()).toMatchObject({
-      statusCode: 504,
-      code: 'BULWARK_DEADLINE_EXCEEDED',
-      error: 'Gateway Timeout',
-    });
+    expect(await res.json()).toMatchObject({ type: 'urn:bulwark:deadline-exceeded', status: 504 });
     expect(ran).toBe(false);
   });
 
@@ -376,10 +372,8 @@ describe('load shedding', () => {
     const flood = await Promise.all(Array.from({ length: 30 }, () => fetch(`${url}/work`)));
     expect(flood.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 503));
     expect(flood[0]!.headers.get('retry-after')).toBe('1');
-    expect(await flood[0]!.json()).toMatchObject({
-      statusCode: 503,
-      code: 'BULWARK_BULKHEAD_REJECTED',
-    });
+    expect(flood[0]!.headers.get('content-type')).toBe('application/problem+json');
+    expect(await flood[0]!.json()).toMatchObject({ type: 'urn:bulwark:overloaded', status: 503 });
     expect(flood[1]!.headers.get('x-request-id')).toMatch(UUID_V7);
     const live = await fetch(`${url}/livez`);
     expect(live.status).toBe(200);

@@ -11,13 +11,19 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adaptiveLimit } from '@bulwark/bulkhead';
+import { consecutive } from '@bulwark/circuit-breaker';
+import { type HttpClientOptions, createHttpClient } from '@bulwark/http-client';
 import fp from 'fastify-plugin';
 import { type FastifyBulwarkOptions, bulwarkPlugin, install } from './plugin.js';
 import type { IdempotencyOptions } from '@bulwark/server';
 import { BulwarkStack, type PressureReading } from '@bulwark/server/internal';
 import {
   FakeClock,
+  type Fault,
+  type FaultServer,
   type TestRedis,
+  fault,
+  startFaultServer,
   latch,
   rawRequest,
   startRedis,
@@ -230,11 +236,7 @@ describe('deadline', () => {
     });
     const res = await app.inject({ url: '/', headers: { 'x-bulwark-timeout-ms': '0' } });
     expect(res.statusCode).toBe(504);
-    expect(res.json()).toMatchObject({
-      statusCode: 504,
-      code: 'BULWARK_DEADLINE_EXCEEDED',
-      error: 'Gateway Timeout',
-    });
+    expect(res.json()).toMatchObject({ type: 'urn:bulwark:deadline-exceeded', status: 504 });
     expect(ran).toBe(false);
   });
 
@@ -243,6 +245,156 @@ describe('deadline', () => {
     app.get('/', async () => 'ok');
     const res = await app.inject({ url: '/', headers: { 'grpc-timeout': '0m' } });
     expect(res.statusCode).toBe(504);
+  });
+});
+
+/**
+ * A service whose GET /call calls a misbehaving upstream through `@bulwark/http-client` and lets
+ * the client's error go, answered by the plugin's error handler.
+ */
+async function serviceCalling(
+  script: readonly Fault[],
+  options: HttpClientOptions,
+): Promise<{ url: string; upstream: FaultServer }> {
+  const upstream = await startFaultServer();
+  closers.push(() => upstream.close());
+  upstream.script(...script);
+  const http = createHttpClient({ baseUrl: upstream.origin, ...options });
+  // Destroyed before the upstream closes: closers run in order, so put it first.
+  closers.unshift(() => http.destroy());
+  const app = await appWith();
+  app.get('/call', async () => http.get('/accounts/12345?token=s3cret'));
+  return { url: `${await listening(app)}/call`, upstream };
+}
+
+/** Checks an answer is a bare problem: its four members, nothing of the upstream or the error. */
+async function problemOf(res: Response, upstream: FaultServer): Promise<Record<string, unknown>> {
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  const text = await res.text();
+  for (const leak of [
+    String(upstream.port),
+    '/accounts',
+    's3cret',
+    'BULWARK_',
+    'Error',
+    '    at ',
+  ]) {
+    expect(text).not.toContain(leak);
+  }
+  const body = JSON.parse(text) as Record<string, unknown>;
+  expect(Object.keys(body).sort()).toEqual(['detail', 'status', 'title', 'type']);
+  expect(body.status).toBe(res.status);
+  return body;
+}
+
+const noRetry = { retry: false } as const;
+const quickRetry = { retry: { maxAttempts: 2, random: () => 0 } } as const;
+
+describe('errors of @bulwark/http-client, over real sockets', () => {
+  it.each<[string, Fault[], HttpClientOptions]>([
+    ['retries exhausted on 503s', fault.burst(2, 503), quickRetry],
+    [
+      'retries exhausted on resets',
+      [fault.resetBeforeHeaders(), fault.resetBeforeHeaders()],
+      quickRetry,
+    ],
+    ['a network error', [fault.resetBeforeHeaders()], noRetry],
+    [
+      'an error status from the upstream',
+      [fault.respond(404, { body: 'no such account' })],
+      noRetry,
+    ],
+    [
+      'a body over the limit',
+      [fault.respond(200, { body: 'x'.repeat(100) })],
+      { ...noRetry, maxBodyBytes: 10 },
+    ],
+  ])('answers %s with 502 problem+json', async (_name, script, options) => {
+    const { url, upstream } = await serviceCalling(script, options);
+    const res = await fetch(url);
+    expect(res.status).toBe(502);
+    expect(await problemOf(res, upstream)).toEqual({
+      type: 'urn:bulwark:dependency-failed',
+      title: 'Dependency failed',
+      status: 502,
+      detail: 'A service this request depends on failed or could not be reached.',
+    });
+  });
+
+  it('answers an attempt timeout with 504 dependency-timeout', async () => {
+    const clock = new FakeClock();
+    const { url, upstream } = await serviceCalling([fault.hang()], {
+      ...noRetry,
+      clock,
+      timeoutMs: 50,
+    });
+    const answer = fetch(url);
+    await upstream.waitForRequests(1);
+    await clock.advance(50);
+    const res = await answer;
+    expect(res.status).toBe(504);
+    expect(await problemOf(res, upstream)).toMatchObject({
+      type: 'urn:bulwark:dependency-timeout',
+    });
+  });
+
+  it('answers the client’s deadline running out with 504 deadline-exceeded', async () => {
+    const clock = new FakeClock();
+    const { url, upstream } = await serviceCalling([fault.hang()], {
+      ...noRetry,
+      clock,
+      timeoutMs: false,
+      deadlineMs: 100,
+    });
+    const answer = fetch(url);
+    await upstream.waitForRequests(1);
+    await clock.advance(100);
+    const res = await answer;
+    expect(res.status).toBe(504);
+    expect(await problemOf(res, upstream)).toMatchObject({ type: 'urn:bulwark:deadline-exceeded' });
+  });
+
+  it('answers an open breaker with 503 and the time until its trial call as Retry-After', async () => {
+    const clock = new FakeClock();
+    const { url, upstream } = await serviceCalling([fault.respond(500)], {
+      ...noRetry,
+      clock,
+      breaker: { strategy: consecutive({ threshold: 1 }), breakDurationMs: 10_000 },
+    });
+    expect((await fetch(url)).status).toBe(502);
+    await clock.advance(2_500);
+    const res = await fetch(url);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('8');
+    expect(await problemOf(res, upstream)).toMatchObject({
+      type: 'urn:bulwark:dependency-unavailable',
+    });
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('answers a full bulkhead with 503 overloaded and Retry-After', async () => {
+    const { url, upstream } = await serviceCalling([fault.hang()], {
+      ...noRetry,
+      bulkhead: { limit: 1, queue: 0 },
+    });
+    const held = fetch(url);
+    await upstream.waitForRequests(1);
+    const res = await fetch(url);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(await problemOf(res, upstream)).toMatchObject({ type: 'urn:bulwark:overloaded' });
+    await upstream.close();
+    expect((await held).status).toBe(502);
+  });
+
+  it('answers an upstream’s 429 with 503 and the upstream’s Retry-After, as the caller is not the one limited', async () => {
+    const { url, upstream } = await serviceCalling([fault.rateLimited('7')], noRetry);
+    const res = await fetch(url);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(await problemOf(res, upstream)).toMatchObject({
+      type: 'urn:bulwark:dependency-rate-limited',
+    });
   });
 });
 
@@ -255,17 +407,19 @@ describe('errors', () => {
     app.get('/circuit', async () => {
       throw new BrokenCircuitError('circuit is open', 'db', 2500);
     });
-    const deadline = await app.inject('/deadline');
-    expect(deadline.statusCode).toBe(504);
-    expect(deadline.json()).toEqual({
-      statusCode: 504,
-      code: 'BULWARK_DEADLINE_EXCEEDED',
-      error: 'Gateway Timeout',
-      message: 'deadline of 300 ms exceeded',
+    const url = await listening(app);
+    const deadline = await fetch(`${url}/deadline`);
+    expect(deadline.status).toBe(504);
+    expect(deadline.headers.get('content-type')).toBe('application/problem+json');
+    expect(await deadline.json()).toEqual({
+      type: 'urn:bulwark:deadline-exceeded',
+      title: 'Deadline exceeded',
+      status: 504,
+      detail: "The request's time budget ran out before it could be completed.",
     });
-    const circuit = await app.inject('/circuit');
-    expect(circuit.statusCode).toBe(503);
-    expect(circuit.headers['retry-after']).toBe('3');
+    const circuit = await fetch(`${url}/circuit`);
+    expect(circuit.status).toBe(503);
+    expect(circuit.headers.get('retry-after')).toBe('3');
   });
 
   it('hands other errors on to Fastify’s handler', async () => {
@@ -273,9 +427,25 @@ describe('errors', () => {
     app.get('/', async () => {
       throw Object.assign(new Error('nope'), { statusCode: 418 });
     });
-    const res = await app.inject('/');
-    expect(res.statusCode).toBe(418);
-    expect(res.json()).toMatchObject({ message: 'nope' });
+    const res = await fetch(await listening(app));
+    expect(res.status).toBe(418);
+    expect(await res.json()).toMatchObject({ message: 'nope' });
+  });
+
+  it('hands an unknown error to Fastify, whose 500 carries its message but never a stack', async () => {
+    const app = await appWith();
+    app.get('/', async () => {
+      throw new Error('boom');
+    });
+    const res = await fetch(await listening(app));
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'boom',
+    });
+    expect(text).not.toContain('plugin.test');
   });
 });
 
@@ -320,10 +490,8 @@ describe('load shedding', () => {
     const flood = await Promise.all(Array.from({ length: 30 }, () => fetch(`${url}/work`)));
     expect(flood.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 503));
     expect(flood[0]!.headers.get('retry-after')).toBe('1');
-    expect(await flood[0]!.json()).toMatchObject({
-      statusCode: 503,
-      code: 'BULWARK_BULKHEAD_REJECTED',
-    });
+    expect(flood[0]!.headers.get('content-type')).toBe('application/problem+json');
+    expect(await flood[0]!.json()).toMatchObject({ type: 'urn:bulwark:overloaded', status: 503 });
     expect((await fetch(`${url}/livez`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     held.open();
@@ -451,10 +619,9 @@ describe('load shedding by limit kind and pressure', () => {
     const refused = await app.inject('/');
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['retry-after']).toBe('2');
-    expect(refused.json()).toMatchObject({
-      code: 'BULWARK_BULKHEAD_REJECTED',
-      message: 'load shed (heap): request refused to protect the service',
-    });
+    // Why it was shed is the metrics' business, not the caller's.
+    expect(refused.json()).toMatchObject({ type: 'urn:bulwark:overloaded', status: 503 });
+    expect(refused.body).not.toContain('heap');
     expect((await app.inject('/livez')).statusCode).toBe(200);
     expect(await registry.metrics()).toContain('bulwark_http_server_shed_total{reason="heap"} 1');
     reading = { ...reading, heapUsedBytes: 1 };

@@ -30,9 +30,10 @@ declare module 'fastify' {
 /** The options of {@link bulwarkPlugin}: Bulwark's shared options, plus one for Fastify. */
 export interface FastifyBulwarkOptions extends BulwarkOptions<FastifyRequest> {
   /**
-   * Install an error handler that answers Bulwark's errors (503 + Retry-After, 504, 499) and
-   * hands every other error on to Fastify's. Turn it off when the application sets its own, and
-   * call `httpAnswerFor(error)` from it. Default true.
+   * Install an error handler that answers the errors of Bulwark and `@bulwark/http-client` as
+   * `application/problem+json` (502, 503 + Retry-After, 504, 499) and hands every other error on
+   * to Fastify's. Turn it off when the application sets its own, and call `httpAnswerFor(error)`
+   * from it. Default true.
    */
   errorHandler?: boolean;
 }
@@ -377,7 +378,11 @@ export function install(
       const answer = httpAnswerFor(error);
       // Thrown on, an error reaches the error handler Fastify had before this one.
       if (answer === undefined) throw error;
-      void reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
+      // A Buffer, so Fastify adds no charset: the same bytes as Express and the idempotency answers.
+      void reply
+        .code(answer.statusCode)
+        .headers(answer.headers)
+        .send(Buffer.from(JSON.stringify(answer.body)));
     });
   }
 
