@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BrokenCircuitError, DeadlineExceededError } from '@bulwark/core';
+import { BrokenCircuitError, DeadlineExceededError, TimeoutError } from '@bulwark/core';
 import { currentContext, remainingMs } from '@bulwark/correlation';
 import { gracefulShutdown, healthRegistry } from '@bulwark/health';
 import { type IdempotencyEvent, redisStore } from '@bulwark/idempotency';
@@ -660,6 +660,37 @@ describe('metrics', () => {
     expect(res.body).toContain('bulwark_bulkhead_limit{policy="http-server"} 5');
     // Probes and scrapes are left out of the request metrics.
     expect(res.body).not.toContain('route="/livez"');
+  });
+
+  it('labels failed requests by route template: a Bulwark error, an unknown error, a 404', async () => {
+    const registry = new Registry();
+    const app = await appWith({ metrics: { registry } });
+    app.get('/orders/:id', async () => {
+      throw new BrokenCircuitError('circuit is open', 'payments', 1000);
+    });
+    app.get('/crash/:id', async () => {
+      throw new Error('boom');
+    });
+    await app.register(
+      async (api) => {
+        api.get('/users/:id', async () => {
+          throw new TimeoutError(50);
+        });
+      },
+      { prefix: '/api' },
+    );
+    const url = await listening(app);
+    const paths = ['/orders/1', '/crash/2', '/api/users/3', '/nowhere'];
+    const statuses = [];
+    for (const path of paths) statuses.push((await fetch(url + path)).status);
+    expect(statuses).toEqual([503, 500, 504, 404]);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const count = 'bulwark_http_server_request_duration_seconds_count{method="GET",route=';
+    expect(text).toContain(`${count}"/orders/:id",status_code="503"} 1`);
+    expect(text).toContain(`${count}"/crash/:id",status_code="500"} 1`);
+    expect(text).toContain(`${count}"/api/users/:id",status_code="504"} 1`);
+    expect(text).toContain(`${count}"",status_code="404"} 1`);
+    expect(text).not.toContain('undefined');
   });
 
   it('leaves the registry when the app closes, so a new app can use it', async () => {
