@@ -203,6 +203,126 @@ describe('correlation', () => {
     });
   });
 
+  describe('in every log line of a request, Fastify’s own included', () => {
+    interface Logged {
+      url: string;
+      lines: Array<Record<string, unknown>>;
+      /** Resolves once a line matching `test` has been written. */
+      written(test: (line: Record<string, unknown>) => boolean): Promise<void>;
+    }
+
+    async function loggedApp(): Promise<Logged> {
+      const lines: Array<Record<string, unknown>> = [];
+      let waiters: Array<{
+        test: (line: Record<string, unknown>) => boolean;
+        resolve: () => void;
+      }> = [];
+      const stream = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          const line = JSON.parse(chunk.toString()) as Record<string, unknown>;
+          lines.push(line);
+          for (const waiter of waiters.filter((w) => w.test(line))) waiter.resolve();
+          waiters = waiters.filter((w) => !w.test(line));
+          callback();
+        },
+      });
+      const app = await appWith({}, { logger: { level: 'info', stream } });
+      app.get('/orders/:id', async (request) => {
+        request.log.info('handling');
+        return 'ok';
+      });
+      app.get('/fails', async () => {
+        throw new Error('boom');
+      });
+      const written = (test: (line: Record<string, unknown>) => boolean) =>
+        lines.some(test)
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => waiters.push({ test, resolve }));
+      return { url: await listening(app), lines, written };
+    }
+
+    /** The lines Fastify and the handler logged for the one request made. */
+    async function linesOf(logged: Logged, res: Response): Promise<Array<Record<string, unknown>>> {
+      await res.text();
+      const reqId = logged.lines.find((l) => l.msg === 'incoming request')?.reqId;
+      // "request completed" is logged when the response has finished, maybe after the client read it.
+      await logged.written((l) => l.reqId === reqId && l.msg === 'request completed');
+      return logged.lines.filter((l) => l.reqId === reqId);
+    }
+
+    it.each([
+      [
+        'a valid inbound ID',
+        '/orders/1',
+        { 'x-request-id': 'order-7' },
+        ['incoming request', 'handling', 'request completed'],
+      ],
+      [
+        'a handler that throws',
+        '/fails',
+        { 'x-request-id': 'order-7' },
+        ['incoming request', 'boom', 'request completed'],
+      ],
+      [
+        'a 404',
+        '/nowhere',
+        { 'x-request-id': 'order-7' },
+        ['incoming request', 'Route GET:/nowhere not found', 'request completed'],
+      ],
+    ])('carries the echoed ID for %s', async (_name, path, headers, messages) => {
+      const app = await loggedApp();
+      const res = await fetch(app.url + path, { headers });
+      const logged = await linesOf(app, res);
+      expect(logged.map((l) => l.msg)).toEqual(messages);
+      for (const line of logged) expect(line.correlation_id).toBe('order-7');
+      expect(new Set(logged.map((l) => l.trace_id)).size).toBe(1);
+    });
+
+    it('keeps an application’s 404 handler, set before the plugin or after it', async () => {
+      const lines: Array<Record<string, unknown>> = [];
+      const stream = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          callback();
+        },
+      });
+      const before = Fastify({ logger: { level: 'info', stream } });
+      apps.push(before);
+      before.setNotFoundHandler(async (_request, reply) => reply.code(404).send('before'));
+      await before.register(bulwarkPlugin);
+      const res = await fetch(`${await listening(before)}/nowhere`);
+      expect(await res.text()).toBe('before');
+
+      const after = await appWith({}, { logger: { level: 'info', stream } });
+      after.setNotFoundHandler(async (request, reply) => {
+        request.log.info('not here');
+        return reply.code(404).send('after');
+      });
+      const url = await listening(after);
+      lines.length = 0;
+      const answer = await fetch(`${url}/nowhere`, { headers: { 'x-request-id': 'lost-1' } });
+      expect(await answer.text()).toBe('after');
+      expect(lines.find((l) => l.msg === 'incoming request')?.correlation_id).toBe('lost-1');
+      expect(lines.find((l) => l.msg === 'not here')?.correlation_id).toBe('lost-1');
+    });
+
+    it('carries a generated ID, never the raw header, when the inbound one is invalid', async () => {
+      const app = await loggedApp();
+      const invalid = 'x'.repeat(300);
+      const res = await fetch(`${app.url}/orders/1`, { headers: { 'x-request-id': invalid } });
+      const echoed = res.headers.get('x-request-id');
+      expect(echoed).toMatch(UUID_V7);
+      const logged = await linesOf(app, res);
+      expect(logged.map((l) => l.msg)).toEqual([
+        'incoming request',
+        'handling',
+        'request completed',
+      ]);
+      for (const line of logged) expect(line.correlation_id).toBe(echoed);
+      expect(JSON.stringify(app.lines)).not.toContain(invalid);
+    });
+  });
+
   it('echoes the ID in the configured header, or in none', async () => {
     const app = await appWith({
       correlation: { headers: ['x-correlation-id'], responseHeader: false },
