@@ -1,11 +1,13 @@
 import type { ErrorRequestHandler } from 'express';
 import { httpAnswerFor } from '@bulwark/server';
+import { send } from './capture-response.js';
 
 /**
- * Express error middleware that answers Bulwark's errors: 503 with Retry-After for shedding, a
- * full bulkhead or an open circuit; 504 for an exceeded deadline or timeout; 499 for a caller
- * that went away. The body is JSON, `{ statusCode, code, error, message }`, as Fastify answers
- * errors. Anything else goes on to the next error handler. Mount it after the routes.
+ * Express error middleware that answers the errors of Bulwark and of `@bulwark/http-client` as
+ * `application/problem+json` (RFC 9457) with nothing internal in the body: 502 for a dependency
+ * that failed, 504 for an exceeded deadline or timeout, 503 with Retry-After for an open circuit,
+ * a full bulkhead, shedding or a dependency's rate limit, 499 for a caller that went away. Anything
+ * else goes on to the next error handler. Mount it after the routes.
  *
  * @example
  * app.use(bulwark());
@@ -20,8 +22,6 @@ export function bulwarkErrorHandler(): ErrorRequestHandler {
       next(error);
       return;
     }
-    res.status(answer.statusCode);
-    for (const name in answer.headers) res.setHeader(name, answer.headers[name]!);
-    res.json(answer.body);
+    send(res, answer.statusCode, answer.headers, JSON.stringify(answer.body));
   };
 }

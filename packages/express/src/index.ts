@@ -1,6 +1,6 @@
 export { bulwark, type BulwarkMiddleware } from './middleware.js';
 export { bulwarkErrorHandler } from './error-handler.js';
-export { httpAnswerFor, type ErrorBody, type HttpAnswer } from '@bulwark/server';
+export { httpAnswerFor, type HttpAnswer, type ProblemDetails } from '@bulwark/server';
 export type {
   BulwarkOptions,
   CorrelationOptions,

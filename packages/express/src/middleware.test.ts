@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BrokenCircuitError, TimeoutError } from '@bulwark/core';
 import { currentContext, remainingMs } from '@bulwark/correlation';
 import { adaptiveLimit } from '@bulwark/bulkhead';
 import { gracefulShutdown, healthRegistry } from '@bulwark/health';
@@ -234,11 +235,7 @@ describe('deadline', () => {
     app.use(bulwarkErrorHandler());
     const res = await fetch(await serve(app), { headers: { 'x-bulwark-timeout-ms': '0' } });
     expect(res.status).toBe(504);
-    expect(await res.json()).toMatchObject({
-      statusCode: 504,
-      code: 'BULWARK_DEADLINE_EXCEEDED',
-      error: 'Gateway Timeout',
-    });
+    expect(await res.json()).toMatchObject({ type: 'urn:bulwark:deadline-exceeded', status: 504 });
     expect(ran).toBe(false);
   });
 
@@ -376,10 +373,8 @@ describe('load shedding', () => {
     const flood = await Promise.all(Array.from({ length: 30 }, () => fetch(`${url}/work`)));
     expect(flood.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 503));
     expect(flood[0]!.headers.get('retry-after')).toBe('1');
-    expect(await flood[0]!.json()).toMatchObject({
-      statusCode: 503,
-      code: 'BULWARK_BULKHEAD_REJECTED',
-    });
+    expect(flood[0]!.headers.get('content-type')).toBe('application/problem+json');
+    expect(await flood[0]!.json()).toMatchObject({ type: 'urn:bulwark:overloaded', status: 503 });
     expect(flood[1]!.headers.get('x-request-id')).toMatch(UUID_V7);
     const live = await fetch(`${url}/livez`);
     expect(live.status).toBe(200);
@@ -568,6 +563,65 @@ describe('metrics', () => {
     );
     // The shedding bulkhead's own gauges, from @bulwark/telemetry.
     expect(text).toContain('bulwark_bulkhead_limit{policy="http-server"} 10');
+  });
+
+  it('labels failed requests by route template: a Bulwark error, an unknown error, a 404', async () => {
+    const registry = new Registry();
+    const app = appWith(bulwark({ metrics: { registry } }));
+    app.get('/orders/:id', () => {
+      throw new BrokenCircuitError('circuit is open', 'payments', 1000);
+    });
+    app.get('/crash/:id', () => {
+      throw new Error('boom');
+    });
+    const api = express.Router();
+    api.get('/users/:id', () => {
+      throw new TimeoutError(50);
+    });
+    api.get('/broken/:id', () => {
+      throw new Error('boom');
+    });
+    app.use('/api', api);
+    const v1 = express();
+    v1.get('/carts/:id', () => {
+      throw new Error('boom');
+    });
+    app.use('/v1', v1);
+    app.use(bulwarkErrorHandler());
+    const { url, watch } = await serveWatched(app);
+    const paths = [
+      '/orders/1',
+      '/crash/2',
+      '/api/users/3',
+      '/api/broken/4',
+      '/v1/carts/5',
+      '/nowhere',
+    ];
+    const statuses = [];
+    for (const path of paths) statuses.push((await fetch(url + path)).status);
+    expect(statuses).toEqual([503, 500, 504, 500, 500, 404]);
+    await watch.closed(paths.length);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const count = 'bulwark_http_server_request_duration_seconds_count{method="GET",route=';
+    expect(text).toContain(`${count}"/orders/:id",status_code="503"} 1`);
+    expect(text).toContain(`${count}"/crash/:id",status_code="500"} 1`);
+    expect(text).toContain(`${count}"/api/users/:id",status_code="504"} 1`);
+    expect(text).toContain(`${count}"/api/broken/:id",status_code="500"} 1`);
+    expect(text).toContain(`${count}"/v1/carts/:id",status_code="500"} 1`);
+    expect(text).toContain(`${count}"",status_code="404"} 1`);
+    expect(text).not.toContain('undefined');
+  });
+
+  it('leaves req.route for handlers to read as Express set it, with metrics on', async () => {
+    const registry = new Registry();
+    const app = appWith(bulwark({ metrics: { registry } }));
+    const api = express.Router();
+    api.get('/items/:id', (req, res) => {
+      res.json({ path: (req.route as { path: string }).path, baseUrl: req.baseUrl });
+    });
+    app.use('/api', api);
+    const res = await fetch(`${await serve(app)}/api/items/1`);
+    expect(await res.json()).toEqual({ path: '/items/:id', baseUrl: '/api' });
   });
 
   it('records without a route when the path is false', async () => {

@@ -118,12 +118,60 @@ function bindBodyEvents(req: IncomingMessage, context: RequestContext): void {
   } as IncomingMessage['emit'];
 }
 
+/**
+ * `req.route`, as an accessor on the request's prototype that also keeps `req.baseUrl` as it was
+ * when the router matched the route, both in `res.locals` under symbols. The router puts
+ * `baseUrl` back as an error leaves a mounted router, and sets it to undefined as the error
+ * leaves the app: read at the end of a failed request, `baseUrl + route.path` lost the mount
+ * path, or read "undefined". A mounted sub-app's request prototype inherits from its parent's,
+ * so its routes go through the accessor too.
+ */
+const kRoute = Symbol('bulwark.route');
+const kRouteBase = Symbol('bulwark.routeBase');
+const withRouteAccessor = new WeakSet<object>();
+
+interface MatchedRoute {
+  path?: string | string[];
+}
+type RouteSlot = Record<symbol, MatchedRoute | string | undefined>;
+
+function watchRoutes(req: Request): void {
+  const proto = Object.getPrototypeOf(req) as object | null;
+  if (proto === null || withRouteAccessor.has(proto)) return;
+  withRouteAccessor.add(proto);
+  Object.defineProperty(proto, 'route', {
+    configurable: true,
+    enumerable: false,
+    get(this: Request): unknown {
+      return (this.res?.locals as RouteSlot | undefined)?.[kRoute];
+    },
+    set(this: Request, value: MatchedRoute | undefined): void {
+      const locals = this.res?.locals as RouteSlot | undefined;
+      if (locals === undefined) {
+        Object.defineProperty(this, 'route', {
+          value,
+          writable: true,
+          configurable: true,
+          enumerable: true,
+        });
+        return;
+      }
+      locals[kRoute] = value;
+      locals[kRouteBase] = this.baseUrl;
+    },
+  });
+}
+
 /** The matched route template, as the metrics label: '' when no route matched. */
-function routeOf(req: Request): string {
-  const route = (req as { route?: { path?: string | string[] } }).route;
+function routeOf(req: Request, res: Response): string {
+  const route = (req as { route?: MatchedRoute }).route;
   if (route === undefined || route.path === undefined) return '';
   const path = typeof route.path === 'string' ? route.path : route.path.join(',');
-  return req.baseUrl === '' ? path : req.baseUrl + path;
+  const locals = res.locals as RouteSlot | undefined;
+  const base = (
+    locals !== undefined && locals[kRoute] === route ? locals[kRouteBase] : req.baseUrl
+  ) as string | undefined;
+  return base === undefined || base === '' ? path : base + path;
 }
 
 class ExpressAdapter {
@@ -155,7 +203,7 @@ class ExpressAdapter {
       const { req, res } = exchange;
       metrics.observe(
         req.method,
-        routeOf(req),
+        routeOf(req, res),
         res.writableFinished ? res.statusCode : CLIENT_CLOSED_REQUEST,
         (clock.now() - exchange.start) / MS_PER_SECOND,
       );
@@ -175,7 +223,10 @@ class ExpressAdapter {
     let exchange: Exchange | undefined;
     if (this.watchClose) {
       exchange = new Exchange(this, req, res);
-      if (stack.metrics !== undefined) exchange.start = stack.clock.now();
+      if (stack.metrics !== undefined) {
+        exchange.start = stack.clock.now();
+        watchRoutes(req);
+      }
       res.on('close', exchange.onClose);
     }
 

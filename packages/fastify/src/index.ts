@@ -1,5 +1,5 @@
 export { bulwarkPlugin, type FastifyBulwarkOptions } from './plugin.js';
-export { httpAnswerFor, type ErrorBody, type HttpAnswer } from '@bulwark/server';
+export { httpAnswerFor, type HttpAnswer, type ProblemDetails } from '@bulwark/server';
 export type {
   BulwarkOptions,
   CorrelationOptions,

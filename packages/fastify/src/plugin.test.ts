@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BrokenCircuitError, DeadlineExceededError } from '@bulwark/core';
+import { BrokenCircuitError, DeadlineExceededError, TimeoutError } from '@bulwark/core';
 import { currentContext, remainingMs } from '@bulwark/correlation';
 import { gracefulShutdown, healthRegistry } from '@bulwark/health';
 import { type IdempotencyEvent, redisStore } from '@bulwark/idempotency';
@@ -11,13 +11,19 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adaptiveLimit } from '@bulwark/bulkhead';
+import { consecutive } from '@bulwark/circuit-breaker';
+import { type HttpClientOptions, createHttpClient } from '@bulwark/http-client';
 import fp from 'fastify-plugin';
 import { type FastifyBulwarkOptions, bulwarkPlugin, install } from './plugin.js';
 import type { IdempotencyOptions } from '@bulwark/server';
 import { BulwarkStack, type PressureReading } from '@bulwark/server/internal';
 import {
   FakeClock,
+  type Fault,
+  type FaultServer,
   type TestRedis,
+  fault,
+  startFaultServer,
   latch,
   rawRequest,
   startRedis,
@@ -197,6 +203,126 @@ describe('correlation', () => {
     });
   });
 
+  describe('in every log line of a request, Fastify’s own included', () => {
+    interface Logged {
+      url: string;
+      lines: Array<Record<string, unknown>>;
+      /** Resolves once a line matching `test` has been written. */
+      written(test: (line: Record<string, unknown>) => boolean): Promise<void>;
+    }
+
+    async function loggedApp(): Promise<Logged> {
+      const lines: Array<Record<string, unknown>> = [];
+      let waiters: Array<{
+        test: (line: Record<string, unknown>) => boolean;
+        resolve: () => void;
+      }> = [];
+      const stream = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          const line = JSON.parse(chunk.toString()) as Record<string, unknown>;
+          lines.push(line);
+          for (const waiter of waiters.filter((w) => w.test(line))) waiter.resolve();
+          waiters = waiters.filter((w) => !w.test(line));
+          callback();
+        },
+      });
+      const app = await appWith({}, { logger: { level: 'info', stream } });
+      app.get('/orders/:id', async (request) => {
+        request.log.info('handling');
+        return 'ok';
+      });
+      app.get('/fails', async () => {
+        throw new Error('boom');
+      });
+      const written = (test: (line: Record<string, unknown>) => boolean) =>
+        lines.some(test)
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => waiters.push({ test, resolve }));
+      return { url: await listening(app), lines, written };
+    }
+
+    /** The lines Fastify and the handler logged for the one request made. */
+    async function linesOf(logged: Logged, res: Response): Promise<Array<Record<string, unknown>>> {
+      await res.text();
+      const reqId = logged.lines.find((l) => l.msg === 'incoming request')?.reqId;
+      // "request completed" is logged when the response has finished, maybe after the client read it.
+      await logged.written((l) => l.reqId === reqId && l.msg === 'request completed');
+      return logged.lines.filter((l) => l.reqId === reqId);
+    }
+
+    it.each([
+      [
+        'a valid inbound ID',
+        '/orders/1',
+        { 'x-request-id': 'order-7' },
+        ['incoming request', 'handling', 'request completed'],
+      ],
+      [
+        'a handler that throws',
+        '/fails',
+        { 'x-request-id': 'order-7' },
+        ['incoming request', 'boom', 'request completed'],
+      ],
+      [
+        'a 404',
+        '/nowhere',
+        { 'x-request-id': 'order-7' },
+        ['incoming request', 'Route GET:/nowhere not found', 'request completed'],
+      ],
+    ])('carries the echoed ID for %s', async (_name, path, headers, messages) => {
+      const app = await loggedApp();
+      const res = await fetch(app.url + path, { headers });
+      const logged = await linesOf(app, res);
+      expect(logged.map((l) => l.msg)).toEqual(messages);
+      for (const line of logged) expect(line.correlation_id).toBe('order-7');
+      expect(new Set(logged.map((l) => l.trace_id)).size).toBe(1);
+    });
+
+    it('keeps an application’s 404 handler, set before the plugin or after it', async () => {
+      const lines: Array<Record<string, unknown>> = [];
+      const stream = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          callback();
+        },
+      });
+      const before = Fastify({ logger: { level: 'info', stream } });
+      apps.push(before);
+      before.setNotFoundHandler(async (_request, reply) => reply.code(404).send('before'));
+      await before.register(bulwarkPlugin);
+      const res = await fetch(`${await listening(before)}/nowhere`);
+      expect(await res.text()).toBe('before');
+
+      const after = await appWith({}, { logger: { level: 'info', stream } });
+      after.setNotFoundHandler(async (request, reply) => {
+        request.log.info('not here');
+        return reply.code(404).send('after');
+      });
+      const url = await listening(after);
+      lines.length = 0;
+      const answer = await fetch(`${url}/nowhere`, { headers: { 'x-request-id': 'lost-1' } });
+      expect(await answer.text()).toBe('after');
+      expect(lines.find((l) => l.msg === 'incoming request')?.correlation_id).toBe('lost-1');
+      expect(lines.find((l) => l.msg === 'not here')?.correlation_id).toBe('lost-1');
+    });
+
+    it('carries a generated ID, never the raw header, when the inbound one is invalid', async () => {
+      const app = await loggedApp();
+      const invalid = 'x'.repeat(300);
+      const res = await fetch(`${app.url}/orders/1`, { headers: { 'x-request-id': invalid } });
+      const echoed = res.headers.get('x-request-id');
+      expect(echoed).toMatch(UUID_V7);
+      const logged = await linesOf(app, res);
+      expect(logged.map((l) => l.msg)).toEqual([
+        'incoming request',
+        'handling',
+        'request completed',
+      ]);
+      for (const line of logged) expect(line.correlation_id).toBe(echoed);
+      expect(JSON.stringify(app.lines)).not.toContain(invalid);
+    });
+  });
+
   it('echoes the ID in the configured header, or in none', async () => {
     const app = await appWith({
       correlation: { headers: ['x-correlation-id'], responseHeader: false },
@@ -230,11 +356,7 @@ describe('deadline', () => {
     });
     const res = await app.inject({ url: '/', headers: { 'x-bulwark-timeout-ms': '0' } });
     expect(res.statusCode).toBe(504);
-    expect(res.json()).toMatchObject({
-      statusCode: 504,
-      code: 'BULWARK_DEADLINE_EXCEEDED',
-      error: 'Gateway Timeout',
-    });
+    expect(res.json()).toMatchObject({ type: 'urn:bulwark:deadline-exceeded', status: 504 });
     expect(ran).toBe(false);
   });
 
@@ -243,6 +365,156 @@ describe('deadline', () => {
     app.get('/', async () => 'ok');
     const res = await app.inject({ url: '/', headers: { 'grpc-timeout': '0m' } });
     expect(res.statusCode).toBe(504);
+  });
+});
+
+/**
+ * A service whose GET /call calls a misbehaving upstream through `@bulwark/http-client` and lets
+ * the client's error go, answered by the plugin's error handler.
+ */
+async function serviceCalling(
+  script: readonly Fault[],
+  options: HttpClientOptions,
+): Promise<{ url: string; upstream: FaultServer }> {
+  const upstream = await startFaultServer();
+  closers.push(() => upstream.close());
+  upstream.script(...script);
+  const http = createHttpClient({ baseUrl: upstream.origin, ...options });
+  // Destroyed before the upstream closes: closers run in order, so put it first.
+  closers.unshift(() => http.destroy());
+  const app = await appWith();
+  app.get('/call', async () => http.get('/accounts/12345?token=s3cret'));
+  return { url: `${await listening(app)}/call`, upstream };
+}
+
+/** Checks an answer is a bare problem: its four members, nothing of the upstream or the error. */
+async function problemOf(res: Response, upstream: FaultServer): Promise<Record<string, unknown>> {
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  const text = await res.text();
+  for (const leak of [
+    String(upstream.port),
+    '/accounts',
+    's3cret',
+    'BULWARK_',
+    'Error',
+    '    at ',
+  ]) {
+    expect(text).not.toContain(leak);
+  }
+  const body = JSON.parse(text) as Record<string, unknown>;
+  expect(Object.keys(body).sort()).toEqual(['detail', 'status', 'title', 'type']);
+  expect(body.status).toBe(res.status);
+  return body;
+}
+
+const noRetry = { retry: false } as const;
+const quickRetry = { retry: { maxAttempts: 2, random: () => 0 } } as const;
+
+describe('errors of @bulwark/http-client, over real sockets', () => {
+  it.each<[string, Fault[], HttpClientOptions]>([
+    ['retries exhausted on 503s', fault.burst(2, 503), quickRetry],
+    [
+      'retries exhausted on resets',
+      [fault.resetBeforeHeaders(), fault.resetBeforeHeaders()],
+      quickRetry,
+    ],
+    ['a network error', [fault.resetBeforeHeaders()], noRetry],
+    [
+      'an error status from the upstream',
+      [fault.respond(404, { body: 'no such account' })],
+      noRetry,
+    ],
+    [
+      'a body over the limit',
+      [fault.respond(200, { body: 'x'.repeat(100) })],
+      { ...noRetry, maxBodyBytes: 10 },
+    ],
+  ])('answers %s with 502 problem+json', async (_name, script, options) => {
+    const { url, upstream } = await serviceCalling(script, options);
+    const res = await fetch(url);
+    expect(res.status).toBe(502);
+    expect(await problemOf(res, upstream)).toEqual({
+      type: 'urn:bulwark:dependency-failed',
+      title: 'Dependency failed',
+      status: 502,
+      detail: 'A service this request depends on failed or could not be reached.',
+    });
+  });
+
+  it('answers an attempt timeout with 504 dependency-timeout', async () => {
+    const clock = new FakeClock();
+    const { url, upstream } = await serviceCalling([fault.hang()], {
+      ...noRetry,
+      clock,
+      timeoutMs: 50,
+    });
+    const answer = fetch(url);
+    await upstream.waitForRequests(1);
+    await clock.advance(50);
+    const res = await answer;
+    expect(res.status).toBe(504);
+    expect(await problemOf(res, upstream)).toMatchObject({
+      type: 'urn:bulwark:dependency-timeout',
+    });
+  });
+
+  it('answers the client’s deadline running out with 504 deadline-exceeded', async () => {
+    const clock = new FakeClock();
+    const { url, upstream } = await serviceCalling([fault.hang()], {
+      ...noRetry,
+      clock,
+      timeoutMs: false,
+      deadlineMs: 100,
+    });
+    const answer = fetch(url);
+    await upstream.waitForRequests(1);
+    await clock.advance(100);
+    const res = await answer;
+    expect(res.status).toBe(504);
+    expect(await problemOf(res, upstream)).toMatchObject({ type: 'urn:bulwark:deadline-exceeded' });
+  });
+
+  it('answers an open breaker with 503 and the time until its trial call as Retry-After', async () => {
+    const clock = new FakeClock();
+    const { url, upstream } = await serviceCalling([fault.respond(500)], {
+      ...noRetry,
+      clock,
+      breaker: { strategy: consecutive({ threshold: 1 }), breakDurationMs: 10_000 },
+    });
+    expect((await fetch(url)).status).toBe(502);
+    await clock.advance(2_500);
+    const res = await fetch(url);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('8');
+    expect(await problemOf(res, upstream)).toMatchObject({
+      type: 'urn:bulwark:dependency-unavailable',
+    });
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('answers a full bulkhead with 503 overloaded and Retry-After', async () => {
+    const { url, upstream } = await serviceCalling([fault.hang()], {
+      ...noRetry,
+      bulkhead: { limit: 1, queue: 0 },
+    });
+    const held = fetch(url);
+    await upstream.waitForRequests(1);
+    const res = await fetch(url);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    expect(await problemOf(res, upstream)).toMatchObject({ type: 'urn:bulwark:overloaded' });
+    await upstream.close();
+    expect((await held).status).toBe(502);
+  });
+
+  it('answers an upstream’s 429 with 503 and the upstream’s Retry-After, as the caller is not the one limited', async () => {
+    const { url, upstream } = await serviceCalling([fault.rateLimited('7')], noRetry);
+    const res = await fetch(url);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(await problemOf(res, upstream)).toMatchObject({
+      type: 'urn:bulwark:dependency-rate-limited',
+    });
   });
 });
 
@@ -255,17 +527,19 @@ describe('errors', () => {
     app.get('/circuit', async () => {
       throw new BrokenCircuitError('circuit is open', 'db', 2500);
     });
-    const deadline = await app.inject('/deadline');
-    expect(deadline.statusCode).toBe(504);
-    expect(deadline.json()).toEqual({
-      statusCode: 504,
-      code: 'BULWARK_DEADLINE_EXCEEDED',
-      error: 'Gateway Timeout',
-      message: 'deadline of 300 ms exceeded',
+    const url = await listening(app);
+    const deadline = await fetch(`${url}/deadline`);
+    expect(deadline.status).toBe(504);
+    expect(deadline.headers.get('content-type')).toBe('application/problem+json');
+    expect(await deadline.json()).toEqual({
+      type: 'urn:bulwark:deadline-exceeded',
+      title: 'Deadline exceeded',
+      status: 504,
+      detail: "The request's time budget ran out before it could be completed.",
     });
-    const circuit = await app.inject('/circuit');
-    expect(circuit.statusCode).toBe(503);
-    expect(circuit.headers['retry-after']).toBe('3');
+    const circuit = await fetch(`${url}/circuit`);
+    expect(circuit.status).toBe(503);
+    expect(circuit.headers.get('retry-after')).toBe('3');
   });
 
   it('hands other errors on to Fastify’s handler', async () => {
@@ -273,9 +547,25 @@ describe('errors', () => {
     app.get('/', async () => {
       throw Object.assign(new Error('nope'), { statusCode: 418 });
     });
-    const res = await app.inject('/');
-    expect(res.statusCode).toBe(418);
-    expect(res.json()).toMatchObject({ message: 'nope' });
+    const res = await fetch(await listening(app));
+    expect(res.status).toBe(418);
+    expect(await res.json()).toMatchObject({ message: 'nope' });
+  });
+
+  it('hands an unknown error to Fastify, whose 500 carries its message but never a stack', async () => {
+    const app = await appWith();
+    app.get('/', async () => {
+      throw new Error('boom');
+    });
+    const res = await fetch(await listening(app));
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'boom',
+    });
+    expect(text).not.toContain('plugin.test');
   });
 });
 
@@ -320,10 +610,8 @@ describe('load shedding', () => {
     const flood = await Promise.all(Array.from({ length: 30 }, () => fetch(`${url}/work`)));
     expect(flood.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 503));
     expect(flood[0]!.headers.get('retry-after')).toBe('1');
-    expect(await flood[0]!.json()).toMatchObject({
-      statusCode: 503,
-      code: 'BULWARK_BULKHEAD_REJECTED',
-    });
+    expect(flood[0]!.headers.get('content-type')).toBe('application/problem+json');
+    expect(await flood[0]!.json()).toMatchObject({ type: 'urn:bulwark:overloaded', status: 503 });
     expect((await fetch(`${url}/livez`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     held.open();
@@ -451,10 +739,9 @@ describe('load shedding by limit kind and pressure', () => {
     const refused = await app.inject('/');
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['retry-after']).toBe('2');
-    expect(refused.json()).toMatchObject({
-      code: 'BULWARK_BULKHEAD_REJECTED',
-      message: 'load shed (heap): request refused to protect the service',
-    });
+    // Why it was shed is the metrics' business, not the caller's.
+    expect(refused.json()).toMatchObject({ type: 'urn:bulwark:overloaded', status: 503 });
+    expect(refused.body).not.toContain('heap');
     expect((await app.inject('/livez')).statusCode).toBe(200);
     expect(await registry.metrics()).toContain('bulwark_http_server_shed_total{reason="heap"} 1');
     reading = { ...reading, heapUsedBytes: 1 };
@@ -493,6 +780,37 @@ describe('metrics', () => {
     expect(res.body).toContain('bulwark_bulkhead_limit{policy="http-server"} 5');
     // Probes and scrapes are left out of the request metrics.
     expect(res.body).not.toContain('route="/livez"');
+  });
+
+  it('labels failed requests by route template: a Bulwark error, an unknown error, a 404', async () => {
+    const registry = new Registry();
+    const app = await appWith({ metrics: { registry } });
+    app.get('/orders/:id', async () => {
+      throw new BrokenCircuitError('circuit is open', 'payments', 1000);
+    });
+    app.get('/crash/:id', async () => {
+      throw new Error('boom');
+    });
+    await app.register(
+      async (api) => {
+        api.get('/users/:id', async () => {
+          throw new TimeoutError(50);
+        });
+      },
+      { prefix: '/api' },
+    );
+    const url = await listening(app);
+    const paths = ['/orders/1', '/crash/2', '/api/users/3', '/nowhere'];
+    const statuses = [];
+    for (const path of paths) statuses.push((await fetch(url + path)).status);
+    expect(statuses).toEqual([503, 500, 504, 404]);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const count = 'bulwark_http_server_request_duration_seconds_count{method="GET",route=';
+    expect(text).toContain(`${count}"/orders/:id",status_code="503"} 1`);
+    expect(text).toContain(`${count}"/crash/:id",status_code="500"} 1`);
+    expect(text).toContain(`${count}"/api/users/:id",status_code="504"} 1`);
+    expect(text).toContain(`${count}"",status_code="404"} 1`);
+    expect(text).not.toContain('undefined');
   });
 
   it('leaves the registry when the app closes, so a new app can use it', async () => {

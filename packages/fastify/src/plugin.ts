@@ -30,9 +30,10 @@ declare module 'fastify' {
 /** The options of {@link bulwarkPlugin}: Bulwark's shared options, plus one for Fastify. */
 export interface FastifyBulwarkOptions extends BulwarkOptions<FastifyRequest> {
   /**
-   * Install an error handler that answers Bulwark's errors (503 + Retry-After, 504, 499) and
-   * hands every other error on to Fastify's. Turn it off when the application sets its own, and
-   * call `httpAnswerFor(error)` from it. Default true.
+   * Install an error handler that answers the errors of Bulwark and `@bulwark/http-client` as
+   * `application/problem+json` (502, 503 + Retry-After, 504, 499) and hands every other error on
+   * to Fastify's. Turn it off when the application sets its own, and call `httpAnswerFor(error)`
+   * from it. Default true.
    */
   errorHandler?: boolean;
 }
@@ -141,9 +142,11 @@ export function install(
     clock,
     ownRoutes,
   } = stack;
-  // A child logger per request costs a microsecond: only worth it when something is logged.
+  // Binding the logger costs a child logger's fields per request: only when something is logged.
   const level = (fastify.log as { level?: unknown }).level;
   const bindLogs = propagator !== undefined && typeof level === 'string' && level !== 'silent';
+  /** Contexts made for the request logger, waiting for their request's onRequest hook. */
+  const madeForLogs = bindLogs ? new WeakMap<object, RequestContext>() : undefined;
 
   fastify.decorateRequest('bulwark', null);
   if (slots !== undefined) fastify.decorateRequest(kHeld, false);
@@ -155,6 +158,32 @@ export function install(
   if (metrics !== undefined) {
     fastify.decorateRequest(kObserved, false);
     fastify.decorateRequest(kReply, null);
+  }
+
+  if (madeForLogs !== undefined) {
+    // Fastify logs "incoming request" with the child logger it makes before any hook runs: the
+    // context is made here, so that line carries the correlation ID as every later one does.
+    const makeChild = fastify.childLoggerFactory;
+    fastify.setChildLoggerFactory(function bulwarkChildLogger(logger, bindings, options, raw) {
+      if (ownRoutes.size !== 0 && ownRoutes.has(pathOf(raw.url ?? ''))) {
+        return makeChild.call(this, logger, bindings, options, raw);
+      }
+      const context = stack.context(raw.headers);
+      madeForLogs.set(raw, context);
+      const fields = { ...bindings, ...logFields({ context }) };
+      return makeChild.call(this, logger, fields, options, raw);
+    });
+    // Fastify's default 404 handler took the factory there was when the app was made. Armed
+    // again, as Fastify arms it, it takes this one. A 404 handler of the application's, set
+    // before, stays as it is.
+    if (fastify.prefix === '') {
+      try {
+        // Without arguments, as Fastify calls it: the types insist on a handler.
+        (fastify.setNotFoundHandler as unknown as () => void).call(fastify);
+      } catch {
+        // The application set its own 404 handler first: its request lines are bound in onRequest.
+      }
+    }
   }
 
   /** Runs the rest of the request inside its context. */
@@ -173,10 +202,15 @@ export function install(
     // onRequestAbort gets no reply: keep it, for the time Fastify measures (as onResponse reads).
     if (metrics !== undefined) request[kReply] = reply;
     if (propagator !== undefined) {
-      const context = stack.context(request.headers);
+      let context = madeForLogs?.get(request.raw);
+      if (context === undefined) {
+        context = stack.context(request.headers);
+        // A route whose logger was not made by Bulwark's factory (registered before the plugin,
+        // or a 404 handler of the application's): its lines from here on carry the ID.
+        if (bindLogs) reply.log = request.log = request.log.child(logFields({ context }));
+      }
       request.bulwark = context;
       if (responseHeader !== undefined) reply.header(responseHeader, context.correlationId);
-      if (bindLogs) reply.log = request.log = request.log.child(logFields({ context }));
       if (context.deadline !== Infinity && context.deadline <= clock.now()) {
         next(expiredBudgetError());
         return;
@@ -377,7 +411,11 @@ export function install(
       const answer = httpAnswerFor(error);
       // Thrown on, an error reaches the error handler Fastify had before this one.
       if (answer === undefined) throw error;
-      void reply.code(answer.statusCode).headers(answer.headers).send(answer.body);
+      // A Buffer, so Fastify adds no charset: the same bytes as Express and the idempotency answers.
+      void reply
+        .code(answer.statusCode)
+        .headers(answer.headers)
+        .send(Buffer.from(JSON.stringify(answer.body)));
     });
   }
 

@@ -1,35 +1,95 @@
-import { STATUS_CODES } from 'node:http';
 import {
   BulkheadRejectedError,
   DeadlineExceededError,
-  isBrokenCircuitError,
-  isBulkheadRejectedError,
-  isCancelledError,
-  isDeadlineExceededError,
-  isTimeoutError,
+  ErrorCode,
+  isBulwarkError,
 } from '@bulwark/core';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '@bulwark/idempotency';
 
 /** Retry-After when a 503 carries no better hint, in seconds. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
+/** The longest Retry-After passed on from a dependency's 429, in seconds. */
+export const MAX_FORWARDED_RETRY_AFTER_SECONDS = 300;
 /** What nginx and most proxies log when the client went away first; nobody reads the answer. */
 export const CLIENT_CLOSED_REQUEST = 499;
 
-/** The body of every answer made for a Bulwark error: the shape Fastify's error handler uses. */
-export interface ErrorBody {
-  statusCode: number;
-  code: string;
-  error: string;
-  message: string;
-}
+/**
+ * The stable codes of `@bulwark/http-client`'s errors. They are matched by value, behind the
+ * brand every Bulwark error carries, so the server needs neither the client nor the same
+ * installed copy of it.
+ */
+const HttpClientCode = {
+  HttpStatus: 'BULWARK_HTTP_STATUS',
+  RetriesExhausted: 'BULWARK_RETRIES_EXHAUSTED',
+  BodyTooLarge: 'BULWARK_BODY_TOO_LARGE',
+  BodyNotReplayable: 'BULWARK_BODY_NOT_REPLAYABLE',
+  Network: 'BULWARK_NETWORK',
+} as const;
 
-/** An HTTP answer for an error. */
+/** Each answer's problem, without a word about what failed inside: no URL, no error message. */
+const PROBLEMS = {
+  dependencyFailed: problem(
+    'dependency-failed',
+    'Dependency failed',
+    502,
+    'A service this request depends on failed or could not be reached.',
+  ),
+  dependencyTimeout: problem(
+    'dependency-timeout',
+    'Dependency timed out',
+    504,
+    'A service this request depends on did not answer in time.',
+  ),
+  deadlineExceeded: problem(
+    'deadline-exceeded',
+    'Deadline exceeded',
+    504,
+    "The request's time budget ran out before it could be completed.",
+  ),
+  dependencyUnavailable: problem(
+    'dependency-unavailable',
+    'Dependency unavailable',
+    503,
+    'A service this request depends on is failing, so calls to it are paused. Retry after the time in Retry-After.',
+  ),
+  dependencyRateLimited: problem(
+    'dependency-rate-limited',
+    'Dependency rate limit reached',
+    503,
+    'A service this request depends on refuses further calls for now. Retry after the time in Retry-After.',
+  ),
+  overloaded: problem(
+    'overloaded',
+    'Service overloaded',
+    503,
+    'The service is at capacity. Retry after the time in Retry-After.',
+  ),
+  clientClosed: problem(
+    'client-closed-request',
+    'Client closed request',
+    CLIENT_CLOSED_REQUEST,
+    'The client went away before the answer was ready.',
+  ),
+} as const;
+
+/** How many wrapping errors deep a cause is looked for: the client wraps once. */
+const MAX_CAUSE_DEPTH = 3;
+
+/** An HTTP answer for an error: an RFC 9457 problem. */
 export interface HttpAnswer {
   readonly statusCode: number;
+  /** `content-type: application/problem+json`, and `retry-after` (seconds) for 503s. */
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: ErrorBody;
+  readonly body: ProblemDetails;
 }
 
-const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+function problem(name: string, title: string, status: number, detail: string): ProblemDetails {
+  return Object.freeze({ type: `urn:bulwark:${name}`, title, status, detail });
+}
+
+const PLAIN_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': PROBLEM_CONTENT_TYPE,
+});
 
 /** Whole seconds, rounded up so a client never comes back early, and at least 1. */
 export function retryAfterSeconds(ms: number | undefined): number {
@@ -37,47 +97,92 @@ export function retryAfterSeconds(ms: number | undefined): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-function answer(
-  statusCode: number,
-  code: string,
-  message: string,
-  headers: Readonly<Record<string, string>> = NO_HEADERS,
-): HttpAnswer {
-  return {
-    statusCode,
-    headers,
-    body: { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message },
-  };
+function answer(body: ProblemDetails, retryAfter?: number): HttpAnswer {
+  const headers =
+    retryAfter === undefined
+      ? PLAIN_HEADERS
+      : { 'content-type': PROBLEM_CONTENT_TYPE, 'retry-after': String(retryAfter) };
+  return { statusCode: body.status, headers, body };
 }
 
 /**
- * The HTTP answer for an error Bulwark knows: 503 with Retry-After for shedding, a full bulkhead
- * or an open circuit; 504 for an exceeded deadline or timeout; 499 for a caller that went away;
- * the error's own status (400, 409, 422...) for errors that carry one, such as idempotency
- * conflicts. Undefined for anything else, which is left to the application.
+ * A dependency's `Retry-After` in seconds, when it is delta-seconds; read from the network, so
+ * checked before use and capped. An HTTP-date is not worth a clock here: the default stands in.
+ */
+function forwardedRetryAfter(headers: unknown): number {
+  const value =
+    typeof headers === 'object' && headers !== null
+      ? (headers as Record<string, unknown>)['retry-after']
+      : undefined;
+  if (typeof value !== 'string' || value.length > 10 || !/^\d+$/.test(value)) {
+    return DEFAULT_RETRY_AFTER_SECONDS;
+  }
+  return Math.min(Math.max(Number(value), 1), MAX_FORWARDED_RETRY_AFTER_SECONDS);
+}
+
+function retryAfterMsOf(error: object): number | undefined {
+  const ms = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof ms === 'number' ? ms : undefined;
+}
+
+function answerForCode(error: object, code: unknown, depth: number): HttpAnswer | undefined {
+  switch (code) {
+    case ErrorCode.BulkheadRejected:
+      return answer(PROBLEMS.overloaded, retryAfterSeconds(retryAfterMsOf(error)));
+    case ErrorCode.BrokenCircuit:
+    case ErrorCode.IsolatedCircuit:
+      return answer(PROBLEMS.dependencyUnavailable, retryAfterSeconds(retryAfterMsOf(error)));
+    case ErrorCode.DeadlineExceeded:
+      return answer(PROBLEMS.deadlineExceeded);
+    case ErrorCode.Timeout:
+      return answer(PROBLEMS.dependencyTimeout);
+    case ErrorCode.Cancelled:
+      return answer(PROBLEMS.clientClosed);
+    case HttpClientCode.Network:
+    case HttpClientCode.BodyTooLarge:
+      return answer(PROBLEMS.dependencyFailed);
+    case HttpClientCode.HttpStatus:
+      // Our caller is not the one over the limit: the service cannot serve it for now.
+      return (error as { status?: unknown }).status === 429
+        ? answer(
+            PROBLEMS.dependencyRateLimited,
+            forwardedRetryAfter((error as { headers?: unknown }).headers),
+          )
+        : answer(PROBLEMS.dependencyFailed);
+    case HttpClientCode.RetriesExhausted:
+    case HttpClientCode.BodyNotReplayable: {
+      // The caller waited out the last failure: a run of timeouts is a 504, of 429s a 503.
+      const cause = (error as { cause?: unknown }).cause;
+      const inner =
+        depth < MAX_CAUSE_DEPTH && isBulwarkError(cause)
+          ? answerForCode(cause, cause.code, depth + 1)
+          : undefined;
+      return inner ?? answer(PROBLEMS.dependencyFailed);
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The HTTP answer for an error Bulwark or its HTTP client raised, as an RFC 9457 problem with
+ * nothing internal in it: 502 for a dependency that failed or could not be reached, 504 for an
+ * exceeded deadline or timeout, 503 with Retry-After for an open circuit, a full bulkhead (or
+ * shedding) or a dependency's rate limit, 499 for a caller that went away. An error that wraps the
+ * last failure (retries exhausted) is answered for that failure. Errors are recognised by their
+ * brand and code, so a second installed copy of Bulwark is recognised too. Undefined for
+ * anything else, which is left to the application.
  */
 export function httpAnswerFor(error: unknown): HttpAnswer | undefined {
-  if (isBulkheadRejectedError(error)) {
-    return answer(503, error.code, error.message, {
-      'retry-after': String(retryAfterSeconds(error.retryAfterMs)),
-    });
-  }
-  if (isBrokenCircuitError(error)) {
-    return answer(503, error.code, error.message, {
-      'retry-after': String(retryAfterSeconds(error.retryAfterMs)),
-    });
-  }
-  if (isDeadlineExceededError(error) || isTimeoutError(error)) {
-    return answer(504, error.code, error.message);
-  }
-  if (isCancelledError(error)) return answer(CLIENT_CLOSED_REQUEST, error.code, error.message);
-  return undefined;
+  if (!isBulwarkError(error)) return undefined;
+  return answerForCode(error, error.code, 0);
 }
 
 /**
  * Gives an error Bulwark raised on its own account the fields frameworks' default error handlers
- * read (`statusCode`, `status`, `headers`, `expose`), so it is answered properly even where the
- * application's own error handler knows nothing of Bulwark.
+ * read (`statusCode`, `status`, `headers`, `expose`), so it is answered with the right status and
+ * Retry-After even where the application's own error handler knows nothing of Bulwark. The
+ * content type is left out: those handlers write their own body.
  */
 export function withHttpFields<E extends Error>(error: E, answer: HttpAnswer): E {
   const fields: PropertyDescriptorMap = {
@@ -85,7 +190,10 @@ export function withHttpFields<E extends Error>(error: E, answer: HttpAnswer): E
     status: { value: answer.statusCode, configurable: true },
     expose: { value: true, configurable: true },
   };
-  if (answer.headers !== NO_HEADERS) fields.headers = { value: answer.headers, configurable: true };
+  const retryAfter = answer.headers['retry-after'];
+  if (retryAfter !== undefined) {
+    fields.headers = { value: { 'retry-after': retryAfter }, configurable: true };
+  }
   return Object.defineProperties(error, fields);
 }
 

@@ -1,4 +1,5 @@
-export { httpAnswerFor, type ErrorBody, type HttpAnswer } from './http-errors.js';
+export { httpAnswerFor, type HttpAnswer } from './http-errors.js';
+export type { ProblemDetails } from '@bulwark/idempotency';
 export type {
   BulwarkOptions,
   CorrelationOptions,
