@@ -14,6 +14,7 @@ import {
   RetriesExhaustedError,
   StreamBodyNotReplayableError,
 } from '@bulwark/http-client';
+import { rateLimit, tokenBucket } from '@bulwark/rate-limit';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RETRY_AFTER_SECONDS,
@@ -170,6 +171,23 @@ describe('httpAnswerFor: try again later', () => {
         body: { type: 'urn:bulwark:dependency-rate-limited', status: 503 },
       });
     }
+  });
+
+  it('answers an exhausted outbound quota (@bulwark/rate-limit) with 503 and its wait, rounded up', async () => {
+    const quota = rateLimit({
+      limiter: tokenBucket({ name: 'partner', limit: 1, windowMs: 10_000 }),
+    });
+    await quota.execute(() => 'first call takes the only permit');
+    const refusal: unknown = await quota.execute(() => 'refused').catch((error: unknown) => error);
+    const answer = httpAnswerFor(refusal);
+    expect(answer).toMatchObject({
+      statusCode: 503,
+      headers: { ...PROBLEM, 'retry-after': expect.any(String) as string },
+      body: { type: 'urn:bulwark:dependency-rate-limited', status: 503 },
+    });
+    expect(Number(answer?.headers['retry-after'])).toBeGreaterThanOrEqual(9);
+    expect(Number(answer?.headers['retry-after'])).toBeLessThanOrEqual(10);
+    expect(JSON.stringify(answer)).not.toContain('partner');
   });
 
   it.each([

@@ -26,6 +26,9 @@ const HttpClientCode = {
   Network: 'BULWARK_NETWORK',
 } as const;
 
+/** `@bulwark/rate-limit`'s refusal, matched by value like the client's codes. */
+const RATE_LIMITED = 'BULWARK_RATE_LIMITED';
+
 /** Each answer's problem, without a word about what failed inside: no URL, no error message. */
 const PROBLEMS = {
   dependencyFailed: problem(
@@ -141,6 +144,10 @@ function answerForCode(error: object, code: unknown, depth: number): HttpAnswer 
     case HttpClientCode.Network:
     case HttpClientCode.BodyTooLarge:
       return answer(PROBLEMS.dependencyFailed);
+    case RATE_LIMITED:
+      // An outbound quota (this service's own calls to a dependency) ran out; an inbound limit
+      // is answered 429 by the adapters before the handler runs, never through this error.
+      return answer(PROBLEMS.dependencyRateLimited, retryAfterSeconds(retryAfterMsOf(error)));
     case HttpClientCode.HttpStatus:
       // Our caller is not the one over the limit: the service cannot serve it for now.
       return (error as { status?: unknown }).status === 429
@@ -168,7 +175,7 @@ function answerForCode(error: object, code: unknown, depth: number): HttpAnswer 
  * The HTTP answer for an error Bulwark or its HTTP client raised, as an RFC 9457 problem with
  * nothing internal in it: 502 for a dependency that failed or could not be reached, 504 for an
  * exceeded deadline or timeout, 503 with Retry-After for an open circuit, a full bulkhead (or
- * shedding) or a dependency's rate limit, 499 for a caller that went away. An error that wraps the
+ * shedding), a dependency's rate limit or this service's own outbound quota, 499 for a caller that went away. An error that wraps the
  * last failure (retries exhausted) is answered for that failure. Errors are recognised by their
  * brand and code, so a second installed copy of Bulwark is recognised too. Undefined for
  * anything else, which is left to the application.
