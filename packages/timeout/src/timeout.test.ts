@@ -252,7 +252,7 @@ describe('timeout()', () => {
   it('rejects misspelt options and a clock that is not a Clock', () => {
     expect(() => timeout(10, { stratgy: 'cooperative' } as never)).toThrow(
       new TypeError(
-        'unknown option "stratgy" for timeout(); expected one of strategy, listener, name, clock',
+        'unknown option "stratgy" for timeout(); did you mean "strategy"? expected one of strategy, listener, name, clock',
       ),
     );
     expect(() => deadline(10, { budget: 5 } as never)).toThrow(
