@@ -33,6 +33,7 @@ import { isIdempotentMethod, isKeyedMethod, normalizeMethod } from './methods.js
 import { copyHeaders, lowerHeaders } from './headers.js';
 import {
   type ClientSettings,
+  type HttpBreakerOptions,
   type HttpClientOptions,
   type IncomingContext,
   optionNames,
@@ -117,7 +118,13 @@ const HELPER_NAMES: Readonly<Record<string, string>> = Object.freeze({
   PATCH: 'patch',
 });
 
-export interface HttpClient {
+/**
+ * The client. `Breakers` is what {@link HttpClient.breakers} holds: the per-origin registry, or
+ * `undefined` for a client built with `breaker: false`; `createHttpClient()` infers it.
+ */
+export interface HttpClient<
+  Breakers extends BreakerRegistry | undefined = BreakerRegistry | undefined,
+> {
   /** Sends a request and reads the response body in full (up to `maxBodyBytes`). */
   request(url: string | URL, options?: HttpRequestOptions): Promise<HttpResponse>;
   /** Sends a request and returns at the response headers, with the body as a stream. */
@@ -131,8 +138,11 @@ export interface HttpClient {
   put<T = unknown>(url: string | URL, data?: unknown, options?: JsonRequestOptions): Promise<T>;
   /** PATCH `data` as JSON. Retried only with an Idempotency-Key. */
   patch<T = unknown>(url: string | URL, data?: unknown, options?: JsonRequestOptions): Promise<T>;
-  /** The per-origin circuit breakers (keys are origins), for health checks and manual control. */
-  readonly breakers: BreakerRegistry | undefined;
+  /**
+   * The per-origin circuit breakers (keys are origins), for health checks and manual control;
+   * `undefined` when the client was built with `breaker: false`.
+   */
+  readonly breakers: Breakers;
   /** True once `close()` or `destroy()` was called. */
   readonly closed: boolean;
   /**
@@ -706,6 +716,13 @@ const httpBreakerClassify = Object.freeze({
  * const client = createHttpClient({ baseUrl: 'https://api.example.com', timeoutMs: 2_000 });
  * const user = await client.get<User>('/users/42');
  */
+export function createHttpClient(
+  options: HttpClientOptions & { readonly breaker: false },
+): HttpClient<undefined>;
+export function createHttpClient(
+  options?: HttpClientOptions & { readonly breaker?: HttpBreakerOptions },
+): HttpClient<BreakerRegistry>;
+export function createHttpClient(options?: HttpClientOptions): HttpClient;
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   return new Client(parseOptions(options));
 }
