@@ -165,10 +165,32 @@ describe('contextFromHeaders: the trace', () => {
     ).not.toBe(TRACE_ID);
   });
 
-  it('keeps the trace but drops a malformed tracestate', () => {
-    const context = contextFromHeaders({ traceparent: TRACEPARENT, tracestate: 'foo=1,foo=2' });
+  it('keeps the trace and every vendor’s state when one tracestate member repeats a key', () => {
+    const context = contextFromHeaders({
+      traceparent: TRACEPARENT,
+      tracestate: 'congo=new,rojo=00f067aa0ba902b7,congo=old',
+    });
+    expect(context.trace.traceId).toBe(TRACE_ID);
+    expect(context.trace.tracestate).toEqual([
+      { key: 'congo', value: 'new' },
+      { key: 'rojo', value: '00f067aa0ba902b7' },
+    ]);
+    expect(outboundHeaders(context).tracestate).toBe('congo=new,rojo=00f067aa0ba902b7');
+  });
+
+  it('keeps the multi-tenant keys of the current grammar and drops only a malformed member', () => {
+    const context = contextFromHeaders({
+      traceparent: TRACEPARENT,
+      tracestate: 'acme@dt=1,FOO=2,fw529a3039@dt=3,@bad=4,rojo=5',
+    });
+    expect(outboundHeaders(context).tracestate).toBe('acme@dt=1,fw529a3039@dt=3,rojo=5');
+  });
+
+  it('keeps the trace but sends no tracestate when no member is valid', () => {
+    const context = contextFromHeaders({ traceparent: TRACEPARENT, tracestate: 'FOO=1,bar' });
     expect(context.trace.traceId).toBe(TRACE_ID);
     expect(context.trace.tracestate).toBeUndefined();
+    expect(outboundHeaders(context).tracestate).toBeUndefined();
   });
 
   it('carries the deadline and baggage given with the headers', () => {
