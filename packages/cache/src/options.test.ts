@@ -21,10 +21,10 @@ describe('httpCache options', () => {
     );
   });
 
-  it('rejects an unknown option, naming the known ones', () => {
+  it('rejects an unknown option, suggesting the one it misspells and naming the known ones', () => {
     expect(build({ staleIfError: 60_000 })).toThrow(
       new TypeError(
-        'unknown option "staleIfError" for httpCache(); expected one of type, store, methods, partition, defaultTtlMs, staleIfErrorMs, keepStaleMs, isFailureResponse, maxEntryBytes, maxHeaderBytes, cacheStatus, listener, name, clock',
+        'unknown option "staleIfError" for httpCache(); did you mean "staleIfErrorMs"? expected one of type, store, methods, partition, defaultTtlMs, staleIfErrorMs, keepStaleMs, isFailureResponse, maxEntryBytes, maxHeaderBytes, cacheStatus, listener, name, clock',
       ),
     );
   });

@@ -715,7 +715,7 @@ describe('circuitBreaker() options', () => {
       'a misspelt option',
       { breakDuration: 5_000 } as never,
       new TypeError(
-        'unknown option "breakDuration" for circuitBreaker(); expected one of strategy, breakDurationMs, breakBackoff, halfOpenTrials, classify, name, key, listener, clock, restore',
+        'unknown option "breakDuration" for circuitBreaker(); did you mean "breakDurationMs"? expected one of strategy, breakDurationMs, breakBackoff, halfOpenTrials, classify, name, key, listener, clock, restore',
       ),
     ],
     [

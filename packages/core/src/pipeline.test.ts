@@ -405,7 +405,7 @@ describe('pipeline() arguments', () => {
   it('rejects a misspelt option and a clock that is not a Clock', () => {
     expect(() => pipeline({ operationName: 'x' } as never)).toThrow(
       new TypeError(
-        'unknown option "operationName" for pipeline(); expected one of operation, listener, clock',
+        'unknown option "operationName" for pipeline(); did you mean "operation"? expected one of operation, listener, clock',
       ),
     );
     expect(() => pipeline({ clock: {} as never })).toThrow(

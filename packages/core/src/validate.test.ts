@@ -3,6 +3,7 @@ import {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkNumber,
   checkOneOf,
   checkOptionsObject,
@@ -265,5 +266,60 @@ describe('checkOptionsObject', () => {
     expect(() => checkOptionsObject('retry', 3)).toThrow(
       new TypeError('expected the options of retry() to be an object, got 3'),
     );
+  });
+});
+
+describe('checkKnownOptions', () => {
+  const names = ['maxAttempts', 'backoff', 'maxDelayMs', 'ttlMs', 'clock'];
+
+  it('accepts known options, and an object without any', () => {
+    expect(() => checkKnownOptions('retry', { maxAttempts: 3, clock: 1 }, names)).not.toThrow();
+    expect(() => checkKnownOptions('retry', {}, names)).not.toThrow();
+  });
+
+  it('rejects an unknown option, suggesting the known one it misspells', () => {
+    expect(() => checkKnownOptions('retry', { maxAttemps: 5 }, names)).toThrow(
+      new TypeError(
+        'unknown option "maxAttemps" for retry(); did you mean "maxAttempts"? expected one of maxAttempts, backoff, maxDelayMs, ttlMs, clock',
+      ),
+    );
+  });
+
+  it.each([
+    ['a letter missing', 'bakoff', 'backoff'],
+    ['a letter too many', 'backofff', 'backoff'],
+    ['two letters swapped', 'maxAttmepts', 'maxAttempts'],
+    ['a different case', 'MAXDELAYMS', 'maxDelayMs'],
+    ['a forgotten unit suffix', 'ttl', 'ttlMs'],
+    ['a forgotten unit suffix and a case slip', 'maxdelay', 'maxDelayMs'],
+  ])('suggests the intended name for %s', (_label, typed, intended) => {
+    expect(() => checkKnownOptions('retry', { [typed]: 1 }, names)).toThrow(
+      `did you mean ${JSON.stringify(intended)}?`,
+    );
+  });
+
+  it.each([
+    ['an unrelated word', 'foo'],
+    ['a one-letter key', 'x'],
+    ['a name that only shares a prefix', 'maxRetries'],
+  ])('suggests nothing for %s', (_label, typed) => {
+    expect(() => checkKnownOptions('retry', { [typed]: 1 }, names)).toThrow(
+      new TypeError(
+        `unknown option ${JSON.stringify(typed)} for retry(); expected one of maxAttempts, backoff, maxDelayMs, ttlMs, clock`,
+      ),
+    );
+  });
+
+  it('names a nested option by its path and suggests the name within that object', () => {
+    expect(() => checkKnownOptions('createHttpClient', { maxAttemps: 5 }, names, 'retry')).toThrow(
+      new TypeError(
+        'unknown option "retry.maxAttemps" for createHttpClient(); did you mean "maxAttempts"? expected one of maxAttempts, backoff, maxDelayMs, ttlMs, clock',
+      ),
+    );
+  });
+
+  it('ignores inherited properties, as a spread copy of the options would', () => {
+    const options = Object.create({ inherited: true }) as object;
+    expect(() => checkKnownOptions('retry', options, names)).not.toThrow();
   });
 });

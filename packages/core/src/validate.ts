@@ -112,19 +112,74 @@ export function checkOptionsObject(factory: string, value: unknown): asserts val
   }
 }
 
-/** A misspelt option would silently fall back to its default: reject it instead. */
+/**
+ * A misspelt option would silently fall back to its default: reject it instead, naming the
+ * closest known option when one is near enough to be the intended one. `path` names a nested
+ * options object (`retry`, `retry.budget`), so the message shows where the key sits.
+ */
 export function checkKnownOptions(
   factory: string,
   options: object,
   names: readonly string[],
+  path?: string,
 ): void {
-  for (const key of Object.keys(options)) {
-    if (!names.includes(key)) {
-      throw new TypeError(
-        `unknown option ${JSON.stringify(key)} for ${factory}(); expected one of ${names.join(', ')}`,
-      );
+  for (const key in options) {
+    if (!Object.hasOwn(options, key) || names.includes(key)) continue;
+    const shown = path === undefined ? key : `${path}.${key}`;
+    const closest = closestName(key, names);
+    const hint = closest === undefined ? '' : ` did you mean ${JSON.stringify(closest)}?`;
+    throw new TypeError(
+      `unknown option ${JSON.stringify(shown)} for ${factory}();${hint} expected one of ${names.join(', ')}`,
+    );
+  }
+}
+
+/**
+ * The name `key` most likely misspells, ignoring case, or undefined when none is close: at most
+ * a third of the key's characters apart, and two for any key of three characters or more, so
+ * that a forgotten `Ms` suffix (`ttl` for `ttlMs`) counts as close.
+ */
+function closestName(key: string, names: readonly string[]): string | undefined {
+  const typed = key.toLowerCase();
+  const limit = typed.length < 3 ? 1 : Math.max(2, Math.floor(typed.length / 3));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const name of names) {
+    const distance = editDistance(typed, name.toLowerCase(), bestDistance);
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
     }
   }
+  return best;
+}
+
+/**
+ * Edits (insertions, deletions, substitutions, swaps of two neighbours) between `a` and `b`;
+ * anything at or beyond `cap` is reported as `cap`, so far-off names cost little.
+ */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) >= cap) return cap;
+  // Three rows of the classic table: two back for swaps, one back, and the current one.
+  let before = new Array<number>(b.length + 1).fill(0);
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let current = new Array<number>(b.length + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    current[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, before[j - 2]! + 1);
+      }
+      current[j] = d;
+      if (d < rowMin) rowMin = d;
+    }
+    if (rowMin >= cap) return cap;
+    [before, previous, current] = [previous, current, before];
+  }
+  return Math.min(previous[b.length]!, cap);
 }
 
 /** A clock must have all four of Clock's methods: every policy may use any of them. */

@@ -34,6 +34,7 @@ export {
   type TraceContext,
 } from './request-context.js';
 export {
+  RANDOM_FLAG,
   SAMPLED_FLAG,
   formatTraceparent,
   generateSpanId,

@@ -97,6 +97,30 @@ describe('with an OpenTelemetry SDK registered', () => {
     }
   });
 
+  it('takes the sampled and random flags of the active span, and no other bit', () => {
+    const withFlags = (traceFlags: number) =>
+      trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: REMOTE_TRACE,
+        spanId: '00f067aa0ba902b7',
+        traceFlags,
+        isRemote: true,
+      });
+    const flagsIn = (traceFlags: number) =>
+      context.with(withFlags(traceFlags), () => createRequestContext().trace.flags);
+    expect(flagsIn(0x03)).toBe(0x03);
+    expect(flagsIn(0x01)).toBe(0x01);
+    expect(flagsIn(0xff)).toBe(0x03);
+    propagation.disable();
+    try {
+      const headers = context.with(withFlags(0x03), () =>
+        outboundHeaders(createRequestContext({ correlationId: 'random' })),
+      );
+      expect(headers.traceparent).toBe(`00-${REMOTE_TRACE}-00f067aa0ba902b7-03`);
+    } finally {
+      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    }
+  });
+
   it('propagates its own trace, a new span ID per call, when no span is active', () => {
     const request = contextFromHeaders({ traceparent: `00-${REMOTE_TRACE}-00f067aa0ba902b7-01` });
     const first = outboundHeaders(request);

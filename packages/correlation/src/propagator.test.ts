@@ -7,6 +7,7 @@ import {
   outboundHeaders,
 } from './propagator.js';
 import { createRequestContext, runWithContext } from './request-context.js';
+import { RANDOM_FLAG, SAMPLED_FLAG } from './traceparent.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
@@ -138,11 +139,38 @@ describe('contextFromHeaders: the trace', () => {
   it('starts a new unsampled trace without a traceparent, and ignores a lone tracestate', () => {
     const context = contextFromHeaders({ tracestate: 'foo=1' });
     expect(context.trace.traceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(context.trace).toMatchObject({ parentId: undefined, flags: 0, tracestate: undefined });
+    // The trace ID it makes is random in every byte, and the random flag says so.
+    expect(context.trace).toMatchObject({
+      parentId: undefined,
+      flags: RANDOM_FLAG,
+      tracestate: undefined,
+    });
   });
 
   it('marks new traces sampled when asked to', () => {
-    expect(correlationPropagator({ sampled: true }).extract({}).trace.flags).toBe(1);
+    expect(correlationPropagator({ sampled: true }).extract({}).trace.flags).toBe(
+      SAMPLED_FLAG | RANDOM_FLAG,
+    );
+  });
+
+  it('keeps the random flag of a continued trace, and leaves it unset when the caller did', () => {
+    const random = contextFromHeaders({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-03` });
+    expect(random.trace.flags).toBe(SAMPLED_FLAG | RANDOM_FLAG);
+    expect(outboundHeaders(random).traceparent).toMatch(
+      new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-03$`),
+    );
+    const notRandom = contextFromHeaders({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` });
+    expect(outboundHeaders(notRandom).traceparent).toMatch(
+      new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`),
+    );
+  });
+
+  it('sends the flag bits the spec does not define as zero, keeping sampled and random', () => {
+    const context = contextFromHeaders({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-ff` });
+    expect(context.trace.flags).toBe(0xff);
+    expect(outboundHeaders(context).traceparent).toMatch(
+      new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-03$`),
+    );
   });
 
   it('ignores an invalid traceparent and then does not parse tracestate', () => {
@@ -165,10 +193,32 @@ describe('contextFromHeaders: the trace', () => {
     ).not.toBe(TRACE_ID);
   });
 
-  it('keeps the trace but drops a malformed tracestate', () => {
-    const context = contextFromHeaders({ traceparent: TRACEPARENT, tracestate: 'foo=1,foo=2' });
+  it('keeps the trace and every vendor’s state when one tracestate member repeats a key', () => {
+    const context = contextFromHeaders({
+      traceparent: TRACEPARENT,
+      tracestate: 'congo=new,rojo=00f067aa0ba902b7,congo=old',
+    });
+    expect(context.trace.traceId).toBe(TRACE_ID);
+    expect(context.trace.tracestate).toEqual([
+      { key: 'congo', value: 'new' },
+      { key: 'rojo', value: '00f067aa0ba902b7' },
+    ]);
+    expect(outboundHeaders(context).tracestate).toBe('congo=new,rojo=00f067aa0ba902b7');
+  });
+
+  it('keeps the multi-tenant keys of the current grammar and drops only a malformed member', () => {
+    const context = contextFromHeaders({
+      traceparent: TRACEPARENT,
+      tracestate: 'acme@dt=1,FOO=2,fw529a3039@dt=3,@bad=4,rojo=5',
+    });
+    expect(outboundHeaders(context).tracestate).toBe('acme@dt=1,fw529a3039@dt=3,rojo=5');
+  });
+
+  it('keeps the trace but sends no tracestate when no member is valid', () => {
+    const context = contextFromHeaders({ traceparent: TRACEPARENT, tracestate: 'FOO=1,bar' });
     expect(context.trace.traceId).toBe(TRACE_ID);
     expect(context.trace.tracestate).toBeUndefined();
+    expect(outboundHeaders(context).tracestate).toBeUndefined();
   });
 
   it('carries the deadline and baggage given with the headers', () => {
@@ -247,7 +297,7 @@ describe('injectHeaders (no OpenTelemetry SDK)', () => {
   it('sends no tracestate for a context without one', () => {
     const headers = outboundHeaders(createRequestContext({ correlationId: 'job-1' }));
     expect(Object.keys(headers).sort()).toEqual(['traceparent', 'x-request-id']);
-    expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-02$/);
   });
 
   it('truncates an inbound tracestate to the configured length by whole entries', () => {

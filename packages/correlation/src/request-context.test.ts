@@ -15,6 +15,7 @@ import {
   withBaggage,
 } from './request-context.js';
 import { contextFromHeaders } from './propagator.js';
+import { RANDOM_FLAG, SAMPLED_FLAG } from './traceparent.js';
 
 const idNow = () => currentContext()?.correlationId;
 const ctx = (correlationId: string) => createRequestContext({ correlationId });
@@ -253,10 +254,14 @@ describe('remainingMs', () => {
 });
 
 describe('createRequestContext', () => {
-  it('makes a new correlation ID and a new unsampled trace by default', () => {
+  it('makes a new correlation ID and a new unsampled trace with a random ID by default', () => {
     const context: RequestContext = createRequestContext();
     expect(context.correlationId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(context.trace).toMatchObject({ parentId: undefined, flags: 0, tracestate: undefined });
+    expect(context.trace).toMatchObject({
+      parentId: undefined,
+      flags: RANDOM_FLAG,
+      tracestate: undefined,
+    });
     expect(context.deadline).toBe(Infinity);
     expect(context.baggage).toEqual({});
   });
@@ -299,7 +304,7 @@ describe('createRequestContext', () => {
   });
 
   it('marks a new trace sampled when asked to', () => {
-    expect(createRequestContext({ sampled: true }).trace.flags).toBe(1);
+    expect(createRequestContext({ sampled: true }).trace.flags).toBe(SAMPLED_FLAG | RANDOM_FLAG);
   });
 
   it.each([

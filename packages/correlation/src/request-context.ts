@@ -8,7 +8,7 @@ import {
 } from '@bulwark/core/internal';
 import { invalidIdReason } from './correlation-id.js';
 import { activeSpanContext } from './otel.js';
-import { SAMPLED_FLAG, generateTraceId } from './traceparent.js';
+import { RANDOM_FLAG, SAMPLED_FLAG, generateTraceId } from './traceparent.js';
 import { type TraceStateEntry, parseTracestate } from './tracestate.js';
 import { uuidv7 } from './uuid-v7.js';
 
@@ -18,7 +18,10 @@ export interface TraceContext {
   readonly traceId: string;
   /** The caller's span ID from an inbound `traceparent`; undefined when this service began the trace. */
   readonly parentId: string | undefined;
-  /** The trace-flags byte; bit 0 says the caller sampled (recorded) the trace. */
+  /**
+   * The trace-flags byte: bit 0 (`SAMPLED_FLAG`) says the caller sampled (recorded) the trace,
+   * bit 1 (`RANDOM_FLAG`) that the trace ID is random.
+   */
   readonly flags: number;
   /** The inbound `tracestate` members, carried on to outbound calls unchanged. */
   readonly tracestate: readonly TraceStateEntry[] | undefined;
@@ -137,12 +140,12 @@ export function newCorrelationId(generateId: () => string): string {
   return id;
 }
 
-/** @internal */
+/** @internal A trace this service begins: its ID is random throughout, and says so. */
 export function newTrace(sampled: boolean): TraceContext {
   return {
     traceId: generateTraceId(),
     parentId: undefined,
-    flags: sampled ? SAMPLED_FLAG : 0,
+    flags: sampled ? SAMPLED_FLAG | RANDOM_FLAG : RANDOM_FLAG,
     tracestate: undefined,
   };
 }
@@ -158,7 +161,8 @@ export function traceFromActiveSpan(): TraceContext | undefined {
   return {
     traceId: span.traceId,
     parentId: undefined,
-    flags: span.traceFlags & SAMPLED_FLAG,
+    // Whether OTel's trace ID is random is OTel's to say: keep its random bit, set or not.
+    flags: span.traceFlags & (SAMPLED_FLAG | RANDOM_FLAG),
     tracestate: state === undefined || state === '' ? undefined : parseTracestate(state),
   };
 }

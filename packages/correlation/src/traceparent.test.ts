@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  RANDOM_FLAG,
   SAMPLED_FLAG,
   formatTraceparent,
   generateSpanId,
@@ -130,8 +131,18 @@ describe('formatTraceparent', () => {
     expect(formatTraceparent(TRACE_ID, PARENT_ID, 0)).toBe(`00-${TRACE_ID}-${PARENT_ID}-00`);
   });
 
-  it('sends flag bits version 00 does not define as zero', () => {
-    expect(formatTraceparent(TRACE_ID, PARENT_ID, 0xff)).toBe(`00-${TRACE_ID}-${PARENT_ID}-01`);
+  it('keeps the random flag of Trace Context Level 2, with or without sampled', () => {
+    expect(formatTraceparent(TRACE_ID, PARENT_ID, RANDOM_FLAG)).toBe(
+      `00-${TRACE_ID}-${PARENT_ID}-02`,
+    );
+    expect(formatTraceparent(TRACE_ID, PARENT_ID, SAMPLED_FLAG | RANDOM_FLAG)).toBe(
+      `00-${TRACE_ID}-${PARENT_ID}-03`,
+    );
+  });
+
+  it('sends flag bits the spec does not define as zero', () => {
+    expect(formatTraceparent(TRACE_ID, PARENT_ID, 0xff)).toBe(`00-${TRACE_ID}-${PARENT_ID}-03`);
+    expect(formatTraceparent(TRACE_ID, PARENT_ID, 0xfc)).toBe(`00-${TRACE_ID}-${PARENT_ID}-00`);
   });
 
   it('round-trips through parseTraceparent', () => {

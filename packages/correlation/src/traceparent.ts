@@ -6,12 +6,19 @@ export interface TraceParent {
   readonly traceId: string;
   /** 16 lowercase hex digits, not all zero: the caller's span. */
   readonly parentId: string;
-  /** The trace-flags byte. Bit 0 is `sampled`. */
+  /** The trace-flags byte, every bit as received. Bit 0 is `sampled`, bit 1 `random`. */
   readonly flags: number;
 }
 
-/** The only trace flag version 00 defines; vendors must send the other bits as zero. */
+/** The caller may have recorded the trace (W3C Trace Context). */
 export const SAMPLED_FLAG = 0x01;
+/**
+ * At least the right-most 7 bytes of the trace ID are random (W3C Trace Context Level 2), so a
+ * sampler may hash them. Once unset for a trace ID, it must stay unset wherever it goes.
+ */
+export const RANDOM_FLAG = 0x02;
+/** The flags Trace Context defines; the spec says to send every other bit as zero. */
+const KNOWN_FLAGS = SAMPLED_FLAG | RANDOM_FLAG;
 
 const VERSION_00_LENGTH = 55;
 const TRACE_ID_START = 3;
@@ -72,14 +79,17 @@ export function parseTraceparent(value: string): TraceParent | undefined {
 }
 
 /**
- * A version-00 `traceparent` value. Only the sampled flag is kept: version 00 defines no other,
- * and says vendors must send unknown bits as zero.
+ * A version-00 `traceparent` value. The sampled and random flags are kept as given; the other
+ * bits are sent as zero, as the spec requires of bits it does not define.
  */
 export function formatTraceparent(traceId: string, parentId: string, flags: number): string {
-  return `00-${traceId}-${parentId}-${hexByte(flags & SAMPLED_FLAG)}`;
+  return `00-${traceId}-${parentId}-${hexByte(flags & KNOWN_FLAGS)}`;
 }
 
-/** A new random trace ID: 32 lowercase hex digits, never all zeros. */
+/**
+ * A new random trace ID: 32 lowercase hex digits, never all zeros. Every byte comes from the
+ * CSPRNG, so a trace that starts with one may carry {@link RANDOM_FLAG}.
+ */
 export function generateTraceId(): string {
   return randomHex(16);
 }

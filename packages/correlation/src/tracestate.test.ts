@@ -42,14 +42,12 @@ describe('parseTracestate', () => {
   });
 
   it('accepts every character the grammar allows in keys and values', () => {
-    const key = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/';
+    const key = 'abcdefghijklmnopqrstuvwxyz0123456789_-*/@';
     let value = '';
     for (let c = 0x20; c <= 0x7e; c++)
       if (c !== 0x2c && c !== 0x3d) value += String.fromCharCode(c);
     expect(parseTracestate(`${key}=${value}`)).toEqual([{ key, value }]);
-    expect(parseTracestate(`${key}@a-z0-9_-*/=${value}`)).toEqual([
-      { key: `${key}@a-z0-9_-*/`, value },
-    ]);
+    expect(parseTracestate(`0${key}=${value}`)).toEqual([{ key: `0${key}`, value }]);
   });
 
   it('keeps 32 members', () => {
@@ -58,35 +56,89 @@ describe('parseTracestate', () => {
 
   it('discards a list of 33 members, which the grammar does not allow', () => {
     expect(parseTracestate(members(33).join(','))).toBeUndefined();
+    expect(parseTracestate([members(32).join(','), 'bar33=33'])).toBeUndefined();
+  });
+
+  it('counts a malformed member toward the 32, as the grammar does', () => {
+    expect(parseTracestate([members(32).join(','), 'BAR33=33'])).toBeUndefined();
+    expect(parseTracestate([members(32).join(','), ' , ,'])).toHaveLength(32);
   });
 
   it.each([
-    ['a repeated key', 'foo=1,foo=1'],
-    ['a repeated key with another value', 'foo=1,foo=2'],
-    ['a repeated key across header fields', ['foo=1', 'foo=2']],
+    ['a repeated key', 'foo=1,foo=1', [['foo', '1']]],
+    [
+      'a repeated key with another value',
+      'foo=1,bar=2,foo=3',
+      [
+        ['foo', '1'],
+        ['bar', '2'],
+      ],
+    ],
+    [
+      'a repeated key across header fields',
+      ['foo=1', 'bar=2', 'foo=3'],
+      [
+        ['foo', '1'],
+        ['bar', '2'],
+      ],
+    ],
+    [
+      'a key repeated three times',
+      'a=1,a=2,b=3,a=4',
+      [
+        ['a', '1'],
+        ['b', '3'],
+      ],
+    ],
+  ])(
+    'keeps the first (most recent) entry of %s and the rest of the list',
+    (_label, value, kept) => {
+      expect(parseTracestate(value)).toEqual(kept.map(([key, v]) => ({ key, value: v })));
+    },
+  );
+
+  it.each([
+    ['a multi-tenant key', 'tenant@system=1'],
+    ['a key ending in @', 'foo@=1'],
+    ['two @ in a key', 'foo@@bar=1'],
+    ['two vendors', 'foo@bar@baz=1'],
+    ['a 242-character tenant', `${'t'.repeat(242)}@v=1`],
+    ['a 15-character vendor', `t@${'v'.repeat(15)}=1`],
+    ['a key starting with a digit', '1vendor=1'],
+    ['a 256-character key', `${'z'.repeat(256)}=1`],
+  ])('accepts %s, which the current grammar allows', (_label, member) => {
+    const key = member.slice(0, member.lastIndexOf('='));
+    expect(parseTracestate(`${member},bar=2`)).toEqual([
+      { key, value: '1' },
+      { key: 'bar', value: '2' },
+    ]);
+  });
+
+  it.each([
     ['a space in a key', 'foo =1'],
     ['upper case in a key', 'FOO=1'],
     ['a dot in a key', 'foo.bar=1'],
-    ['an empty tenant vendor', 'foo@=1,bar=2'],
-    ['an empty tenant', '@foo=1,bar=2'],
-    ['two @ in a key', 'foo@@bar=1,bar=2'],
-    ['two vendors', 'foo@bar@baz=1,bar=2'],
-    ['a 257-character key', ['foo=1', `${'z'.repeat(257)}=1`]],
-    ['a 242-character tenant', ['foo=1', `${'t'.repeat(242)}@v=1`]],
-    ['a 15-character vendor', ['foo=1', `t@${'v'.repeat(15)}=1`]],
+    ['a key starting with @', '@foo=1'],
+    ['a key starting with _', '_foo=1'],
+    ['an empty key', '=1'],
+    ['a 257-character key', `${'z'.repeat(257)}=1`],
     ['an = in a value', 'foo=bar=baz'],
-    ['an empty value', 'foo=,bar=3'],
-    ['a member without =', 'foo,bar=3'],
+    ['an empty value', 'foo='],
+    ['a member without =', 'foo'],
     ['a 257-character value', `foo=${'v'.repeat(257)}`],
     ['a newline in a value', 'foo=a\nb'],
     ['non-ASCII in a value', 'foo=é'],
-  ])('discards the whole list for %s', (_label, value) => {
-    expect(parseTracestate(value)).toBeUndefined();
+  ])('drops only the member with %s and keeps the others in order', (_label, member) => {
+    expect(parseTracestate(`rojo=1,${member},congo=2`)).toEqual([
+      { key: 'rojo', value: '1' },
+      { key: 'congo', value: '2' },
+    ]);
+    expect(parseTracestate([member])).toEqual([]);
   });
 
-  it('accepts the longest keys the grammar allows', () => {
-    expect(parseTracestate(['foo=1', `${'z'.repeat(256)}=1`])).toHaveLength(2);
-    expect(parseTracestate(['foo=1', `${'t'.repeat(241)}@${'v'.repeat(14)}=1`])).toHaveLength(2);
+  it('accepts a 256-character value, and keeps spaces inside it', () => {
+    const value = ` ${'v'.repeat(254)}x`;
+    expect(parseTracestate(`foo=${value}`)).toEqual([{ key: 'foo', value }]);
   });
 });
 
@@ -150,6 +202,18 @@ describe('formatTracestate', () => {
       ),
     ).toBe('a=1');
     expect(formatTracestate([{ key: 'a', value: '12345' }], 3)).toBeUndefined();
+  });
+
+  it('leaves out entries the grammar refuses and repeats of a key, keeping the first', () => {
+    expect(
+      formatTracestate([
+        { key: 'congo', value: 'new' },
+        { key: 'Bad', value: '1' },
+        { key: 'comma', value: 'a,b' },
+        { key: 'rojo', value: '1' },
+        { key: 'congo', value: 'old' },
+      ]),
+    ).toBe('congo=new,rojo=1');
   });
 
   it('never sends more than 32 members', () => {

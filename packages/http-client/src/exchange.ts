@@ -13,7 +13,7 @@ import {
   isNetworkError,
 } from './errors.js';
 import { copyHeaders } from './headers.js';
-import { isIdempotentMethod, isKeyedMethod } from './methods.js';
+import { isIdempotentMethod } from './methods.js';
 import type { AttemptHeadersArgs } from './options.js';
 import { type HttpResponse, HttpStreamResponse } from './response.js';
 
@@ -64,7 +64,6 @@ function isTransient(error: unknown): boolean {
 export interface ExchangeSettings {
   readonly dispatcher: Dispatcher;
   readonly timeout: TimeoutPolicy | undefined;
-  readonly retries: boolean;
   readonly retryStatuses: Uint8Array;
   readonly attemptHeaders:
     ((args: AttemptHeadersArgs) => Readonly<Record<string, string>> | undefined) | undefined;
@@ -94,8 +93,8 @@ export class Exchange implements Next, AttemptOwner {
   private lastStatus: number | undefined = undefined;
   private lastRetryable = false;
   private readonly idempotent: boolean;
-  /** The method (and key) allow a retry, and the client retries at all. */
-  private readonly retryMethod: boolean;
+  /** The client retries, the call allows it, and so do its method (and key). */
+  private readonly mayRetry: boolean;
 
   constructor(
     private readonly settings: ExchangeSettings,
@@ -104,20 +103,21 @@ export class Exchange implements Next, AttemptOwner {
     readonly path: string,
     private readonly headers: Readonly<Record<string, string>>,
     private readonly body: BodySource,
-    hasKey: boolean,
+    /** Whether a failure may be retried at all, as the client worked it out for this call. */
+    mayRetry: boolean,
     readonly streaming: boolean,
     readonly maxBodyBytes: number,
     /** The `@bulwark/correlation` context the call was made in, if any. */
     private readonly requestContext: RequestContext | undefined,
   ) {
     this.idempotent = isIdempotentMethod(method);
-    this.retryMethod = settings.retries && (this.idempotent || (hasKey && isKeyedMethod(method)));
+    this.mayRetry = mayRetry;
     // Contexts built by the client are never spreadable: the function receives the Context itself.
     this.fn = (context) => this.runAttempt(context as Context);
   }
 
   willRetryStatus(status: number): boolean {
-    return this.retryMethod && this.settings.retryStatuses[status] === 1;
+    return this.mayRetry && this.settings.retryStatuses[status] === 1;
   }
 
   /** Runs one attempt, and on failure stops its socket and says whether it may be retried. */
@@ -226,7 +226,7 @@ export class Exchange implements Next, AttemptOwner {
     this.last = error;
     this.lastStatus = undefined;
     // Once the headers are in, the server has acted: only an idempotent request may go again.
-    this.lastRetryable = this.retryMethod && (this.idempotent || !committed) && isTransient(error);
+    this.lastRetryable = this.mayRetry && (this.idempotent || !committed) && isTransient(error);
     if (this.lastRetryable && this.body.replayable && typeof error === 'object' && error !== null) {
       retryable.add(error);
     }

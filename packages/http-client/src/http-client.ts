@@ -15,6 +15,8 @@ import {
   Context,
   Scope,
   checkInteger,
+  checkKnownOptions,
+  checkOptionsObject,
   checkString,
   describeValue,
   emit,
@@ -27,12 +29,14 @@ import { BodySource, type RequestBody } from './body.js';
 import { HttpStatusError, isNetworkError, isRetriesExhaustedError } from './errors.js';
 import { Exchange, type ExchangeSettings, isLocalShutdown } from './exchange.js';
 import { formatIdempotencyKey, generateIdempotencyKey } from './idempotency-key.js';
-import { isKeyedMethod, normalizeMethod } from './methods.js';
+import { isIdempotentMethod, isKeyedMethod, normalizeMethod } from './methods.js';
 import { copyHeaders, lowerHeaders } from './headers.js';
 import {
   type ClientSettings,
+  type HttpBreakerOptions,
   type HttpClientOptions,
   type IncomingContext,
+  optionNames,
   parseOptions,
 } from './options.js';
 import {
@@ -71,12 +75,56 @@ export interface HttpRequestOptions {
   maxBodyBytes?: number;
   /** The operation name in telemetry, in place of `METHOD origin`. */
   operation?: string;
+  /** `false`: send this call once, as if the client had `retry: false`. Default: the client's retries. */
+  retry?: false;
 }
 
 /** Options of the JSON helpers: everything but the method and the body. */
 export type JsonRequestOptions = Omit<HttpRequestOptions, 'method' | 'body' | 'json'>;
 
-export interface HttpClient {
+const REQUEST_OPTION_NAMES = optionNames<HttpRequestOptions>({
+  method: true,
+  headers: true,
+  query: true,
+  body: true,
+  json: true,
+  idempotencyKey: true,
+  signal: true,
+  timeoutMs: true,
+  deadline: true,
+  maxBodyBytes: true,
+  operation: true,
+  retry: true,
+});
+
+const JSON_OPTION_NAMES = optionNames<JsonRequestOptions>({
+  headers: true,
+  query: true,
+  idempotencyKey: true,
+  signal: true,
+  timeoutMs: true,
+  deadline: true,
+  maxBodyBytes: true,
+  operation: true,
+  retry: true,
+});
+
+/** The client method a call came through, by the JSON helper's method: what messages name. */
+const HELPER_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  GET: 'get',
+  DELETE: 'delete',
+  POST: 'post',
+  PUT: 'put',
+  PATCH: 'patch',
+});
+
+/**
+ * The client. `Breakers` is what {@link HttpClient.breakers} holds: the per-origin registry, or
+ * `undefined` for a client built with `breaker: false`; `createHttpClient()` infers it.
+ */
+export interface HttpClient<
+  Breakers extends BreakerRegistry | undefined = BreakerRegistry | undefined,
+> {
   /** Sends a request and reads the response body in full (up to `maxBodyBytes`). */
   request(url: string | URL, options?: HttpRequestOptions): Promise<HttpResponse>;
   /** Sends a request and returns at the response headers, with the body as a stream. */
@@ -90,8 +138,11 @@ export interface HttpClient {
   put<T = unknown>(url: string | URL, data?: unknown, options?: JsonRequestOptions): Promise<T>;
   /** PATCH `data` as JSON. Retried only with an Idempotency-Key. */
   patch<T = unknown>(url: string | URL, data?: unknown, options?: JsonRequestOptions): Promise<T>;
-  /** The per-origin circuit breakers (keys are origins), for health checks and manual control. */
-  readonly breakers: BreakerRegistry | undefined;
+  /**
+   * The per-origin circuit breakers (keys are origins), for health checks and manual control;
+   * `undefined` when the client was built with `breaker: false`.
+   */
+  readonly breakers: Breakers;
   /** True once `close()` or `destroy()` was called. */
   readonly closed: boolean;
   /**
@@ -177,7 +228,6 @@ class Client implements HttpClient {
     this.exchange = {
       dispatcher: this.dispatcher,
       timeout: attemptTimeout,
-      retries: settings.retry !== undefined,
       retryStatuses: settings.retryStatuses,
       attemptHeaders: settings.attemptHeaders,
       attemptHeader: settings.attemptHeader,
@@ -267,6 +317,7 @@ class Client implements HttpClient {
     data?: unknown,
   ): Promise<HttpResponse | HttpStreamResponse> {
     if (this.closed) throw new Error('the HTTP client is closed');
+    if (options !== undefined) checkCallOptions(options, streaming, helperMethod);
     const o = options ?? NO_OPTIONS;
     const request = this.prepare(url, o, defaults, streaming, helperMethod, data);
     const policies = this.policiesFor(request.origin);
@@ -324,7 +375,7 @@ class Client implements HttpClient {
       request.path,
       headers,
       request.body,
-      request.hasKey,
+      request.mayRetry,
       request.streaming,
       request.maxBodyBytes,
       call.requestContext,
@@ -488,7 +539,11 @@ class Client implements HttpClient {
       checkInteger('maxBodyBytes', o.maxBodyBytes, 0);
       maxBodyBytes = o.maxBodyBytes;
     }
-    return { method, origin, path, headers, body, hasKey, streaming, maxBodyBytes };
+    const mayRetry =
+      settings.retry !== undefined &&
+      o.retry !== false &&
+      (isIdempotentMethod(method) || (hasKey && isKeyedMethod(method)));
+    return { method, origin, path, headers, body, mayRetry, streaming, maxBodyBytes };
   }
 
   private policiesFor(origin: string): OriginPolicies {
@@ -512,7 +567,8 @@ interface PreparedRequest {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: BodySource;
-  readonly hasKey: boolean;
+  /** The client retries, the call did not say `retry: false`, and the method (or key) allows it. */
+  readonly mayRetry: boolean;
   readonly streaming: boolean;
   readonly maxBodyBytes: number;
 }
@@ -594,6 +650,30 @@ function cachedResponse(result: CacheResult, last: HttpResponse | undefined): Ht
   );
 }
 
+/**
+ * A call's options: an object whose names the method it came through knows, since a misspelt
+ * one would be ignored and the call made in a way nobody asked for.
+ */
+function checkCallOptions(
+  options: HttpRequestOptions,
+  streaming: boolean,
+  helperMethod: string | undefined,
+): void {
+  const called = streaming
+    ? 'stream'
+    : helperMethod === undefined
+      ? 'request'
+      : HELPER_NAMES[helperMethod]!;
+  checkOptionsObject(called, options);
+  const names = helperMethod === undefined ? REQUEST_OPTION_NAMES : JSON_OPTION_NAMES;
+  checkKnownOptions(called, options, names);
+  if (options.retry !== undefined && options.retry !== false) {
+    throw new TypeError(
+      `expected retry to be false (send the call once) or left out, got ${describeValue(options.retry)}`,
+    );
+  }
+}
+
 function checkMethod(method: unknown): string {
   checkString('method', method, 32);
   if (method.toUpperCase() === 'CONNECT') {
@@ -636,6 +716,13 @@ const httpBreakerClassify = Object.freeze({
  * const client = createHttpClient({ baseUrl: 'https://api.example.com', timeoutMs: 2_000 });
  * const user = await client.get<User>('/users/42');
  */
+export function createHttpClient(
+  options: HttpClientOptions & { readonly breaker: false },
+): HttpClient<undefined>;
+export function createHttpClient(
+  options?: HttpClientOptions & { readonly breaker?: HttpBreakerOptions },
+): HttpClient<BreakerRegistry>;
+export function createHttpClient(options?: HttpClientOptions): HttpClient;
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   return new Client(parseOptions(options));
 }

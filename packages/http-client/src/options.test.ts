@@ -7,6 +7,10 @@ import {
   type HttpClientOptions,
   parseOptions,
 } from './options.js';
+import { constantBackoff } from '@bulwark/retry';
+import { fault } from '@bulwark/testing';
+import { HttpStatusError, RetriesExhaustedError } from './errors.js';
+import type { HttpClient, HttpRequestOptions, JsonRequestOptions } from './http-client.js';
 import { client, server } from './test-helpers.js';
 
 function bad(options: unknown): () => unknown {
@@ -146,6 +150,84 @@ describe('createHttpClient options', () => {
     expect(bad(options)).toThrow(Kind);
     expect(bad(options)).toThrow(message);
   });
+
+  it.each([
+    [
+      { timeout: 100 },
+      'unknown option "timeout" for createHttpClient(); did you mean "timeoutMs"?',
+    ],
+    [{ Retry: false }, 'unknown option "Retry" for createHttpClient(); did you mean "retry"?'],
+    [
+      { retry: { maxAttemps: 5 } },
+      'unknown option "retry.maxAttemps" for createHttpClient(); did you mean "maxAttempts"? expected one of maxAttempts, statuses, backoff, maxDelayMs, maxHintMs, delayHint, budget, random',
+    ],
+    [
+      { retry: { budget: { ratioo: 0.1 } } },
+      'unknown option "retry.budget.ratioo" for createHttpClient(); did you mean "ratio"? expected one of ratio, minRetriesPerSecond, windowMs',
+    ],
+    [
+      { retry: { budget: { clock: systemClock } } },
+      'unknown option "retry.budget.clock" for createHttpClient(); expected one of ratio, minRetriesPerSecond, windowMs',
+    ],
+    [
+      { breaker: { breakDuration: 1_000 } },
+      'unknown option "breaker.breakDuration" for createHttpClient(); did you mean "breakDurationMs"?',
+    ],
+    [
+      { breaker: { breakBackoff: { max: 60_000 } } },
+      'unknown option "breaker.breakBackoff.max" for createHttpClient(); did you mean "maxMs"? expected one of factor, maxMs',
+    ],
+    [
+      { breaker: { classify: { errors: () => true } } },
+      'unknown option "breaker.classify.errors" for createHttpClient(); did you mean "error"? expected one of error, result',
+    ],
+    [
+      { bulkhead: { limit: 5, queueTimeout: 100 } },
+      'unknown option "bulkhead.queueTimeout" for createHttpClient(); did you mean "queueTimeoutMs"? expected one of limit, queue, queueTimeoutMs',
+    ],
+    [
+      { cache: { staleIfError: 60_000 } },
+      'unknown option "cache.staleIfError" for createHttpClient(); did you mean "staleIfErrorMs"?',
+    ],
+    [
+      { policies: { Call: { execute: () => undefined } } },
+      'unknown option "policies.Call" for createHttpClient(); did you mean "call"? expected one of call, attempt',
+    ],
+  ])(
+    'refuses the misspelt %j, naming it and the option it most likely means',
+    (options, message) => {
+      expect(bad(options)).toThrow(TypeError);
+      expect(bad(options)).toThrow(message);
+    },
+  );
+
+  it('accepts every documented name in the nested options', async () => {
+    let http: HttpClient | undefined;
+    const build = () =>
+      (http = createHttpClient({
+        retry: {
+          maxAttempts: 2,
+          statuses: [503],
+          maxDelayMs: 10,
+          maxHintMs: 10,
+          random: () => 0,
+          budget: { ratio: 0.5, minRetriesPerSecond: 1, windowMs: 1_000 },
+        },
+        breaker: {
+          breakDurationMs: 1_000,
+          breakBackoff: { factor: 2, maxMs: 10_000 },
+          halfOpenTrials: 1,
+          classify: { error: () => true, result: () => false },
+          name: 'orders',
+          maxOrigins: 10,
+        },
+        bulkhead: { limit: 1, queue: 1, queueTimeoutMs: 10 },
+        cache: { staleIfErrorMs: 1_000 },
+        policies: {},
+      }));
+    expect(build).not.toThrow();
+    await http?.destroy();
+  });
 });
 
 describe('request options', () => {
@@ -180,6 +262,52 @@ describe('request options', () => {
       new TypeError('expected headers["a"] to be a string, got 1'),
     );
     expect(s.requests).toHaveLength(0);
+  });
+
+  it('rejects a misspelt option before anything is sent, even beside retry: false (plain JavaScript)', async () => {
+    const s = await server({ fallback: fault.respond(503) });
+    const http = client({ baseUrl: s.origin, retry: { backoff: constantBackoff(0) } });
+    const options = { retry: false, timeout: 100, foo: 1 } as HttpRequestOptions;
+    await expect(http.request('/x', options)).rejects.toThrow(
+      new TypeError(
+        'unknown option "timeout" for request(); did you mean "timeoutMs"? expected one of method, headers, query, body, json, idempotencyKey, signal, timeoutMs, deadline, maxBodyBytes, operation, retry',
+      ),
+    );
+    await expect(http.stream('/x', { foo: 1 } as HttpRequestOptions)).rejects.toThrow(
+      'unknown option "foo" for stream(); expected one of',
+    );
+    // The JSON helpers set the method and the body themselves: a method or body here would be ignored.
+    await expect(http.get('/x', { method: 'POST' } as JsonRequestOptions)).rejects.toThrow(
+      'unknown option "method" for get(); expected one of headers, query,',
+    );
+    await expect(http.post('/x', { a: 1 }, { body: 'b' } as JsonRequestOptions)).rejects.toThrow(
+      'unknown option "body" for post(); expected one of',
+    );
+    await expect(http.request('/x', 5 as HttpRequestOptions)).rejects.toThrow(
+      new TypeError('expected the options of request() to be an object, got 5'),
+    );
+    await expect(
+      http.request('/x', { retry: true } as unknown as HttpRequestOptions),
+    ).rejects.toThrow(
+      new TypeError('expected retry to be false (send the call once) or left out, got boolean'),
+    );
+    expect(s.requests).toHaveLength(0);
+  });
+
+  it('sends a call with retry: false once, where the client would have retried it', async () => {
+    const s = await server({ fallback: fault.respond(503) });
+    const http = client({ baseUrl: s.origin, retry: { backoff: constantBackoff(0) } });
+    const once = await http.request('/once', { retry: false });
+    expect(once.status).toBe(503);
+    expect(once.attempts).toBe(1);
+    expect(s.requests).toHaveLength(1);
+    await expect(
+      http.post('/keyed', { a: 1 }, { retry: false, idempotencyKey: 'k-1' }),
+    ).rejects.toThrow(HttpStatusError);
+    expect(s.requests).toHaveLength(2);
+    // The same call without it is retried up to maxAttempts (3).
+    await expect(http.request('/again')).rejects.toThrow(RetriesExhaustedError);
+    expect(s.requests.map((r) => r.url)).toEqual(['/once', '/keyed', '/again', '/again', '/again']);
   });
 
   it("reports undici's refusal of a malformed header as it is, not as a network error", async () => {

@@ -17,7 +17,11 @@ import {
 import type { BulkheadOptions } from '@bulwark/bulkhead';
 import { type HttpCache, type HttpCacheOptions, httpCache } from '@bulwark/cache';
 import { type CorrelationPropagator, correlationPropagator } from '@bulwark/correlation';
-import type { RegistryBreakerOptions } from '@bulwark/circuit-breaker';
+import type {
+  BreakBackoffOptions,
+  BreakerClassify,
+  RegistryBreakerOptions,
+} from '@bulwark/circuit-breaker';
 import type { Backoff, DelayHintFn, RetryBudgetOptions } from '@bulwark/retry';
 import { DEFAULT_BUDGET_HEADER, MAX_TIMEOUT_MS } from '@bulwark/timeout';
 import type { Dispatcher } from 'undici';
@@ -52,6 +56,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_ORIGINS = 1000;
 /** A status code is three digits. */
 const STATUS_LIMIT = 1000;
+/** What messages about the client's options name. */
+const FACTORY = 'createHttpClient';
 
 /** What `attemptHeaders` is told about each attempt. */
 export interface AttemptHeadersArgs {
@@ -85,11 +91,17 @@ export interface HttpRetryOptions {
   maxHintMs?: number;
   /** Reads a server's delay hint. Default: Retry-After, RateLimit-Reset and friends. */
   delayHint?: DelayHintFn;
-  /** A retry budget per origin, so retries cannot multiply load on a failing origin; `false` for none. Default `{}` (20% + 10/s). */
-  budget?: RetryBudgetOptions | false;
+  /**
+   * A retry budget per origin, so retries cannot multiply load on a failing origin; `false` for
+   * none. Default `{}` (20% + 10/s). It runs on the client's `clock`.
+   */
+  budget?: HttpRetryBudgetOptions | false;
   /** Random numbers in [0, 1) for jitter (tests). Default `Math.random`. */
   random?: () => number;
 }
+
+/** A per-origin retry budget's options: every budget runs on the client's `clock`. */
+export type HttpRetryBudgetOptions = Omit<RetryBudgetOptions, 'clock'>;
 
 export interface HttpBreakerOptions extends RegistryBreakerOptions {
   /** Breakers kept (one per origin). Default 1000. */
@@ -176,34 +188,98 @@ export interface HttpClientPolicies {
   readonly attempt?: AnyPolicy;
 }
 
-const OPTION_NAMES: readonly string[] = [
-  'baseUrl',
-  'headers',
-  'attemptHeaders',
-  'timeoutMs',
-  'deadlineMs',
-  'context',
-  'correlation',
-  'cache',
-  'retry',
-  'breaker',
-  'bulkhead',
-  'idempotencyKey',
-  'idempotencyKeyHeader',
-  'attemptHeader',
-  'budgetHeader',
-  'maxBodyBytes',
-  'connections',
-  'keepAliveTimeoutMs',
-  'connectTimeoutMs',
-  'dispatcher',
-  'maxOrigins',
-  'operation',
-  'name',
-  'listener',
-  'clock',
-  'policies',
-];
+/**
+ * The names of an options type, each listed once: the compiler rejects a list that misses a
+ * name or holds one the type does not have, so the unknown-option checks cannot drift from it.
+ */
+export function optionNames<T>(names: { readonly [K in keyof Required<T>]: true }): string[] {
+  return Object.keys(names);
+}
+
+const OPTION_NAMES = optionNames<HttpClientOptions>({
+  baseUrl: true,
+  headers: true,
+  attemptHeaders: true,
+  timeoutMs: true,
+  deadlineMs: true,
+  context: true,
+  correlation: true,
+  cache: true,
+  retry: true,
+  breaker: true,
+  bulkhead: true,
+  idempotencyKey: true,
+  idempotencyKeyHeader: true,
+  attemptHeader: true,
+  budgetHeader: true,
+  maxBodyBytes: true,
+  connections: true,
+  keepAliveTimeoutMs: true,
+  connectTimeoutMs: true,
+  dispatcher: true,
+  maxOrigins: true,
+  operation: true,
+  name: true,
+  listener: true,
+  clock: true,
+  policies: true,
+});
+
+const RETRY_OPTION_NAMES = optionNames<HttpRetryOptions>({
+  maxAttempts: true,
+  statuses: true,
+  backoff: true,
+  maxDelayMs: true,
+  maxHintMs: true,
+  delayHint: true,
+  budget: true,
+  random: true,
+});
+
+const BUDGET_OPTION_NAMES = optionNames<HttpRetryBudgetOptions>({
+  ratio: true,
+  minRetriesPerSecond: true,
+  windowMs: true,
+});
+
+const BREAKER_OPTION_NAMES = optionNames<HttpBreakerOptions>({
+  strategy: true,
+  breakDurationMs: true,
+  breakBackoff: true,
+  halfOpenTrials: true,
+  classify: true,
+  name: true,
+  maxOrigins: true,
+});
+
+const BREAK_BACKOFF_OPTION_NAMES = optionNames<BreakBackoffOptions>({ factor: true, maxMs: true });
+
+const CLASSIFY_OPTION_NAMES = optionNames<BreakerClassify>({ error: true, result: true });
+
+const BULKHEAD_OPTION_NAMES = optionNames<HttpBulkheadOptions>({
+  limit: true,
+  queue: true,
+  queueTimeoutMs: true,
+});
+
+const CACHE_OPTION_NAMES = optionNames<HttpCacheOptions>({
+  type: true,
+  store: true,
+  methods: true,
+  partition: true,
+  defaultTtlMs: true,
+  staleIfErrorMs: true,
+  keepStaleMs: true,
+  isFailureResponse: true,
+  maxEntryBytes: true,
+  maxHeaderBytes: true,
+  cacheStatus: true,
+  listener: true,
+  name: true,
+  clock: true,
+});
+
+const POLICIES_OPTION_NAMES = optionNames<HttpClientPolicies>({ call: true, attempt: true });
 
 /** The options, checked and with defaults filled in. */
 export interface ClientSettings {
@@ -242,7 +318,7 @@ export interface ClientSettings {
 function checkPolicies(value: unknown): HttpClientPolicies {
   if (value === undefined) return {};
   checkObject('policies', value);
-  checkKnownOptions('policies', value, ['call', 'attempt']);
+  checkKnownOptions(FACTORY, value, POLICIES_OPTION_NAMES, 'policies');
   for (const name of ['call', 'attempt'] as const) {
     const policy = value[name];
     if (
@@ -262,6 +338,42 @@ function checkPolicies(value: unknown): HttpClientPolicies {
 function checkObject(name: string, value: unknown): asserts value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TypeError(`expected ${name} to be an object, got ${describeValue(value)}`);
+  }
+}
+
+/**
+ * Checks the names in the nested options objects the client hands to its policies, which would
+ * otherwise drop a misspelt name without a word. Their values are checked by the policies.
+ */
+function checkNestedOptions(o: HttpClientOptions): void {
+  const retry = o.retry;
+  if (retry !== undefined && retry !== false) {
+    checkObject('retry', retry);
+    checkKnownOptions(FACTORY, retry, RETRY_OPTION_NAMES, 'retry');
+    const budget = retry.budget;
+    if (budget !== undefined && budget !== false) {
+      checkObject('retry.budget', budget);
+      checkKnownOptions(FACTORY, budget, BUDGET_OPTION_NAMES, 'retry.budget');
+    }
+  }
+  const breaker = o.breaker;
+  if (breaker !== undefined && breaker !== false) {
+    checkObject('breaker', breaker);
+    checkKnownOptions(FACTORY, breaker, BREAKER_OPTION_NAMES, 'breaker');
+    const { breakBackoff, classify } = breaker;
+    if (breakBackoff !== undefined) {
+      checkObject('breaker.breakBackoff', breakBackoff);
+      checkKnownOptions(FACTORY, breakBackoff, BREAK_BACKOFF_OPTION_NAMES, 'breaker.breakBackoff');
+    }
+    if (classify !== undefined) {
+      checkObject('breaker.classify', classify);
+      checkKnownOptions(FACTORY, classify, CLASSIFY_OPTION_NAMES, 'breaker.classify');
+    }
+  }
+  const bulkhead = o.bulkhead;
+  if (bulkhead !== undefined && bulkhead !== false) {
+    checkObject('bulkhead', bulkhead);
+    checkKnownOptions(FACTORY, bulkhead, BULKHEAD_OPTION_NAMES, 'bulkhead');
   }
 }
 
@@ -331,6 +443,7 @@ function parseCache(
   if (typeof c.handle === 'function' && typeof c.invalidate === 'function') {
     return value as HttpCache;
   }
+  checkKnownOptions(FACTORY, value, CACHE_OPTION_NAMES, 'cache');
   // A cache of the client's own: on its clock, reporting to its listener under its name.
   const own: HttpCacheOptions = { ...(value as HttpCacheOptions) };
   own.clock ??= clock;
@@ -340,15 +453,10 @@ function parseCache(
 }
 
 export function parseOptions(options: HttpClientOptions): ClientSettings {
-  checkOptionsObject('createHttpClient', options);
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key)) {
-      throw new TypeError(
-        `unknown option ${JSON.stringify(key)} for createHttpClient(); expected one of ${OPTION_NAMES.join(', ')}`,
-      );
-    }
-  }
+  checkOptionsObject(FACTORY, options);
+  checkKnownOptions(FACTORY, options, OPTION_NAMES);
   const o = options;
+  checkNestedOptions(o);
   if (o.attemptHeaders !== undefined) checkFunction('attemptHeaders', o.attemptHeaders);
   if (o.context !== undefined) checkFunction('context', o.context);
   if (o.listener !== undefined) checkFunction('listener', o.listener);
@@ -359,9 +467,6 @@ export function parseOptions(options: HttpClientOptions): ClientSettings {
       `expected idempotencyKey to be 'auto' or false, got ${describeValue(o.idempotencyKey)}`,
     );
   }
-  if (o.retry !== undefined && o.retry !== false) checkObject('retry', o.retry);
-  if (o.breaker !== undefined && o.breaker !== false) checkObject('breaker', o.breaker);
-  if (o.bulkhead !== undefined && o.bulkhead !== false) checkObject('bulkhead', o.bulkhead);
   if (o.dispatcher !== undefined) {
     const dispatch = (o.dispatcher as { dispatch?: unknown } | null)?.dispatch;
     if (typeof dispatch !== 'function') {

@@ -70,7 +70,7 @@ describe('tracing through the policies option', () => {
       ),
     );
     expect(() => client({ policies: { around: tracedOperation() } as never })).toThrow(
-      'unknown option "around" for policies(); expected one of call, attempt',
+      'unknown option "policies.around" for createHttpClient(); expected one of call, attempt',
     );
   });
 });

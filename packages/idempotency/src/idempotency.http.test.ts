@@ -77,23 +77,43 @@ describe('idempotency over HTTP (memory store)', () => {
     expect(server.runs).toBe(1);
   });
 
-  it('gives every one of 5 concurrent retries the same answer or a 409, never a second run', async () => {
+  it('gives retries during the first run a 409 and later ones its answer, never a second run', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
     const server = await app({
       idem: idempotency(),
       handler: async ({ run }) => {
-        await new Promise((resolve) => setImmediate(resolve));
+        // Only the first run waits: a second run, if the key let one through, answers at once.
+        if (run === 1) {
+          running();
+          await held;
+        }
         return created(run);
       },
     });
-    const results = await Promise.all(
-      Array.from({ length: 5 }, () => send(server.url, { key: 'order-2' })),
-    );
+    const first = send(server.url, { key: 'order-2' });
+    await started;
+    // These are answered while the first run is still inside its handler: they overlap it.
+    const during = await Promise.all([
+      send(server.url, { key: 'order-2' }),
+      send(server.url, { key: 'order-2' }),
+    ]);
+    release();
+    const original = await first;
+    const after = await Promise.all([
+      send(server.url, { key: 'order-2' }),
+      send(server.url, { key: 'order-2' }),
+    ]);
     expect(server.runs).toBe(1);
-    const bodies = new Set(
-      results.filter((r) => r.status !== 409).map((r) => `${r.status} ${r.body}`),
-    );
-    expect(bodies.size).toBe(1);
-    expect([...bodies][0]).toBe(`201 ${JSON.stringify({ id: 1, item: 'book' })}`);
+    expect(server.decisions).toEqual(['proceed', 'reject 409', 'reject 409', 'replay', 'replay']);
+    expect(during.map((r) => r.status)).toEqual([409, 409]);
+    expect(original.status).toBe(201);
+    for (const replay of after) {
+      expect(`${replay.status} ${replay.body}`).toBe(`${original.status} ${original.body}`);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    }
   });
 
   it('answers 422 to the same key with a different payload, without running the handler', async () => {

@@ -546,7 +546,7 @@ describe('idempotency: telemetry and options', () => {
     );
     expect(() => idempotency({ ttl: 5 } as never)).toThrow(
       new TypeError(
-        'unknown option "ttl" for idempotency(); expected one of store, methods, required, ttlMs, lockTimeoutMs, maxKeyLength, replayHeaders, shouldStore, maxBodyBytes, clock, listener',
+        'unknown option "ttl" for idempotency(); did you mean "ttlMs"? expected one of store, methods, required, ttlMs, lockTimeoutMs, maxKeyLength, replayHeaders, shouldStore, maxBodyBytes, clock, listener',
       ),
     );
     expect(() => idempotency(null as never)).toThrow(

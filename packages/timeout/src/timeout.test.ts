@@ -1,5 +1,6 @@
 import { getEventListeners } from 'node:events';
 import {
+  type AnyPolicy,
   CancelledError,
   DeadlineExceededError,
   type ExecutionContext,
@@ -27,6 +28,16 @@ class Spend extends BulwarkPolicy {
   protected async run(context: Context, next: Next): Promise<unknown> {
     await new Promise<void>((resolve) => this.fake.setTimeout(resolve, this.ms));
     return next.call(context);
+  }
+}
+
+/** A step that only passes the call on: the fused path stops before it, so the layers inside it run one by one. */
+class PassThrough extends BulwarkPolicy {
+  constructor(clock: FakeClock) {
+    super(clock);
+  }
+  protected run(context: Context, next: Next): Promise<unknown> {
+    return Promise.resolve(next.call(context));
   }
 }
 
@@ -252,7 +263,7 @@ describe('timeout()', () => {
   it('rejects misspelt options and a clock that is not a Clock', () => {
     expect(() => timeout(10, { stratgy: 'cooperative' } as never)).toThrow(
       new TypeError(
-        'unknown option "stratgy" for timeout(); expected one of strategy, listener, name, clock',
+        'unknown option "stratgy" for timeout(); did you mean "strategy"? expected one of strategy, listener, name, clock',
       ),
     );
     expect(() => deadline(10, { budget: 5 } as never)).toThrow(
@@ -282,20 +293,83 @@ describe('timeout()', () => {
 describe('deadline()', () => {
   it('shrinks an inner attempt timeout to what is left of the budget', async () => {
     const clock = new FakeClock();
+    const expired: Array<[string, number]> = [];
     const policy = pipeline(
       deadline(1_000, { clock }),
       new Spend(clock, 700),
-      timeout(800, { clock }),
+      timeout(800, { clock, listener: (e) => expired.push([e.type, clock.now()]) }),
     );
-    const call = policy.execute(never);
+    let left: number | undefined;
+    const call = policy.execute((ctx) => {
+      left = ctx.remaining();
+      return never();
+    });
     const outcome = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
-    await clock.advance(999);
+    await clock.advance(700);
+    // 300 ms of the budget are left, not the timeout's 800.
+    expect(left).toBe(300);
+    await clock.advance(299);
     let settled = false;
     void call.catch(() => (settled = true));
     await clock.advance(0);
     expect(settled).toBe(false);
     await clock.advance(1);
     await outcome;
+    // The attempt timeout itself ran out with the budget, and said why.
+    expect(expired).toEqual([['deadline-exceeded', 1_000]]);
+  });
+
+  describe.each([
+    [
+      'on the fused path',
+      (_clock: FakeClock, outer: AnyPolicy, inner: AnyPolicy) => pipeline(outer, inner),
+    ],
+    [
+      'layer by layer',
+      (clock: FakeClock, outer: AnyPolicy, inner: AnyPolicy) =>
+        pipeline(outer, new PassThrough(clock), inner),
+    ],
+  ])('deadline(1000) around timeout(5000), %s', (_path, compose) => {
+    it('ends the attempt at 1000 ms, as the timeout reports it: the deadline shrank it', async () => {
+      const clock = new FakeClock({ now: 10_000 });
+      const events: Array<PolicyEvent & { at: number }> = [];
+      const listener = (event: PolicyEvent) => events.push({ ...event, at: clock.now() });
+      const policy = compose(
+        clock,
+        deadline(1_000, { clock, name: 'call', listener }),
+        timeout(5_000, { clock, name: 'attempt', listener }),
+      );
+      let seen: ExecutionContext | undefined;
+      const call = policy.execute((ctx) => {
+        seen = ctx;
+        return never();
+      });
+      let failure: unknown;
+      void call.catch((error: unknown) => (failure = error));
+      await clock.advance(0);
+      // The function is told the budget's end, not the end of a 5000 ms attempt.
+      expect(seen!.deadline).toBe(11_000);
+      expect(seen!.remaining()).toBe(1_000);
+      await clock.advance(999);
+      expect(failure).toBeUndefined();
+      expect(events).toEqual([]);
+      await clock.advance(1);
+      expect(failure).toBeInstanceOf(DeadlineExceededError);
+      expect(seen!.signal.aborted).toBe(true);
+      expect(seen!.signal.reason).toBeInstanceOf(DeadlineExceededError);
+      // The attempt timeout itself expired at 1000 ms, as the deadline, never as a timeout.
+      expect(events).toContainEqual({
+        type: 'deadline-exceeded',
+        policy: 'timeout',
+        name: 'attempt',
+        operation: undefined,
+        budgetMs: undefined,
+        at: 11_000,
+      });
+      await clock.advance(10_000);
+      expect(events.filter((e) => e.name === 'attempt')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'timeout')).toEqual([]);
+    });
   });
 
   it('does not start an attempt when no budget is left', async () => {
