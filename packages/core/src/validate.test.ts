@@ -302,6 +302,7 @@ describe('checkKnownOptions', () => {
     ['an unrelated word', 'foo'],
     ['a one-letter key', 'x'],
     ['a name that only shares a prefix', 'maxRetries'],
+    ['a short word two edits from a name (rock, clock)', 'rock'],
   ])('suggests nothing for %s', (_label, typed) => {
     expect(() => checkKnownOptions('retry', { [typed]: 1 }, names)).toThrow(
       new TypeError(

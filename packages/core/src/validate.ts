@@ -135,14 +135,23 @@ export function checkKnownOptions(
 }
 
 /**
- * The name `key` most likely misspells, ignoring case, or undefined when none is close: at most
- * a third of the key's characters apart, and two for any key of three characters or more, so
- * that a forgotten `Ms` suffix (`ttl` for `ttlMs`) counts as close.
+ * The name `key` most likely misspells, ignoring case, or undefined when none is close: a name
+ * the key begins (a forgotten unit suffix: `ttl` for `ttlMs`), else one at most a third of the
+ * key's characters apart. Short keys get one edit: two would turn `rate` into `name`.
  */
 function closestName(key: string, names: readonly string[]): string | undefined {
   const typed = key.toLowerCase();
-  const limit = typed.length < 3 ? 1 : Math.max(2, Math.floor(typed.length / 3));
   let best: string | undefined;
+  if (typed.length >= 3) {
+    for (const name of names) {
+      const candidate = name.toLowerCase();
+      if (candidate.startsWith(typed) && (best === undefined || name.length < best.length)) {
+        best = name;
+      }
+    }
+    if (best !== undefined) return best;
+  }
+  const limit = Math.max(1, Math.floor(typed.length / 3));
   let bestDistance = limit + 1;
   for (const name of names) {
     const distance = editDistance(typed, name.toLowerCase(), bestDistance);

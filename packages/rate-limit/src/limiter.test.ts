@@ -93,7 +93,7 @@ describe('acquire', () => {
     [
       { permit: 2 },
       TypeError,
-      'unknown option "permit" for acquire(); expected one of permits, signal',
+      'unknown option "permit" for acquire(); did you mean "permits"? expected one of permits, signal',
     ],
   ])('rejects the options %o, taking nothing', async (options, Kind, message) => {
     const limiter = tokenBucket({ limit: 5, windowMs: 1_000, clock: new FakeClock() });

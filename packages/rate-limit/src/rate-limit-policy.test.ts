@@ -185,7 +185,7 @@ describe('rateLimit', () => {
       [{ limiter, key: 'tenant' }, 'expected key to be a function, got "tenant"'],
       [
         { limiter, keys: () => 'k' },
-        'unknown option "keys" for rateLimit(); expected one of limiter, key, permits',
+        'unknown option "keys" for rateLimit(); did you mean "key"? expected one of limiter, key, permits',
       ],
     ])('rejects %o with a TypeError', (options, message) => {
       expect(() => rateLimit(options as never)).toThrow(new TypeError(message));

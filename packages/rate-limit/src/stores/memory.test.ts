@@ -21,7 +21,11 @@ describe('memoryStore', () => {
       TypeError,
       'expected maxKeys to be an integer between 1 and 1000000, got NaN',
     ],
-    [{ max: 5 }, TypeError, 'unknown option "max" for memoryStore(); expected one of maxKeys'],
+    [
+      { max: 5 },
+      TypeError,
+      'unknown option "max" for memoryStore(); did you mean "maxKeys"? expected one of maxKeys',
+    ],
     [null, TypeError, 'expected the options of memoryStore() to be an object, got null'],
   ])('rejects %o', (options, Kind, message) => {
     expect(() => memoryStore(options as never)).toThrow(new Kind(message));

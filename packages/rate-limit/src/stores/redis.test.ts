@@ -292,7 +292,7 @@ describe('redisStore options', () => {
     [
       { client, timeout: 10 },
       TypeError,
-      'unknown option "timeout" for redisStore(); expected one of client, prefix, timeoutMs, clock',
+      'unknown option "timeout" for redisStore(); did you mean "timeoutMs"? expected one of client, prefix, timeoutMs, clock',
     ],
   ])('rejects %o', (options, Kind, message) => {
     expect(() => redisStore(options as never)).toThrow(new Kind(message));
