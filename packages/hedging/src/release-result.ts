@@ -14,8 +14,8 @@ function swallow(value: unknown): void {
 /**
  * Releases a result that is thrown away (a 503 response, a losing attempt's response), so its
  * connection goes back to the pool instead of waiting for the garbage collector: undici keeps a
- * connection busy until the body is read or cancelled. Handles fetch's Response (a web stream `body`) and
- * undici's `request()` result (a `body` with `dump()`). Never throws.
+ * connection busy until the body is read or cancelled. Handles fetch's Response (a web stream
+ * `body`) and undici's `request()` result (a `body` with `dump()`). Never throws.
  */
 export function releaseResult(result: unknown): void {
   if (typeof result !== 'object' || result === null) return;
