@@ -9,7 +9,7 @@ import {
 import { BulwarkPolicy, type Context, type Next } from '@bulwark/core/internal';
 import { retry, retryBudget } from '@bulwark/retry';
 import { FakeClock, settle } from '@bulwark/testing';
-import { deadline } from '@bulwark/timeout';
+import { deadline, timeout } from '@bulwark/timeout';
 import { describe, expect, it, vi } from 'vitest';
 import { adaptiveDelay } from './adaptive-delay.js';
 import { NotIdempotentError, isNotIdempotentError } from './errors.js';
@@ -108,6 +108,24 @@ describe('hedging: the winner', () => {
     expect(started.every((s) => s.context.signal.aborted)).toBe(true);
     for (const s of started) s.reject(s.context.signal.reason);
     await outcome;
+  });
+
+  it('aborts the loser’s signal through a timeout inside the hedger, read after an await', async () => {
+    const clock = new FakeClock();
+    const { policy } = setup({}, clock);
+    const signals: AbortSignal[] = [];
+    const answers: Array<(value: string) => void> = [];
+    const call = pipeline(policy, timeout(10_000, { clock })).execute(async ({ signal }) => {
+      await settle();
+      signals.push(signal);
+      return new Promise<string>((resolve) => answers.push(resolve));
+    });
+    await clock.advance(100);
+    expect(signals).toHaveLength(2);
+    answers[1]!('hedge');
+    await expect(call).resolves.toBe('hedge');
+    expect(signals[0]!.aborted).toBe(true);
+    expect(signals[1]!.aborted).toBe(false);
   });
 
   it('treats an error the classifier does not count as the answer: it is thrown, nothing more starts', async () => {
