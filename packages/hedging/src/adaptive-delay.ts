@@ -127,7 +127,7 @@ export class AdaptiveDelayEstimator implements AdaptiveDelay {
 }
 
 /**
- * A delay for `hedging()` that adapts: the `percentile` of the latencies of recent attempts
+ * A delay for `hedging()` that adapts: the `percentile` of the latencies of recent answers
  * (default the 95th, as in "The Tail at Scale"), kept in log-scale buckets (about 9% wide) whose
  * counts halve every `halfLifeMs`. Memory is fixed, whatever the traffic. Until `minSamples`
  * latencies are in (and again whenever fading leaves fewer), the delay is `fallbackDelayMs`.

@@ -239,6 +239,8 @@ export class HedgedCall extends Expirable {
   private win(winner: Attempt, ok: boolean, value: unknown): void {
     const { settings, context } = this;
     const adaptive = settings.adaptive;
+    // Only answers are learnt from (see adaptive-delay.ts): an aborted attempt's time is a lower
+    // bound, and counting it as a latency would push the delay up by its own hedging.
     if (adaptive !== undefined && ok) {
       const now = settings.clock.now();
       adaptive.record(now - winner.startedAt, now);
@@ -297,15 +299,11 @@ export class HedgedCall extends Expirable {
         ? 'hedged attempt cancelled: the call has ended'
         : `hedged attempt cancelled: attempt ${winner.number} answered first`,
     );
-    const adaptive = this.settings.adaptive;
-    const now = adaptive === undefined ? 0 : this.settings.clock.now();
     let cancelled = 0;
     for (const attempt of this.attempts) {
       if (attempt.ended || attempt.aborted) continue;
       attempt.abort(reason);
       cancelled++;
-      // It would have taken at least this long: counting it keeps the slow tail in the histogram.
-      if (adaptive !== undefined) adaptive.record(now - attempt.startedAt, now);
     }
     return cancelled;
   }

@@ -407,19 +407,19 @@ describe('hedging: the adaptive delay', () => {
     expect(delay.currentMs).toBeLessThan(5.5);
   });
 
-  it('counts a cancelled loser as at least as slow as it was, so the tail stays in view', async () => {
+  it('learns from the attempts that answer, not from the ones it cancels', async () => {
     const clock = new FakeClock();
-    const delay = adaptiveDelay({ fallbackDelayMs: 50, minSamples: 2 });
+    const delay = adaptiveDelay({ fallbackDelayMs: 50, minSamples: 1 });
     const { policy } = setup({ delay }, clock);
     const { started, fn } = manual();
     const call = policy.execute(fn);
-    await clock.advance(50);
-    await clock.advance(30);
+    await clock.advance(80);
     started[1]!.resolve('hedge');
     await call;
-    // The hedge took 30 ms; the first attempt was cut off at 80 ms.
-    expect(delay.samples).toBe(2);
-    expect(delay.currentMs).toBeGreaterThanOrEqual(80);
+    // The hedge answered in 30 ms; the first attempt, cut off at 80 ms, taught nothing.
+    expect(delay.samples).toBe(1);
+    expect(delay.currentMs).toBeGreaterThanOrEqual(30);
+    expect(delay.currentMs).toBeLessThan(33);
   });
 });
 
