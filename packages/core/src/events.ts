@@ -121,6 +121,57 @@ export interface DeadlineExceededEvent extends EventBase {
   readonly budgetMs: number | undefined;
 }
 
+/** What started a hedged attempt: the hedging delay ran out, or an earlier attempt failed. */
+export type HedgeTrigger = 'delay' | 'failure';
+
+/** A hedging policy started another attempt of a call while earlier ones may still run. */
+export interface HedgeStartedEvent extends EventBase {
+  readonly type: 'hedge-started';
+  readonly policy: 'hedging';
+  /** The new attempt's number: 2 for the first hedge. */
+  readonly attempt: number;
+  /** How long after the previous attempt started this one did (0 when a failure started it). */
+  readonly delayMs: number;
+  readonly trigger: HedgeTrigger;
+}
+
+/** A call that started at least one hedge ended with an acceptable outcome of one attempt. */
+export interface HedgeWonEvent extends EventBase {
+  readonly type: 'hedge-won';
+  readonly policy: 'hedging';
+  /** The attempt whose outcome the call returned: 1 when the first attempt won after all. */
+  readonly attempt: number;
+  /** How many attempts the call started in all. */
+  readonly attempts: number;
+}
+
+/** A hedging policy aborted attempts that were still running, because the call had ended. */
+export interface HedgeCancelledEvent extends EventBase {
+  readonly type: 'hedge-cancelled';
+  readonly policy: 'hedging';
+  /** How many attempts were aborted. */
+  readonly count: number;
+}
+
+/** A fallback answered for a failure, or tried to (`@bulwark/fallback`). */
+export interface FallbackEvent extends EventBase {
+  readonly type: 'fallback';
+  readonly policy: 'fallback';
+  /**
+   * Why: a short name for the failure: a result's HTTP status, else the error's `code`
+   * (`BULWARK_BROKEN_CIRCUIT`, `ECONNRESET`), else its class name.
+   */
+  readonly reason: string;
+  /** `success` when the fallback answered; `failure` when the fallback itself failed. */
+  readonly outcome: 'success' | 'failure';
+  /** How long the fallback ran (0 for a fixed value). */
+  readonly durationMs: number;
+  /** The failure the fallback answered for: an error, or a result its classifier rejected. */
+  readonly error: unknown;
+  /** The fallback's own error, when it failed. */
+  readonly fallbackError: unknown;
+}
+
 /**
  * The HTTP cache's events (`@bulwark/cache`). Besides the common fields they carry the method
  * and the normalised target URL, never the cache key: a key can hold a caller's partition (a
@@ -239,6 +290,10 @@ export type PolicyEvent =
   | BulkheadLimitEvent
   | TimeoutEvent
   | DeadlineExceededEvent
+  | HedgeStartedEvent
+  | HedgeWonEvent
+  | HedgeCancelledEvent
+  | FallbackEvent
   | CacheEvent;
 
 export type PolicyEventType = PolicyEvent['type'];

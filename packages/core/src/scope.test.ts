@@ -266,6 +266,31 @@ describe('dispose()', () => {
     }).not.toThrow();
   });
 
+  // As a time limit does: it listens to its parent before running the function, and when the
+  // parent aborts it releases its caller and disposes the child; the function reads its signal
+  // only later, so the child comes after that listener among the parent's dependents.
+  it("still aborts the signal of a child disposed by a listener the caller's signal told first", () => {
+    const caller = new AbortController();
+    const parent = Scope.from(caller.signal);
+    const child = parent.child();
+    parent.onAbort(() => child.dispose());
+    const signal = child.signal;
+    caller.abort('gone');
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('gone');
+    expect(listeners(caller.signal)).toBe(0);
+  });
+
+  it('still aborts the signal of a child disposed by a listener its parent scope told first', () => {
+    const parent = Scope.from(new AbortController().signal).child();
+    const child = parent.child();
+    parent.onAbort(() => child.dispose());
+    const signal = child.signal;
+    parent.abort('lost the race');
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('lost the race');
+  });
+
   it('leaves no listener behind once the child aborts on its own', () => {
     const controller = new AbortController();
     const child = Scope.from(controller.signal).child();

@@ -224,6 +224,14 @@ export class Scope extends Dependent {
 
   /** Detaches from the parent's signal. Call when the scope's work has ended. */
   dispose(): void {
+    const parent = this.parent;
+    // Still linked to a parent that has aborted: its abort is going round the parent's
+    // dependents, and one told earlier (a time limit releasing its caller) ended this scope's
+    // work before the abort reached it. It has aborted all the same, through its parent, so its
+    // signal says so before it stops listening: a function holding it must hear of the abort.
+    if (this.linkedInto !== undefined && parent !== undefined && parent.aborted) {
+      this.signalAborted(parent.reason);
+    }
     this.linkedInto?.remove(this);
   }
 }

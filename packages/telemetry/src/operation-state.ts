@@ -43,6 +43,9 @@ export const Attr = {
   cacheTtlMs: 'bulwark.cache.ttl_ms',
   cacheCause: 'bulwark.cache.cause',
   cacheStoreOperation: 'bulwark.cache.store_operation',
+  hedgeDelayMs: 'bulwark.hedge.delay_ms',
+  hedgeTrigger: 'bulwark.hedge.trigger',
+  hedgeCancelled: 'bulwark.hedge.cancelled',
   httpMethod: 'http.request.method',
   errorType: 'error.type',
 } as const;

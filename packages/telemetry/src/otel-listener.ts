@@ -51,6 +51,22 @@ function eventAttributes(event: Exclude<PolicyEvent, { type: 'call' }>): Attribu
     case 'deadline-exceeded':
       if (event.budgetMs !== undefined) a[Attr.budgetMs] = event.budgetMs;
       break;
+    case 'hedge-started':
+      a[Attr.attempt] = event.attempt;
+      a[Attr.hedgeDelayMs] = event.delayMs;
+      a[Attr.hedgeTrigger] = event.trigger;
+      break;
+    case 'hedge-won':
+      a[Attr.attempt] = event.attempt;
+      a[Attr.attempts] = event.attempts;
+      break;
+    case 'hedge-cancelled':
+      a[Attr.hedgeCancelled] = event.count;
+      break;
+    case 'fallback':
+      a[Attr.outcome] = event.outcome;
+      a[Attr.errorType] = event.reason;
+      break;
     case 'cache-hit':
       a[Attr.httpMethod] = event.method;
       a[Attr.cacheAgeSeconds] = event.ageSeconds;
@@ -146,6 +162,10 @@ class OpenTelemetryRecorder {
       case 'bulkhead-limit':
       case 'timeout':
       case 'deadline-exceeded':
+      case 'hedge-started':
+      case 'hedge-won':
+      case 'hedge-cancelled':
+      case 'fallback':
       case 'cache-hit':
       case 'cache-miss':
       case 'cache-coalesced':

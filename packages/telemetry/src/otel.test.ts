@@ -545,6 +545,59 @@ describe('openTelemetryListener without tracedOperation', () => {
     expect(span!.attributes['bulwark.breaker.state']).toBe('open');
   });
 
+  it('adds hedging and fallback decisions as span events', async () => {
+    const listener = combineListeners(openTelemetryListener())!;
+    const common = { name: undefined, operation: 'x' };
+    const events: PolicyEvent[] = [
+      {
+        type: 'hedge-started',
+        policy: 'hedging',
+        ...common,
+        attempt: 2,
+        delayMs: 12.5,
+        trigger: 'delay',
+      },
+      { type: 'hedge-won', policy: 'hedging', ...common, attempt: 2, attempts: 2 },
+      { type: 'hedge-cancelled', policy: 'hedging', ...common, count: 1 },
+      {
+        type: 'fallback',
+        policy: 'fallback',
+        ...common,
+        reason: 'BULWARK_BROKEN_CIRCUIT',
+        outcome: 'success',
+        durationMs: 0,
+        error: new Error('open'),
+        fallbackError: undefined,
+      },
+    ];
+    provider.getTracer('app').startActiveSpan('s', (span) => {
+      events.forEach(listener);
+      span.end();
+    });
+    const [span] = spanNamed('s');
+    expect(span!.events.map((e) => [e.name, e.attributes])).toEqual([
+      [
+        'hedge-started',
+        {
+          'bulwark.policy': 'hedging',
+          'bulwark.attempt': 2,
+          'bulwark.hedge.delay_ms': 12.5,
+          'bulwark.hedge.trigger': 'delay',
+        },
+      ],
+      ['hedge-won', { 'bulwark.policy': 'hedging', 'bulwark.attempt': 2, 'bulwark.attempts': 2 }],
+      ['hedge-cancelled', { 'bulwark.policy': 'hedging', 'bulwark.hedge.cancelled': 1 }],
+      [
+        'fallback',
+        {
+          'bulwark.policy': 'fallback',
+          'bulwark.outcome': 'success',
+          'error.type': 'BULWARK_BROKEN_CIRCUIT',
+        },
+      ],
+    ]);
+  });
+
   it('adds the HTTP cache’s decisions as span events, with no URL in them', async () => {
     const clock = new FakeClock();
     const cache = httpCache({ name: 'users', listener: openTelemetryListener(), clock });

@@ -230,6 +230,13 @@ export class PrometheusRecorder {
           .value++;
         return;
       }
+      // Hedging and fallback have no metric families yet: their events reach span events
+      // (openTelemetryListener) and any listener of your own, and are not counted here.
+      case 'hedge-started':
+      case 'hedge-won':
+      case 'hedge-cancelled':
+      case 'fallback':
+        return;
       case 'cache-hit':
         this.cacheLookup(this.slotOf(event), LOOKUP_HIT);
         return;
