@@ -418,7 +418,7 @@ describe('fallback: options', () => {
       'a misspelt option',
       { value: 1, timeout: 100 },
       new TypeError(
-        'unknown option "timeout" for fallback(); expected one of value, fn, when, timeoutMs, name, listener, clock',
+        'unknown option "timeout" for fallback(); did you mean "timeoutMs"? expected one of value, fn, when, timeoutMs, name, listener, clock',
       ),
     ],
   ])('refuses %s, naming what was expected and what was given', (_label, options, error) => {

@@ -107,7 +107,7 @@ describe('adaptiveDelay()', () => {
       'a misspelt option',
       { percentil: 99 } as AdaptiveDelayOptions,
       new TypeError(
-        'unknown option "percentil" for adaptiveDelay(); expected one of percentile, fallbackDelayMs, minSamples, halfLifeMs',
+        'unknown option "percentil" for adaptiveDelay(); did you mean "percentile"? expected one of percentile, fallbackDelayMs, minSamples, halfLifeMs',
       ),
     ],
   ])('refuses %s, naming what was expected and what was given', (_label, options, error) => {

@@ -568,7 +568,7 @@ describe('hedging: options', () => {
       'a misspelt option',
       { maxHedgeAttempts: 2 },
       new TypeError(
-        'unknown option "maxHedgeAttempts" for hedging(); expected one of idempotent, maxHedgedAttempts, delay, classify, budget, name, listener, clock',
+        'unknown option "maxHedgeAttempts" for hedging(); did you mean "maxHedgedAttempts"? expected one of idempotent, maxHedgedAttempts, delay, classify, budget, name, listener, clock',
       ),
     ],
     [
@@ -579,7 +579,9 @@ describe('hedging: options', () => {
     [
       'a misspelt classifier key',
       { classify: { errors: () => true } },
-      new TypeError('unknown option "errors" for classify(); expected one of error, result'),
+      new TypeError(
+        'unknown option "errors" for classify(); did you mean "error"? expected one of error, result',
+      ),
     ],
     [
       'a budget that is not one',
