@@ -235,12 +235,12 @@ export function retentionMs(
 }
 
 /**
- * Whether a 304 may refresh this stored response (RFC 9111 §4.3.4): its strong validator must
- * match strongly, a weak one weakly, and a Last-Modified must agree. A 304 with no validator
- * selects the stored response only if that one has no ETag: RFC 9110 §15.4.5 obliges a 304 to
- * carry the ETag a 200 would have had (but not Last-Modified), so a 304 without it, for a
- * response stored with one, may describe another representation, and the cache asks again
- * unconditionally.
+ * Whether a 304 that answers the cache's own conditional request (made with this entry's
+ * validators) may refresh the entry (RFC 9111 §4.3.4): its strong validator must match
+ * strongly, a weak one weakly, and a Last-Modified must agree. A 304 with no validator at all
+ * selects the entry: the request named this entry's validators and no other, so the 304 can
+ * only be about it. RFC 9110 §15.4.5 obliges a server to repeat the ETag, but many servers and
+ * CDNs do not, and refusing their 304s would turn every revalidation into a full download.
  */
 export function notModifiedMatches(entry: StoredResponse, headers: HeaderRecord): boolean {
   const fresh = parseEtag(headers.etag);
@@ -255,7 +255,7 @@ export function notModifiedMatches(entry: StoredResponse, headers: HeaderRecord)
     const date = parseHttpDate(lastModified);
     return date !== undefined && date === parseHttpDate(entry.lastModified);
   }
-  return entry.etag === undefined;
+  return true;
 }
 
 /** The stored response's headers updated with a 304's (RFC 9111 §3.2), as a new reply to store. */

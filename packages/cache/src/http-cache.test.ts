@@ -544,12 +544,32 @@ describe('revalidation', () => {
   });
 
   it.each([
-    ['names another strong ETag', { etag: '"other"' }],
-    ['leaves out the ETag the entry was stored with', { 'cache-control': 'max-age=60' }],
-  ])('refetches without conditions when a 304 %s', async (_what, notModified) => {
+    ['an ETag', { etag: '"v1"' }],
+    ['an ETag and a Last-Modified', { etag: '"v1"', 'last-modified': formatHttpDate(0) }],
+  ])(
+    'takes a 304 without validators to its own conditional request as selecting the entry (stored with %s)',
+    async (_what, validators) => {
+      origin.route('/a', (req) =>
+        req.headers['if-none-match'] === '"v1"'
+          ? { status: 304, headers: { 'cache-control': 'max-age=120' } }
+          : { headers: { 'cache-control': 'max-age=60', ...validators }, body: 'stored' },
+      );
+      const cache = cacheWith();
+      await get(cache, '/a');
+      await clock.advance(61_000);
+      const revalidated = await get(cache, '/a');
+      expect(revalidated.cacheStatus).toBe('revalidated');
+      expect(text(revalidated)).toBe('stored');
+      expect(origin.count('/a')).toBe(2);
+      await clock.advance(100_000);
+      expect((await get(cache, '/a')).cacheStatus).toBe('hit');
+    },
+  );
+
+  it('refetches without conditions when a 304 names another strong ETag', async () => {
     origin.route('/a', (req) =>
       req.headers['if-none-match'] !== undefined
-        ? { status: 304, headers: notModified }
+        ? { status: 304, headers: { etag: '"other"' } }
         : {
             headers: { 'cache-control': 'max-age=60', etag: '"v1"' },
             body: `n${origin.count('/a')}`,
