@@ -865,6 +865,42 @@ describe('stale-if-error', () => {
     expect((await get(cache, '/a')).status).toBe(404);
   });
 
+  it('handles a status outside 100-599 as a server error: served stale over, never stored', async () => {
+    let status = 200;
+    origin.route('/a', () => ({
+      status,
+      headers: { 'cache-control': 'max-age=60, stale-if-error=300' },
+      body: `status ${status}`,
+    }));
+    const cache = cacheWith({ isFailureResponse: ({ status }) => status === 503 });
+    await get(cache, '/a');
+    await clock.advance(120_000);
+    status = 600;
+    const stale = await get(cache, '/a');
+    expect(stale.cacheStatus).toBe('stale-if-error');
+    expect(text(stale)).toBe('status 200');
+    expect(stale.failure).toBe(600);
+    const url = `${origin.base}/a`;
+    const below = await cache.handle({ method: 'GET', url }, () => ({ status: 99 }));
+    expect(below.cacheStatus).toBe('stale-if-error');
+    expect(below.failure).toBe(99);
+  });
+
+  it('passes a status outside 100-599 on without storing it when nothing may stand in', async () => {
+    origin.route('/e', () => ({
+      status: 600,
+      headers: { 'cache-control': 'max-age=60' },
+      body: 'odd',
+    }));
+    const cache = cacheWith();
+    const first = await get(cache, '/e');
+    expect(first.status).toBe(600);
+    expect(first.cacheStatus).toBe('miss');
+    expect(text(first)).toBe('odd');
+    expect((await get(cache, '/e')).cacheStatus).toBe('miss');
+    expect(origin.count('/e')).toBe(2);
+  });
+
   it('lets the caller decide which responses are failures', async () => {
     const { cache, fail } = await primed('max-age=60, stale-if-error=300', {
       isFailureResponse: ({ status }) => status === 503 || status === 429,
@@ -1232,8 +1268,8 @@ describe('results and telemetry', () => {
   it('rejects an origin reply that is not a response', async () => {
     const cache = cacheWith();
     const url = `${origin.base}/a`;
-    await expect(cache.handle({ method: 'GET', url }, () => ({ status: 42 }))).rejects.toThrow(
-      new TypeError("expected the origin's status to be an integer between 100 and 599, got 42"),
+    await expect(cache.handle({ method: 'GET', url }, () => ({ status: 1000 }))).rejects.toThrow(
+      new TypeError("expected the origin's status to be an integer between 0 and 999, got 1000"),
     );
     await expect(cache.handle({ method: 'GET', url }, () => null as never)).rejects.toThrow(
       new TypeError('expected the origin to resolve to { status, headers, body }, got null'),

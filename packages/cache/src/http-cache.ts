@@ -47,6 +47,7 @@ import {
   type HandleOptions,
   type Origin,
   abortError,
+  isInvalidStatus,
   raceSignal,
   toReply,
 } from './origin.js';
@@ -578,7 +579,10 @@ export class HttpCache {
       }
       return this.refresh(call, entry, reply);
     }
-    if (this.isFailureResponse({ status: reply.status, headers: reply.headers })) {
+    if (
+      isInvalidStatus(reply.status) ||
+      this.isFailureResponse({ status: reply.status, headers: reply.headers })
+    ) {
       return failure(reply, undefined, false);
     }
     const decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
