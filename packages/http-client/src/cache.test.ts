@@ -214,6 +214,21 @@ describe('cache: stale-if-error, when the pipeline fails', () => {
     expect(isRetriesExhaustedError(error)).toBe(true);
   });
 
+  it('passes a status outside 100-599 through the cache unstored, or serves a stale entry in its place', async () => {
+    const s = await server();
+    const odd = fault.respond(600, { headers: { 'cache-control': 'max-age=60' }, body: 'odd' });
+    s.script(odd, odd, staleIfError('good'), odd);
+    const http = client({ baseUrl: s.origin, cache: {}, retry: false });
+    const first = await http.request('/odd');
+    expect([first.status, first.text(), first.cache?.status]).toEqual([600, 'odd', 'miss']);
+    expect((await http.request('/odd')).cache?.status).toBe('miss');
+    await http.request('/good');
+    const stale = await http.request('/good');
+    expect([stale.status, stale.text()]).toEqual([200, 'good']);
+    expect(stale.cache).toMatchObject({ status: 'stale-if-error', failure: 600 });
+    expect(s.requests).toHaveLength(4);
+  });
+
   it('applies the cache’s staleIfErrorMs to responses that state no window', async () => {
     const s = await server();
     s.script(fault.respond(200, { headers: { 'cache-control': 'max-age=0' }, body: 'x' }));

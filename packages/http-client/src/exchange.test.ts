@@ -246,6 +246,29 @@ describe('retry safety (RFC 9110): who is retried, at the server side', () => {
     expect(s.requests).toHaveLength(3);
   });
 
+  it('handles a status outside 100-599 as a 500: retried, then an error for the JSON helpers', async () => {
+    const s = await server();
+    s.script(fault.burst(3, 600), fault.respond(999, { body: 'odd' }));
+    const error: unknown = await client({ ...fast, baseUrl: s.origin })
+      .get('/odd')
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BULWARK_RETRIES_EXHAUSTED', lastStatus: 600 });
+    expect(s.requests).toHaveLength(3);
+    const onlyListed = client({ ...fast, baseUrl: s.origin, retry: { statuses: [503] } });
+    const res = await onlyListed.request('/odd');
+    expect([res.status, res.ok, res.text()]).toEqual([999, false, 'odd']);
+    expect(s.requests).toHaveLength(4);
+  });
+
+  it('fails a status below 100, which undici cannot take, with a NetworkError and no retry', async () => {
+    const s = await server();
+    s.script(fault.raw('HTTP/1.1 099 Low\r\ncontent-length: 0\r\n\r\n'));
+    await expect(client({ ...fast, baseUrl: s.origin }).request('/')).rejects.toMatchObject({
+      code: 'BULWARK_NETWORK',
+    });
+    expect(s.requests).toHaveLength(1);
+  });
+
   it('never retries with retry: false', async () => {
     const s = await server();
     s.script(fault.respond(503), fault.resetBeforeHeaders());
