@@ -26,6 +26,8 @@ function hasBody(method: string, status: number): boolean {
 
 /** undici's own argument errors are the caller's mistakes, not the network's. */
 const INVALID_ARGUMENT = 'UND_ERR_INVALID_ARG';
+/** undici's error for a body shorter than its Content-Length. */
+const LENGTH_MISMATCH = 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
 
 /**
  * One attempt: an undici dispatch handler (the controller API of undici 7 and 8) that reads the
@@ -138,8 +140,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.done) return;
-    this.done = true;
     const { code } = error as { code?: unknown };
+    if (code === LENGTH_MISMATCH && this.committed && !hasBody(this.owner.method, this.status)) {
+      // undici holds even a 304 to its Content-Length, which there describes the representation
+      // (RFC 9110 §8.6), not a body: the answer was whole at its headers.
+      this.onResponseEnd();
+      return;
+    }
+    this.done = true;
     const failure =
       code === INVALID_ARGUMENT
         ? error

@@ -92,6 +92,24 @@ describe('cache: revalidation', () => {
     expect(second.cache?.status).toBe('revalidated');
     expect(second.attempts).toBe(1);
   });
+
+  it('revalidates on a 304 that carries the Content-Length of the stored body (RFC 9110 §8.6)', async () => {
+    const s = await server();
+    s.script(
+      fault.respond(200, { headers: { 'cache-control': 'no-cache', etag: '"v1"' }, body: 'v1' }),
+      fault.raw('HTTP/1.1 304 Not Modified\r\netag: "v1"\r\ncontent-length: 2\r\n\r\n'),
+    );
+    const http = client({ baseUrl: s.origin, cache: {} });
+    await http.request('/doc');
+    const second = await http.request('/doc');
+    expect(second.cache?.status).toBe('revalidated');
+    expect([second.status, second.text(), second.headers['content-length']]).toEqual([
+      200,
+      'v1',
+      '2',
+    ]);
+    expect(s.requests).toHaveLength(2);
+  });
 });
 
 describe('cache: stale-if-error, when the pipeline fails', () => {
