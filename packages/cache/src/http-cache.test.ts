@@ -2,7 +2,7 @@ import { BrokenCircuitError, CancelledError, TimeoutError } from '@bulwark/core'
 import { FakeClock } from '@bulwark/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CacheEvent } from './events.js';
-import type { HeaderInput } from './headers.js';
+import { type HeaderInput, splitSetCookie } from './headers.js';
 import { type HttpCache, httpCache } from './http-cache.js';
 import { formatHttpDate } from './http-date.js';
 import type { HttpCacheOptions } from './options.js';
@@ -284,17 +284,74 @@ describe('what is never stored', () => {
     expect((await get(privateCache, '/a')).cacheStatus).toBe('hit');
   });
 
-  it('does not replay Set-Cookie from the store, and a shared cache does not store it at all', async () => {
+  it('keeps Set-Cookie in a private cache (RFC 9111 §3.1), every cookie of it, and replays it', async () => {
+    const cookies = ['sid=alice; Expires=Wed, 21 Oct 2026 07:28:00 GMT; HttpOnly', 'theme=dark'];
+    origin.route('/a', () => ({
+      headers: { 'cache-control': 'max-age=60', 'set-cookie': cookies },
+      body: 'a',
+    }));
+    const cache = cacheWith();
+    expect(splitSetCookie((await get(cache, '/a')).headers['set-cookie']!)).toEqual(cookies);
+    const hit = await get(cache, '/a');
+    expect(hit.cacheStatus).toBe('hit');
+    expect(splitSetCookie(hit.headers['set-cookie']!)).toEqual(cookies);
+  });
+
+  it('keeps a response that sets a cookie out of a shared cache altogether', async () => {
     serve('/a', { 'cache-control': 'max-age=60', 'set-cookie': 'sid=alice' });
-    const privateCache = cacheWith();
     const shared = cacheWith({ type: 'shared' });
-    const miss = await get(privateCache, '/a');
-    expect(miss.headers['set-cookie']).toBe('sid=alice');
-    const hit = await get(privateCache, '/a');
+    expect((await get(shared, '/a')).headers['set-cookie']).toBe('sid=alice');
+    const second = await get(shared, '/a');
+    expect(second.cacheStatus).toBe('miss');
+    expect(second.headers['set-cookie']).toBe('sid=alice');
+    expect(origin.count('/a')).toBe(2);
+  });
+
+  it('never hands a Set-Cookie to another caller of a shared cache, from the store or a joined request', async () => {
+    const gate = deferred();
+    let n = 0;
+    origin.route('/a', async () => {
+      const cookie = `sid=user${++n}`;
+      await gate.promise;
+      return {
+        headers: { 'cache-control': 'max-age=60, no-cache="set-cookie"', 'set-cookie': cookie },
+        body: 'a',
+      };
+    });
+    const shared = cacheWith({ type: 'shared' });
+    const first = get(shared, '/a');
+    const joined = get(shared, '/a');
+    gate.resolve();
+    expect((await first).headers['set-cookie']).toBe('sid=user1');
+    expect((await joined).headers['cache-status']).toContain('collapsed');
+    expect((await joined).headers['set-cookie']).toBeUndefined();
+    const hit = await get(shared, '/a');
     expect(hit.cacheStatus).toBe('hit');
     expect(hit.headers['set-cookie']).toBeUndefined();
+    expect(origin.count('/a')).toBe(1);
+  });
+
+  it('refreshes a private entry with the Set-Cookie of a 304, and never a shared one', async () => {
+    origin.route('/a', (req) =>
+      req.headers['if-none-match'] === '"v1"'
+        ? { status: 304, headers: { etag: '"v1"', 'set-cookie': 'sid=bob' } }
+        : {
+            headers: { 'cache-control': 'max-age=60', etag: '"v1"', 'x-id': '1' },
+            body: 'a',
+          },
+    );
+    const shared = cacheWith({ type: 'shared' });
     await get(shared, '/a');
-    expect((await get(shared, '/a')).cacheStatus).toBe('miss');
+    await clock.advance(61_000);
+    expect((await get(shared, '/a')).cacheStatus).toBe('revalidated');
+    const hit = await get(shared, '/a');
+    expect(hit.cacheStatus).toBe('hit');
+    expect(hit.headers['set-cookie']).toBeUndefined();
+    const privateCache = cacheWith();
+    await get(privateCache, '/a');
+    await clock.advance(61_000);
+    expect((await get(privateCache, '/a')).headers['set-cookie']).toBe('sid=bob');
+    expect((await get(privateCache, '/a')).headers['set-cookie']).toBe('sid=bob');
   });
 
   it('never mixes two callers’ entries when partitioned', async () => {

@@ -36,9 +36,10 @@ import {
 import { MAX_LIFETIME_MS, ageSeconds, currentAgeMs, initialAgeMs, parseAge } from './freshness.js';
 import {
   type HeaderRecord,
-  UNSTORED_FIELDS,
+  SHARED_UNSTORED_FIELDS,
   readRequestHeaders,
   toHeaderRecord,
+  unstoredFields,
   withoutHopByHop,
 } from './headers.js';
 import { type CacheableMethod, type HttpCacheOptions, validateOptions } from './options.js';
@@ -89,9 +90,9 @@ function upperMethod(method: string): string {
   return method === 'GET' || method === 'HEAD' || method === 'POST' ? method : method.toUpperCase();
 }
 
-function withoutUnstored(headers: HeaderRecord): HeaderRecord {
+function without(headers: HeaderRecord, unstored: ReadonlySet<string>): HeaderRecord {
   const out: HeaderRecord = {};
-  for (const name in headers) if (!UNSTORED_FIELDS.has(name)) out[name] = headers[name]!;
+  for (const name in headers) if (!unstored.has(name)) out[name] = headers[name]!;
   return out;
 }
 
@@ -298,9 +299,14 @@ export class HttpCache {
     stored: boolean,
     collapsed: boolean,
   ): CacheResponse {
+    let headers = withoutHopByHop(reply.headers);
+    // The cookies were set for the request that was sent, not for one that joined it.
+    if (collapsed && this.policy.shared && headers['set-cookie'] !== undefined) {
+      headers = without(headers, SHARED_UNSTORED_FIELDS);
+    }
     return new CacheResponse(
       reply.status,
-      withoutHopByHop(reply.headers),
+      headers,
       reply.body,
       cacheStatus,
       parseAge(reply.headers.age),
@@ -628,7 +634,7 @@ export class HttpCache {
 
   /** A 304 refreshed the stored response (RFC 9111 §4.3.4). */
   private refresh(call: Call, entry: StoredResponse, notModified: OriginReply): Exchange {
-    const merged = mergeNotModified(entry, notModified);
+    const merged = mergeNotModified(entry, notModified, this.policy.shared);
     const decision = decideStorage(merged, call.facts, this.policyFor(call), call.request.headers);
     let served: StoredResponse;
     if (decision.entry !== undefined) {
@@ -639,7 +645,7 @@ export class HttpCache {
       if (call.entryKey !== undefined) this.track(this.deleteKey(call.entryKey, call));
       served = {
         ...entry,
-        headers: withoutUnstored(merged.headers),
+        headers: without(merged.headers, unstoredFields(this.policy.shared)),
         requestTime: merged.requestTime,
         responseTime: merged.responseTime,
         initialAgeMs: initialAgeMs(merged.headers, merged.requestTime, merged.responseTime),
