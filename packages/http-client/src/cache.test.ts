@@ -314,6 +314,29 @@ describe('cache: what is stored and for whom', () => {
     expect(s.requests).toHaveLength(3);
   });
 
+  it('replays every Set-Cookie from a private cache, as undici gives them, and none from a shared one', async () => {
+    const cookies = ['sid=abc; Expires=Wed, 21 Oct 2026 07:28:00 GMT; HttpOnly', 'theme=dark'];
+    const answer = (cacheControl: string) =>
+      fault.raw(
+        `HTTP/1.1 200 OK\r\ncache-control: ${cacheControl}\r\nset-cookie: ${cookies[0]}\r\n` +
+          `set-cookie: ${cookies[1]}\r\ncontent-length: 2\r\n\r\nok`,
+      );
+    const s = await server();
+    // A shared cache stores the response only because no-cache="set-cookie" leaves the field out.
+    s.script(answer('max-age=60'), answer('max-age=60, no-cache="set-cookie"'));
+    const own = client({ baseUrl: s.origin, cache: {} });
+    expect((await own.request('/me')).headers['set-cookie']).toEqual(cookies);
+    const hit = await own.request('/me');
+    expect(hit.cache?.status).toBe('hit');
+    expect(hit.headers['set-cookie']).toEqual(cookies);
+    const shared = client({ baseUrl: s.origin, cache: { type: 'shared' } });
+    expect((await shared.request('/home')).headers['set-cookie']).toEqual(cookies);
+    const sharedHit = await shared.request('/home');
+    expect(sharedHit.cache?.status).toBe('hit');
+    expect(sharedHit.headers['set-cookie']).toBeUndefined();
+    expect(s.requests).toHaveLength(2);
+  });
+
   it('keeps callers apart with a per-caller key part', async () => {
     const s = await server({
       fallback: (request) => fresh(`for ${String(request.headers['x-tenant'])}`),
