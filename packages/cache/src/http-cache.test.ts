@@ -401,9 +401,42 @@ describe('what is never stored', () => {
     expect(result.cacheStatus).toBe('bypass');
   });
 
-  it('does not store a 5xx, even one that says max-age', async () => {
+  it.each([
+    ['max-age', () => ({ 'cache-control': 'max-age=60' }), 'private'],
+    ['Expires', () => ({ expires: formatHttpDate(clock.dateNow() + 60_000) }), 'private'],
+    ['s-maxage', () => ({ 'cache-control': 's-maxage=60' }), 'shared'],
+  ] as const)(
+    'stores a 5xx that states its freshness with %s, as RFC 9111 §3 allows',
+    async (_what, headers, type) => {
+      origin.route('/e', () => ({ status: 503, headers: headers(), body: 'down for maintenance' }));
+      const cache = cacheWith({ type });
+      const first = await get(cache, '/e');
+      expect(first.headers['cache-status']).toBe('bulwark; fwd=uri-miss; fwd-status=503; stored');
+      await clock.advance(30_000);
+      const hit = await get(cache, '/e');
+      expect([hit.cacheStatus, hit.status, text(hit)]).toEqual([
+        'hit',
+        503,
+        'down for maintenance',
+      ]);
+      expect(origin.count('/e')).toBe(1);
+    },
+  );
+
+  it('stores no 5xx without explicit freshness: no default TTL, no heuristic, not public alone', async () => {
+    origin.route('/e', () => ({
+      status: 501,
+      headers: { 'cache-control': 'public', 'last-modified': formatHttpDate(-86_400_000) },
+    }));
+    const cache = cacheWith({ defaultTtlMs: 60_000 });
+    await get(cache, '/e');
+    await get(cache, '/e');
+    expect(origin.count('/e')).toBe(2);
+  });
+
+  it('never stores a failure response with storeFailureResponses: false', async () => {
     origin.route('/e', () => ({ status: 503, headers: { 'cache-control': 'max-age=60' } }));
-    const cache = cacheWith();
+    const cache = cacheWith({ storeFailureResponses: false });
     expect((await get(cache, '/e')).status).toBe(503);
     await get(cache, '/e');
     expect(origin.count('/e')).toBe(2);
@@ -956,6 +989,28 @@ describe('stale-if-error', () => {
     expect(text(first)).toBe('odd');
     expect((await get(cache, '/e')).cacheStatus).toBe('miss');
     expect(origin.count('/e')).toBe(2);
+  });
+
+  it('serves the stale entry over a 5xx that states its freshness, and keeps the entry for next time', async () => {
+    let down = false;
+    origin.route('/a', () =>
+      down
+        ? { status: 503, headers: { 'cache-control': 'max-age=60' }, body: 'down' }
+        : { headers: { 'cache-control': 'max-age=60, stale-if-error=300' }, body: 'good' },
+    );
+    const cache = cacheWith();
+    await get(cache, '/a');
+    down = true;
+    await clock.advance(120_000);
+    expect((await get(cache, '/a')).cacheStatus).toBe('stale-if-error');
+    const again = await get(cache, '/a');
+    expect([again.cacheStatus, text(again)]).toEqual(['stale-if-error', 'good']);
+    expect(origin.count('/a')).toBe(3);
+    // Past the stale-if-error window, the 5xx is the answer, and is stored as it asks.
+    await clock.advance(300_000);
+    expect((await get(cache, '/a')).status).toBe(503);
+    expect((await get(cache, '/a')).cacheStatus).toBe('hit');
+    expect(origin.count('/a')).toBe(4);
   });
 
   it('lets the caller decide which responses are failures', async () => {

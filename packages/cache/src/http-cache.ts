@@ -33,7 +33,14 @@ import {
   type StaleReason,
   emitCacheEvent,
 } from './events.js';
-import { MAX_LIFETIME_MS, ageSeconds, currentAgeMs, initialAgeMs, parseAge } from './freshness.js';
+import {
+  MAX_LIFETIME_MS,
+  ageSeconds,
+  currentAgeMs,
+  hasExplicitFreshness,
+  initialAgeMs,
+  parseAge,
+} from './freshness.js';
 import {
   type HeaderRecord,
   SHARED_UNSTORED_FIELDS,
@@ -111,6 +118,7 @@ export class HttpCache {
   private readonly partition: ((request: CacheRequest) => string | undefined) | undefined;
   private readonly policy: StoragePolicy;
   private readonly isFailureResponse: (args: { status: number; headers: HeaderRecord }) => boolean;
+  private readonly storeFailures: boolean;
   private readonly cacheName: string | undefined;
   private readonly listener: CacheListener | undefined;
   private readonly name: string | undefined;
@@ -141,6 +149,7 @@ export class HttpCache {
       keepStaleMs: options.keepStaleMs ?? DEFAULT_KEEP_STALE_MS,
     };
     this.isFailureResponse = options.isFailureResponse ?? defaultIsFailureResponse;
+    this.storeFailures = options.storeFailureResponses ?? true;
     this.cacheName =
       options.cacheStatus === false ? undefined : (options.cacheStatus ?? DEFAULT_CACHE_NAME);
     this.listener = options.listener;
@@ -585,13 +594,14 @@ export class HttpCache {
       }
       return this.refresh(call, entry, reply);
     }
-    if (
-      isInvalidStatus(reply.status) ||
-      this.isFailureResponse({ status: reply.status, headers: reply.headers })
-    ) {
-      return failure(reply, undefined, false);
+    if (isInvalidStatus(reply.status)) return failure(reply, undefined, false);
+    let decision: StorageDecision | undefined;
+    if (this.isFailureResponse({ status: reply.status, headers: reply.headers })) {
+      decision = this.failureToStore(call, entry, reply);
+      if (decision === undefined) return failure(reply, undefined, false);
+    } else {
+      decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
     }
-    const decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
     if (decision.entry !== undefined) {
       this.storeEntry(call, decision);
     } else {
@@ -630,6 +640,30 @@ export class HttpCache {
         varyNames === undefined ? undefined : variantKey(varyNames, call.request.headers),
       abortedByCaller: false,
     };
+  }
+
+  /**
+   * How to store a failure response, or `undefined` to keep it a failure: one that states its
+   * own freshness is stored like any response (RFC 9111 §3), unless `storeFailureResponses` is
+   * off, or the stored response may still stand in for it (stale-if-error), which the failure
+   * must then not replace.
+   */
+  private failureToStore(
+    call: Call,
+    entry: StoredResponse | undefined,
+    reply: OriginReply,
+  ): StorageDecision | undefined {
+    if (!this.storeFailures) return undefined;
+    const directives = parseCacheControl(reply.headers['cache-control']);
+    if (!hasExplicitFreshness(directives, reply.headers, this.policy.shared)) return undefined;
+    if (entry !== undefined) {
+      const ageMs = currentAgeMs(entry, this.clock.dateNow());
+      if (staleIfErrorAllowed(entry, ageMs, call.directives, this.policy.staleIfErrorMs)) {
+        return undefined;
+      }
+    }
+    const decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
+    return decision.entry === undefined ? undefined : decision;
   }
 
   /** A 304 refreshed the stored response (RFC 9111 §4.3.4). */
