@@ -232,6 +232,20 @@ describe('cache: stale-if-error, when the pipeline fails', () => {
     expect(isRetriesExhaustedError(error)).toBe(true);
   });
 
+  it('stores a 5xx it does not retry when it states its freshness, and never one it retried', async () => {
+    const s = await server();
+    const failed = (status: number) =>
+      fault.respond(status, { headers: { 'cache-control': 'max-age=60' }, body: `${status}` });
+    s.script(failed(501), fault.burst(3, 503, { 'cache-control': 'max-age=60' }), failed(200));
+    const http = client({ baseUrl: s.origin, cache: {}, retry: { backoff: constantBackoff(0) } });
+    await http.request('/not-implemented');
+    const hit = await http.request('/not-implemented');
+    expect([hit.status, hit.cache?.status]).toEqual([501, 'hit']);
+    await expect(http.request('/busy')).rejects.toMatchObject({ lastStatus: 503 });
+    expect((await http.request('/busy')).status).toBe(200);
+    expect(s.requests).toHaveLength(5);
+  });
+
   it('passes a status outside 100-599 through the cache unstored, or serves a stale entry in its place', async () => {
     const s = await server();
     const odd = fault.respond(600, { headers: { 'cache-control': 'max-age=60' }, body: 'odd' });
