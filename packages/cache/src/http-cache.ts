@@ -43,7 +43,6 @@ import {
 } from './freshness.js';
 import {
   type HeaderRecord,
-  SHARED_UNSTORED_FIELDS,
   readRequestHeaders,
   toHeaderRecord,
   unstoredFields,
@@ -311,7 +310,8 @@ export class HttpCache {
     let headers = withoutHopByHop(reply.headers);
     // The cookies were set for the request that was sent, not for one that joined it.
     if (collapsed && this.policy.shared && headers['set-cookie'] !== undefined) {
-      headers = without(headers, SHARED_UNSTORED_FIELDS);
+      headers = Object.assign({}, headers);
+      delete headers['set-cookie'];
     }
     return new CacheResponse(
       reply.status,
