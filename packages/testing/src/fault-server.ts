@@ -10,8 +10,9 @@ import type { AddressInfo, Socket } from 'node:net';
 /**
  * A real HTTP server on 127.0.0.1 that misbehaves on cue: latency, 5xx bursts, 429 with
  * Retry-After, connection resets before and after the headers, hangs, truncated bodies, slow
- * drip bodies and raw bytes that break HTTP itself. Each request takes the next behaviour from a script (then a default), and the
- * server records what it saw, so tests can prove at the server's side what a client sent.
+ * drip bodies and raw bytes that break HTTP itself. Each request takes the next behaviour from a
+ * script (then a default), and the server records what it saw, so tests can prove at the
+ * server's side what a client sent.
  *
  * Time on the server side (latency, drips) runs on an injectable clock, so a test with a fake
  * clock moves both sides of the conversation with one `advance()`.
