@@ -43,10 +43,7 @@ export const UNSTORED_FIELDS: ReadonlySet<string> = new Set([
  * What a shared cache never stores: the same, and Set-Cookie, as the cookies one user was given
  * must never reach another. A private cache keeps Set-Cookie, as RFC 9111 §3.1 requires.
  */
-const SHARED_UNSTORED_FIELDS: ReadonlySet<string> = new Set([
-  ...UNSTORED_FIELDS,
-  'set-cookie',
-]);
+const SHARED_UNSTORED_FIELDS: ReadonlySet<string> = new Set([...UNSTORED_FIELDS, 'set-cookie']);
 
 /** The fields a private or a shared cache leaves out of what it stores. */
 export function unstoredFields(shared: boolean): ReadonlySet<string> {
