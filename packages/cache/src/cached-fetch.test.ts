@@ -40,22 +40,30 @@ describe('cachedFetch', () => {
     expect(origin.count('/users/1')).toBe(1);
   });
 
-  it('gives the caller every Set-Cookie of its own response, and none from the store', async () => {
+  const cookies = ['session=abc; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'theme=dark'];
+
+  it('gives every Set-Cookie, one field each, of a response and of a private cache’s hit', async () => {
     origin.route('/login', () => ({
-      headers: {
-        'cache-control': 'private, max-age=60',
-        'set-cookie': ['session=abc; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'theme=dark'],
-      },
+      headers: { 'cache-control': 'private, max-age=60', 'set-cookie': cookies },
       body: 'welcome',
     }));
     const fetchCached = cachedFetch(httpCache({ clock }), fetch);
     const first = await fetchCached(`${origin.base}/login`);
     expect(first.cacheStatus).toBe('miss');
-    expect(first.headers.getSetCookie()).toEqual([
-      'session=abc; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT',
-      'theme=dark',
-    ]);
+    expect(first.headers.getSetCookie()).toEqual(cookies);
     const hit = await fetchCached(`${origin.base}/login`);
+    expect(hit.cacheStatus).toBe('hit');
+    expect(hit.headers.getSetCookie()).toEqual(cookies);
+  });
+
+  it('gives no Set-Cookie from a shared cache’s store', async () => {
+    origin.route('/home', () => ({
+      headers: { 'cache-control': 'max-age=60, no-cache="set-cookie"', 'set-cookie': cookies },
+      body: 'home',
+    }));
+    const fetchCached = cachedFetch(httpCache({ clock, type: 'shared' }), fetch);
+    expect((await fetchCached(`${origin.base}/home`)).headers.getSetCookie()).toEqual(cookies);
+    const hit = await fetchCached(`${origin.base}/home`);
     expect(hit.cacheStatus).toBe('hit');
     expect(hit.headers.getSetCookie()).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import type { CacheStatus } from './cache-status.js';
 import type { HttpCache } from './http-cache.js';
-import type { HeaderRecord } from './headers.js';
+import { type HeaderRecord, splitSetCookie } from './headers.js';
 
 /** Anything shaped like `fetch`: the global one, undici's, or a test double. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -50,8 +50,7 @@ export function cachedFetch(cache: HttpCache, fetchLike: FetchLike = fetch): Cac
     const method = (init.method ?? (isRequest ? input.method : 'GET')).toUpperCase();
     const requestFields = requestHeaders(input, init);
     const signal = init.signal ?? (isRequest ? input.signal : undefined) ?? undefined;
-    // Set-Cookie values cannot be joined into one field, nor ever stored or shared: only the
-    // response this caller's own request received carries them, one field per cookie.
+    // The cookies of the response this caller's own request received, exactly as they came.
     let cookies: string[] | undefined;
     const result = await cache.handle(
       { method, url, headers: requestFields },
@@ -76,6 +75,12 @@ export function cachedFetch(cache: HttpCache, fetchLike: FetchLike = fetch): Cac
     const nullBody = NULL_BODY_STATUSES.has(result.status) || method === 'HEAD';
     const headers = new Headers(result.headers);
     headers.delete('set-cookie');
+    const own = result.cacheStatus === 'miss' || result.cacheStatus === 'bypass';
+    if (!own || cookies === undefined) {
+      // From the store (a private cache keeps Set-Cookie), or a joined request's response.
+      const joined = result.headers['set-cookie'];
+      cookies = joined === undefined ? undefined : splitSetCookie(joined);
+    }
     if (cookies !== undefined) for (const cookie of cookies) headers.append('set-cookie', cookie);
     const response = new Response(nullBody ? null : result.body, {
       status: result.status,

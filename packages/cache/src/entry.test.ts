@@ -273,12 +273,10 @@ describe('notModifiedMatches (RFC 9111 §4.3.4)', () => {
     expect(notModifiedMatches(lm, { 'last-modified': 'yesterday' })).toBe(false);
   });
 
-  it('lets a 304 without validators select only a response stored without an ETag', () => {
-    // A 304 must repeat the ETag a 200 would carry (RFC 9110 §15.4.5): without it, it may be
-    // about another representation.
-    expect(notModifiedMatches(stored, {})).toBe(false);
-    expect(notModifiedMatches(weak, {})).toBe(false);
-    // Last-Modified need not be repeated, so its absence proves nothing.
+  it('lets a 304 without validators select the response its conditional request named', () => {
+    // Servers and CDNs often leave out the ETag RFC 9110 §15.4.5 asks a 304 to repeat.
+    expect(notModifiedMatches(stored, {})).toBe(true);
+    expect(notModifiedMatches(weak, {})).toBe(true);
     const lm = decide({
       'cache-control': 'max-age=60',
       'last-modified': formatHttpDate(NOW - 1_000),
@@ -298,16 +296,20 @@ describe('mergeNotModified (RFC 9111 §3.2)', () => {
       'content-length': '5',
       'x-a': 'old',
     }).entry!;
-    const merged = mergeNotModified(stored, {
-      ...reply({
-        'cache-control': 'max-age=120',
-        'content-type': 'text/html',
-        'content-length': '0',
-        'x-a': 'new',
-        connection: 'close',
-      }),
-      responseTime: NOW + 5_000,
-    });
+    const merged = mergeNotModified(
+      stored,
+      {
+        ...reply({
+          'cache-control': 'max-age=120',
+          'content-type': 'text/html',
+          'content-length': '0',
+          'x-a': 'new',
+          connection: 'close',
+        }),
+        responseTime: NOW + 5_000,
+      },
+      false,
+    );
     expect(merged.headers).toMatchObject({
       'cache-control': 'max-age=120',
       'content-type': 'text/plain',
@@ -317,5 +319,17 @@ describe('mergeNotModified (RFC 9111 §3.2)', () => {
     expect(merged.headers.connection).toBeUndefined();
     expect(merged.body).toBe(stored.body);
     expect(merged.responseTime).toBe(NOW + 5_000);
+  });
+
+  it('takes the Set-Cookie of a 304 into a private entry only', () => {
+    const stored = decide({ 'cache-control': 'max-age=60', 'set-cookie': 'sid=old' }).entry!;
+    const notModified = reply({ 'set-cookie': 'sid=new' });
+    expect(mergeNotModified(stored, notModified, false).headers['set-cookie']).toBe('sid=new');
+    const sharedEntry = decide(
+      { 'cache-control': 'max-age=60, no-cache="set-cookie"', 'set-cookie': 'sid=old' },
+      { policy: { shared: true } },
+    ).entry!;
+    expect(sharedEntry.headers['set-cookie']).toBeUndefined();
+    expect(mergeNotModified(sharedEntry, notModified, true).headers['set-cookie']).toBeUndefined();
   });
 });

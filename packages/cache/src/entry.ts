@@ -11,9 +11,9 @@ import {
   type HeaderInput,
   type HeaderRecord,
   NOT_UPDATED_BY_304,
-  UNSTORED_FIELDS,
   headerBytes,
   headersToStore,
+  unstoredFields,
 } from './headers.js';
 import { formatHttpDate, parseHttpDate } from './http-date.js';
 import type { StoredResponse } from './stores/store.js';
@@ -160,7 +160,12 @@ function buildEntry(
   const strip = policy.shared
     ? concat(directives.noCacheFields, directives.privateFields)
     : directives.noCacheFields;
-  const headers = headersToStore(reply.headers, strip, policy.maxHeaderBytes);
+  const headers = headersToStore(
+    reply.headers,
+    unstoredFields(policy.shared),
+    strip,
+    policy.maxHeaderBytes,
+  );
   if (headers === undefined) return undefined;
   // RFC 9110 §6.6.1: a cache records when a response without Date was received.
   if (headers.date === undefined) headers.date = formatHttpDate(reply.responseTime);
@@ -235,12 +240,12 @@ export function retentionMs(
 }
 
 /**
- * Whether a 304 may refresh this stored response (RFC 9111 §4.3.4): its strong validator must
- * match strongly, a weak one weakly, and a Last-Modified must agree. A 304 with no validator
- * selects the stored response only if that one has no ETag: RFC 9110 §15.4.5 obliges a 304 to
- * carry the ETag a 200 would have had (but not Last-Modified), so a 304 without it, for a
- * response stored with one, may describe another representation, and the cache asks again
- * unconditionally.
+ * Whether a 304 that answers the cache's own conditional request (made with this entry's
+ * validators) may refresh the entry (RFC 9111 §4.3.4): its strong validator must match
+ * strongly, a weak one weakly, and a Last-Modified must agree. A 304 with no validator at all
+ * selects the entry: the request named this entry's validators and no other, so the 304 can
+ * only be about it. RFC 9110 §15.4.5 obliges a server to repeat the ETag, but many servers and
+ * CDNs do not, and refusing their 304s would turn every revalidation into a full download.
  */
 export function notModifiedMatches(entry: StoredResponse, headers: HeaderRecord): boolean {
   const fresh = parseEtag(headers.etag);
@@ -255,16 +260,24 @@ export function notModifiedMatches(entry: StoredResponse, headers: HeaderRecord)
     const date = parseHttpDate(lastModified);
     return date !== undefined && date === parseHttpDate(entry.lastModified);
   }
-  return entry.etag === undefined;
+  return true;
 }
 
-/** The stored response's headers updated with a 304's (RFC 9111 §3.2), as a new reply to store. */
-export function mergeNotModified(entry: StoredResponse, notModified: OriginReply): OriginReply {
+/**
+ * The stored response's headers updated with a 304's (RFC 9111 §3.2), as a new reply to store.
+ * A shared cache leaves out the 304's Set-Cookie, which was meant for the one caller it answered.
+ */
+export function mergeNotModified(
+  entry: StoredResponse,
+  notModified: OriginReply,
+  shared: boolean,
+): OriginReply {
   const headers: HeaderRecord = Object.assign({}, entry.headers);
   // Without a Date of its own the 304 is dated now, not by the stored response.
   delete headers.date;
+  const unstored = unstoredFields(shared);
   for (const name in notModified.headers) {
-    if (UNSTORED_FIELDS.has(name) || NOT_UPDATED_BY_304.has(name)) continue;
+    if (unstored.has(name) || NOT_UPDATED_BY_304.has(name)) continue;
     headers[name] = notModified.headers[name]!;
   }
   // The Age of the 304 describes the refreshed response.

@@ -64,6 +64,22 @@ function clamp(ms: number): number {
   return ms <= 0 ? 0 : ms > MAX_LIFETIME_MS ? MAX_LIFETIME_MS : ms;
 }
 
+/**
+ * Whether a response states its own lifetime (RFC 9111 §4.2.1): max-age, s-maxage in a shared
+ * cache, or Expires. Such a response may be stored whatever its status (RFC 9111 §3).
+ */
+export function hasExplicitFreshness(
+  directives: CacheDirectives,
+  headers: HeaderRecord,
+  shared: boolean,
+): boolean {
+  return (
+    directives.maxAge !== undefined ||
+    (shared && directives.sMaxAge !== undefined) ||
+    headers.expires !== undefined
+  );
+}
+
 /** The freshness lifetime (RFC 9111 §4.2.1), in ms, and where it came from. */
 export function freshnessLifetime(input: FreshnessInput): Freshness {
   const { directives, headers, shared, responseTime } = input;

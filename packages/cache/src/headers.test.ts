@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  UNSTORED_FIELDS,
   getHeader,
   headersToStore,
   readRequestHeaders,
+  splitSetCookie,
   toHeaderRecord,
+  unstoredFields,
   withoutHopByHop,
 } from './headers.js';
 
@@ -24,8 +27,35 @@ describe('toHeaderRecord', () => {
     expect(toHeaderRecord(new Headers({ 'X-A': '1' }))).toEqual({ 'x-a': '1' });
   });
 
+  it('keeps every Set-Cookie of a Headers object, which hands them out one by one', () => {
+    const headers = new Headers();
+    headers.append('set-cookie', 'a=1');
+    headers.append('set-cookie', 'b=2');
+    expect(toHeaderRecord(headers)).toEqual({ 'set-cookie': 'a=1, b=2' });
+  });
+
   it('returns an empty record for no headers', () => {
     expect(toHeaderRecord(undefined)).toEqual({});
+  });
+});
+
+describe('splitSetCookie', () => {
+  it('splits joined cookies at the commas that start a new one, not those in Expires', () => {
+    const cookies = [
+      'sid=abc; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT; HttpOnly',
+      'theme=dark',
+      '__Host-x=1; Expires=Thu, 01 Jan 2037 00:00:00 GMT',
+    ];
+    expect(splitSetCookie(cookies.join(', '))).toEqual(cookies);
+    expect(splitSetCookie(cookies.join(','))).toEqual(cookies);
+  });
+
+  it('keeps a lone cookie whole, and a comma inside a value where it is', () => {
+    expect(splitSetCookie('a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT')).toEqual([
+      'a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT',
+    ]);
+    expect(splitSetCookie('list=x,y; Path=/, b=2')).toEqual(['list=x,y; Path=/', 'b=2']);
+    expect(splitSetCookie('')).toEqual([]);
   });
 });
 
@@ -71,38 +101,50 @@ describe('readRequestHeaders', () => {
 });
 
 describe('headersToStore', () => {
-  it('drops hop-by-hop fields, Age, Set-Cookie and the fields Connection names', () => {
-    const stored = headersToStore(
-      {
-        'content-type': 'text/plain',
-        connection: 'keep-alive, x-hop',
-        'keep-alive': 'timeout=5',
-        'transfer-encoding': 'chunked',
-        'x-hop': '1',
-        age: '5',
-        'set-cookie': 'sid=1',
-      },
-      undefined,
-      1024,
-    );
-    expect(stored).toEqual({ 'content-type': 'text/plain' });
+  const received = {
+    'content-type': 'text/plain',
+    connection: 'keep-alive, x-hop',
+    'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked',
+    'x-hop': '1',
+    age: '5',
+    'set-cookie': 'sid=1',
+  };
+
+  it('drops hop-by-hop fields, Age and the fields Connection names, and keeps Set-Cookie privately', () => {
+    expect(headersToStore(received, unstoredFields(false), undefined, 1024)).toEqual({
+      'content-type': 'text/plain',
+      'set-cookie': 'sid=1',
+    });
+  });
+
+  it('drops Set-Cookie too for a shared cache', () => {
+    expect(headersToStore(received, unstoredFields(true), undefined, 1024)).toEqual({
+      'content-type': 'text/plain',
+    });
   });
 
   it('drops the fields a qualified directive names', () => {
-    expect(headersToStore({ 'x-user': 'bob', a: '1' }, ['x-user'], 1024)).toEqual({ a: '1' });
+    expect(headersToStore({ 'x-user': 'bob', a: '1' }, UNSTORED_FIELDS, ['x-user'], 1024)).toEqual({
+      a: '1',
+    });
   });
 
   it('refuses a value with CR, LF or NUL', () => {
-    expect(headersToStore({ a: 'x\r\nset-cookie: y' }, undefined, 1024)).toBeUndefined();
-    expect(headersToStore({ a: 'x\0' }, undefined, 1024)).toBeUndefined();
+    expect(
+      headersToStore({ a: 'x\r\nset-cookie: y' }, UNSTORED_FIELDS, undefined, 1024),
+    ).toBeUndefined();
+    expect(headersToStore({ a: 'x\0' }, UNSTORED_FIELDS, undefined, 1024)).toBeUndefined();
   });
 
   it('refuses a field name that is not a token', () => {
-    expect(headersToStore({ 'bad name': 'x' }, undefined, 1024)).toBeUndefined();
+    expect(headersToStore({ 'bad name': 'x' }, UNSTORED_FIELDS, undefined, 1024)).toBeUndefined();
   });
 
   it('refuses headers larger than the limit', () => {
-    expect(headersToStore({ a: 'x'.repeat(2_000) }, undefined, 1_024)).toBeUndefined();
+    expect(
+      headersToStore({ a: 'x'.repeat(2_000) }, UNSTORED_FIELDS, undefined, 1_024),
+    ).toBeUndefined();
   });
 });
 

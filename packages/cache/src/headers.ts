@@ -37,9 +37,18 @@ export const UNSTORED_FIELDS: ReadonlySet<string> = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-  // A client-side cache has no use for replaying cookies, and a shared one must not.
-  'set-cookie',
 ]);
+
+/**
+ * What a shared cache never stores: the same, and Set-Cookie, as the cookies one user was given
+ * must never reach another. A private cache keeps Set-Cookie, as RFC 9111 §3.1 requires.
+ */
+const SHARED_UNSTORED_FIELDS: ReadonlySet<string> = new Set([...UNSTORED_FIELDS, 'set-cookie']);
+
+/** The fields a private or a shared cache leaves out of what it stores. */
+export function unstoredFields(shared: boolean): ReadonlySet<string> {
+  return shared ? SHARED_UNSTORED_FIELDS : UNSTORED_FIELDS;
+}
 
 /** Fields a 304 must not overwrite in the stored response (RFC 9111 §3.2). */
 export const NOT_UPDATED_BY_304: ReadonlySet<string> = new Set([
@@ -60,13 +69,18 @@ function joinValue(value: string | readonly string[] | number): string {
   return value.join(', ');
 }
 
-/** A lowercase record copy of any header input. Repeated names are joined with `, `. */
+/**
+ * A lowercase record copy of any header input. Repeated names are joined with `, `, Set-Cookie
+ * included ({@link splitSetCookie} takes its cookies apart again).
+ */
 export function toHeaderRecord(input: HeaderInput | undefined): HeaderRecord {
   const out: HeaderRecord = {};
   if (input === undefined) return out;
   if (isHeaders(input)) {
+    // Headers joins every repeated field but Set-Cookie, which it hands out once per cookie.
     input.forEach((value, name) => {
-      out[name] = value;
+      const existing = out[name];
+      out[name] = existing === undefined ? value : `${existing}, ${value}`;
     });
     return out;
   }
@@ -79,6 +93,29 @@ export function toHeaderRecord(input: HeaderInput | undefined): HeaderRecord {
     out[lower] = existing === undefined ? joined : `${existing}, ${joined}`;
   }
   return out;
+}
+
+/** Where a cookie starts after a comma: a cookie name (a token), then `=`. */
+const COOKIE_START = /[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=/y;
+
+/**
+ * The cookies of a Set-Cookie field joined with `, ` (as {@link toHeaderRecord} and stored
+ * responses hold them), one per element. A comma starts a new cookie only when a `name=`
+ * follows it, so the comma inside an `Expires` date stays where it is.
+ */
+export function splitSetCookie(value: string): string[] {
+  const cookies: string[] = [];
+  let start = 0;
+  for (let comma = value.indexOf(','); comma !== -1; comma = value.indexOf(',', comma + 1)) {
+    COOKIE_START.lastIndex = comma + 1;
+    if (!COOKIE_START.test(value)) continue;
+    const cookie = value.slice(start, comma).trim();
+    if (cookie !== '') cookies.push(cookie);
+    start = comma + 1;
+  }
+  const last = value.slice(start).trim();
+  if (last !== '') cookies.push(last);
+  return cookies;
 }
 
 /** One field, looked up case-insensitively. */
@@ -186,11 +223,13 @@ const UNSAFE_VALUE = /[\r\n\0]/;
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 /**
- * The headers to store, or `undefined` when they are not fit to be stored: a field name that is
- * not a token, a value holding CR, LF or NUL, or more than `maxBytes` in all.
+ * The headers to store (without the `unstored` fields, those `strip` names and those Connection
+ * names), or `undefined` when they are not fit to be stored: a field name that is not a token, a
+ * value holding CR, LF or NUL, or more than `maxBytes` in all.
  */
 export function headersToStore(
   headers: HeaderRecord,
+  unstored: ReadonlySet<string>,
   strip: readonly string[] | undefined,
   maxBytes: number,
 ): HeaderRecord | undefined {
@@ -203,7 +242,7 @@ export function headersToStore(
   }
   for (const name in headers) {
     const value = headers[name]!;
-    if (UNSTORED_FIELDS.has(name)) continue;
+    if (unstored.has(name)) continue;
     if (strip !== undefined && strip.includes(name)) continue;
     if (connectionTokens !== undefined && connectionTokens.includes(name)) continue;
     if (!FIELD_NAME.test(name) || UNSAFE_VALUE.test(value)) return undefined;

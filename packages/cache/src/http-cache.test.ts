@@ -2,7 +2,7 @@ import { BrokenCircuitError, CancelledError, TimeoutError } from '@bulwark/core'
 import { FakeClock } from '@bulwark/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CacheEvent } from './events.js';
-import type { HeaderInput } from './headers.js';
+import { type HeaderInput, splitSetCookie } from './headers.js';
 import { type HttpCache, httpCache } from './http-cache.js';
 import { formatHttpDate } from './http-date.js';
 import type { HttpCacheOptions } from './options.js';
@@ -284,17 +284,74 @@ describe('what is never stored', () => {
     expect((await get(privateCache, '/a')).cacheStatus).toBe('hit');
   });
 
-  it('does not replay Set-Cookie from the store, and a shared cache does not store it at all', async () => {
+  it('keeps Set-Cookie in a private cache (RFC 9111 §3.1), every cookie of it, and replays it', async () => {
+    const cookies = ['sid=alice; Expires=Wed, 21 Oct 2026 07:28:00 GMT; HttpOnly', 'theme=dark'];
+    origin.route('/a', () => ({
+      headers: { 'cache-control': 'max-age=60', 'set-cookie': cookies },
+      body: 'a',
+    }));
+    const cache = cacheWith();
+    expect(splitSetCookie((await get(cache, '/a')).headers['set-cookie']!)).toEqual(cookies);
+    const hit = await get(cache, '/a');
+    expect(hit.cacheStatus).toBe('hit');
+    expect(splitSetCookie(hit.headers['set-cookie']!)).toEqual(cookies);
+  });
+
+  it('keeps a response that sets a cookie out of a shared cache altogether', async () => {
     serve('/a', { 'cache-control': 'max-age=60', 'set-cookie': 'sid=alice' });
-    const privateCache = cacheWith();
     const shared = cacheWith({ type: 'shared' });
-    const miss = await get(privateCache, '/a');
-    expect(miss.headers['set-cookie']).toBe('sid=alice');
-    const hit = await get(privateCache, '/a');
+    expect((await get(shared, '/a')).headers['set-cookie']).toBe('sid=alice');
+    const second = await get(shared, '/a');
+    expect(second.cacheStatus).toBe('miss');
+    expect(second.headers['set-cookie']).toBe('sid=alice');
+    expect(origin.count('/a')).toBe(2);
+  });
+
+  it('never hands a Set-Cookie to another caller of a shared cache, from the store or a joined request', async () => {
+    const gate = deferred();
+    let n = 0;
+    origin.route('/a', async () => {
+      const cookie = `sid=user${++n}`;
+      await gate.promise;
+      return {
+        headers: { 'cache-control': 'max-age=60, no-cache="set-cookie"', 'set-cookie': cookie },
+        body: 'a',
+      };
+    });
+    const shared = cacheWith({ type: 'shared' });
+    const first = get(shared, '/a');
+    const joined = get(shared, '/a');
+    gate.resolve();
+    expect((await first).headers['set-cookie']).toBe('sid=user1');
+    expect((await joined).headers['cache-status']).toContain('collapsed');
+    expect((await joined).headers['set-cookie']).toBeUndefined();
+    const hit = await get(shared, '/a');
     expect(hit.cacheStatus).toBe('hit');
     expect(hit.headers['set-cookie']).toBeUndefined();
+    expect(origin.count('/a')).toBe(1);
+  });
+
+  it('refreshes a private entry with the Set-Cookie of a 304, and never a shared one', async () => {
+    origin.route('/a', (req) =>
+      req.headers['if-none-match'] === '"v1"'
+        ? { status: 304, headers: { etag: '"v1"', 'set-cookie': 'sid=bob' } }
+        : {
+            headers: { 'cache-control': 'max-age=60', etag: '"v1"', 'x-id': '1' },
+            body: 'a',
+          },
+    );
+    const shared = cacheWith({ type: 'shared' });
     await get(shared, '/a');
-    expect((await get(shared, '/a')).cacheStatus).toBe('miss');
+    await clock.advance(61_000);
+    expect((await get(shared, '/a')).cacheStatus).toBe('revalidated');
+    const hit = await get(shared, '/a');
+    expect(hit.cacheStatus).toBe('hit');
+    expect(hit.headers['set-cookie']).toBeUndefined();
+    const privateCache = cacheWith();
+    await get(privateCache, '/a');
+    await clock.advance(61_000);
+    expect((await get(privateCache, '/a')).headers['set-cookie']).toBe('sid=bob');
+    expect((await get(privateCache, '/a')).headers['set-cookie']).toBe('sid=bob');
   });
 
   it('never mixes two callers’ entries when partitioned', async () => {
@@ -344,9 +401,42 @@ describe('what is never stored', () => {
     expect(result.cacheStatus).toBe('bypass');
   });
 
-  it('does not store a 5xx, even one that says max-age', async () => {
+  it.each([
+    ['max-age', () => ({ 'cache-control': 'max-age=60' }), 'private'],
+    ['Expires', () => ({ expires: formatHttpDate(clock.dateNow() + 60_000) }), 'private'],
+    ['s-maxage', () => ({ 'cache-control': 's-maxage=60' }), 'shared'],
+  ] as const)(
+    'stores a 5xx that states its freshness with %s, as RFC 9111 §3 allows',
+    async (_what, headers, type) => {
+      origin.route('/e', () => ({ status: 503, headers: headers(), body: 'down for maintenance' }));
+      const cache = cacheWith({ type });
+      const first = await get(cache, '/e');
+      expect(first.headers['cache-status']).toBe('bulwark; fwd=uri-miss; fwd-status=503; stored');
+      await clock.advance(30_000);
+      const hit = await get(cache, '/e');
+      expect([hit.cacheStatus, hit.status, text(hit)]).toEqual([
+        'hit',
+        503,
+        'down for maintenance',
+      ]);
+      expect(origin.count('/e')).toBe(1);
+    },
+  );
+
+  it('stores no 5xx without explicit freshness: no default TTL, no heuristic, not public alone', async () => {
+    origin.route('/e', () => ({
+      status: 501,
+      headers: { 'cache-control': 'public', 'last-modified': formatHttpDate(-86_400_000) },
+    }));
+    const cache = cacheWith({ defaultTtlMs: 60_000 });
+    await get(cache, '/e');
+    await get(cache, '/e');
+    expect(origin.count('/e')).toBe(2);
+  });
+
+  it('never stores a failure response with storeFailureResponses: false', async () => {
     origin.route('/e', () => ({ status: 503, headers: { 'cache-control': 'max-age=60' } }));
-    const cache = cacheWith();
+    const cache = cacheWith({ storeFailureResponses: false });
     expect((await get(cache, '/e')).status).toBe(503);
     await get(cache, '/e');
     expect(origin.count('/e')).toBe(2);
@@ -544,12 +634,32 @@ describe('revalidation', () => {
   });
 
   it.each([
-    ['names another strong ETag', { etag: '"other"' }],
-    ['leaves out the ETag the entry was stored with', { 'cache-control': 'max-age=60' }],
-  ])('refetches without conditions when a 304 %s', async (_what, notModified) => {
+    ['an ETag', { etag: '"v1"' }],
+    ['an ETag and a Last-Modified', { etag: '"v1"', 'last-modified': formatHttpDate(0) }],
+  ])(
+    'takes a 304 without validators to its own conditional request as selecting the entry (stored with %s)',
+    async (_what, validators) => {
+      origin.route('/a', (req) =>
+        req.headers['if-none-match'] === '"v1"'
+          ? { status: 304, headers: { 'cache-control': 'max-age=120' } }
+          : { headers: { 'cache-control': 'max-age=60', ...validators }, body: 'stored' },
+      );
+      const cache = cacheWith();
+      await get(cache, '/a');
+      await clock.advance(61_000);
+      const revalidated = await get(cache, '/a');
+      expect(revalidated.cacheStatus).toBe('revalidated');
+      expect(text(revalidated)).toBe('stored');
+      expect(origin.count('/a')).toBe(2);
+      await clock.advance(100_000);
+      expect((await get(cache, '/a')).cacheStatus).toBe('hit');
+    },
+  );
+
+  it('refetches without conditions when a 304 names another strong ETag', async () => {
     origin.route('/a', (req) =>
       req.headers['if-none-match'] !== undefined
-        ? { status: 304, headers: notModified }
+        ? { status: 304, headers: { etag: '"other"' } }
         : {
             headers: { 'cache-control': 'max-age=60', etag: '"v1"' },
             body: `n${origin.count('/a')}`,
@@ -843,6 +953,64 @@ describe('stale-if-error', () => {
     status = 404;
     await clock.advance(120_000);
     expect((await get(cache, '/a')).status).toBe(404);
+  });
+
+  it('handles a status outside 100-599 as a server error: served stale over, never stored', async () => {
+    let status = 200;
+    origin.route('/a', () => ({
+      status,
+      headers: { 'cache-control': 'max-age=60, stale-if-error=300' },
+      body: `status ${status}`,
+    }));
+    const cache = cacheWith({ isFailureResponse: ({ status }) => status === 503 });
+    await get(cache, '/a');
+    await clock.advance(120_000);
+    status = 600;
+    const stale = await get(cache, '/a');
+    expect(stale.cacheStatus).toBe('stale-if-error');
+    expect(text(stale)).toBe('status 200');
+    expect(stale.failure).toBe(600);
+    const url = `${origin.base}/a`;
+    const below = await cache.handle({ method: 'GET', url }, () => ({ status: 99 }));
+    expect(below.cacheStatus).toBe('stale-if-error');
+    expect(below.failure).toBe(99);
+  });
+
+  it('passes a status outside 100-599 on without storing it when nothing may stand in', async () => {
+    origin.route('/e', () => ({
+      status: 600,
+      headers: { 'cache-control': 'max-age=60' },
+      body: 'odd',
+    }));
+    const cache = cacheWith();
+    const first = await get(cache, '/e');
+    expect(first.status).toBe(600);
+    expect(first.cacheStatus).toBe('miss');
+    expect(text(first)).toBe('odd');
+    expect((await get(cache, '/e')).cacheStatus).toBe('miss');
+    expect(origin.count('/e')).toBe(2);
+  });
+
+  it('serves the stale entry over a 5xx that states its freshness, and keeps the entry for next time', async () => {
+    let down = false;
+    origin.route('/a', () =>
+      down
+        ? { status: 503, headers: { 'cache-control': 'max-age=60' }, body: 'down' }
+        : { headers: { 'cache-control': 'max-age=60, stale-if-error=300' }, body: 'good' },
+    );
+    const cache = cacheWith();
+    await get(cache, '/a');
+    down = true;
+    await clock.advance(120_000);
+    expect((await get(cache, '/a')).cacheStatus).toBe('stale-if-error');
+    const again = await get(cache, '/a');
+    expect([again.cacheStatus, text(again)]).toEqual(['stale-if-error', 'good']);
+    expect(origin.count('/a')).toBe(3);
+    // Past the stale-if-error window, the 5xx is the answer, and is stored as it asks.
+    await clock.advance(300_000);
+    expect((await get(cache, '/a')).status).toBe(503);
+    expect((await get(cache, '/a')).cacheStatus).toBe('hit');
+    expect(origin.count('/a')).toBe(4);
   });
 
   it('lets the caller decide which responses are failures', async () => {
@@ -1212,8 +1380,8 @@ describe('results and telemetry', () => {
   it('rejects an origin reply that is not a response', async () => {
     const cache = cacheWith();
     const url = `${origin.base}/a`;
-    await expect(cache.handle({ method: 'GET', url }, () => ({ status: 42 }))).rejects.toThrow(
-      new TypeError("expected the origin's status to be an integer between 100 and 599, got 42"),
+    await expect(cache.handle({ method: 'GET', url }, () => ({ status: 1000 }))).rejects.toThrow(
+      new TypeError("expected the origin's status to be an integer between 0 and 999, got 1000"),
     );
     await expect(cache.handle({ method: 'GET', url }, () => null as never)).rejects.toThrow(
       new TypeError('expected the origin to resolve to { status, headers, body }, got null'),

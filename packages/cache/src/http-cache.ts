@@ -33,12 +33,19 @@ import {
   type StaleReason,
   emitCacheEvent,
 } from './events.js';
-import { MAX_LIFETIME_MS, ageSeconds, currentAgeMs, initialAgeMs, parseAge } from './freshness.js';
+import {
+  MAX_LIFETIME_MS,
+  ageSeconds,
+  currentAgeMs,
+  hasExplicitFreshness,
+  initialAgeMs,
+  parseAge,
+} from './freshness.js';
 import {
   type HeaderRecord,
-  UNSTORED_FIELDS,
   readRequestHeaders,
   toHeaderRecord,
+  unstoredFields,
   withoutHopByHop,
 } from './headers.js';
 import { type CacheableMethod, type HttpCacheOptions, validateOptions } from './options.js';
@@ -47,6 +54,7 @@ import {
   type HandleOptions,
   type Origin,
   abortError,
+  isInvalidStatus,
   raceSignal,
   toReply,
 } from './origin.js';
@@ -88,9 +96,9 @@ function upperMethod(method: string): string {
   return method === 'GET' || method === 'HEAD' || method === 'POST' ? method : method.toUpperCase();
 }
 
-function withoutUnstored(headers: HeaderRecord): HeaderRecord {
+function without(headers: HeaderRecord, unstored: ReadonlySet<string>): HeaderRecord {
   const out: HeaderRecord = {};
-  for (const name in headers) if (!UNSTORED_FIELDS.has(name)) out[name] = headers[name]!;
+  for (const name in headers) if (!unstored.has(name)) out[name] = headers[name]!;
   return out;
 }
 
@@ -109,6 +117,7 @@ export class HttpCache {
   private readonly partition: ((request: CacheRequest) => string | undefined) | undefined;
   private readonly policy: StoragePolicy;
   private readonly isFailureResponse: (args: { status: number; headers: HeaderRecord }) => boolean;
+  private readonly storeFailures: boolean;
   private readonly cacheName: string | undefined;
   private readonly listener: CacheListener | undefined;
   private readonly name: string | undefined;
@@ -139,6 +148,7 @@ export class HttpCache {
       keepStaleMs: options.keepStaleMs ?? DEFAULT_KEEP_STALE_MS,
     };
     this.isFailureResponse = options.isFailureResponse ?? defaultIsFailureResponse;
+    this.storeFailures = options.storeFailureResponses ?? true;
     this.cacheName =
       options.cacheStatus === false ? undefined : (options.cacheStatus ?? DEFAULT_CACHE_NAME);
     this.listener = options.listener;
@@ -297,9 +307,15 @@ export class HttpCache {
     stored: boolean,
     collapsed: boolean,
   ): CacheResponse {
+    let headers = withoutHopByHop(reply.headers);
+    // The cookies were set for the request that was sent, not for one that joined it.
+    if (collapsed && this.policy.shared && headers['set-cookie'] !== undefined) {
+      headers = Object.assign({}, headers);
+      delete headers['set-cookie'];
+    }
     return new CacheResponse(
       reply.status,
-      withoutHopByHop(reply.headers),
+      headers,
       reply.body,
       cacheStatus,
       parseAge(reply.headers.age),
@@ -578,10 +594,14 @@ export class HttpCache {
       }
       return this.refresh(call, entry, reply);
     }
+    if (isInvalidStatus(reply.status)) return failure(reply, undefined, false);
+    let decision: StorageDecision | undefined;
     if (this.isFailureResponse({ status: reply.status, headers: reply.headers })) {
-      return failure(reply, undefined, false);
+      decision = this.failureToStore(call, entry, reply);
+      if (decision === undefined) return failure(reply, undefined, false);
+    } else {
+      decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
     }
-    const decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
     if (decision.entry !== undefined) {
       this.storeEntry(call, decision);
     } else {
@@ -622,9 +642,33 @@ export class HttpCache {
     };
   }
 
+  /**
+   * How to store a failure response, or `undefined` to keep it a failure: one that states its
+   * own freshness is stored like any response (RFC 9111 §3), unless `storeFailureResponses` is
+   * off, or the stored response may still stand in for it (stale-if-error), which the failure
+   * must then not replace.
+   */
+  private failureToStore(
+    call: Call,
+    entry: StoredResponse | undefined,
+    reply: OriginReply,
+  ): StorageDecision | undefined {
+    if (!this.storeFailures) return undefined;
+    const directives = parseCacheControl(reply.headers['cache-control']);
+    if (!hasExplicitFreshness(directives, reply.headers, this.policy.shared)) return undefined;
+    if (entry !== undefined) {
+      const ageMs = currentAgeMs(entry, this.clock.dateNow());
+      if (staleIfErrorAllowed(entry, ageMs, call.directives, this.policy.staleIfErrorMs)) {
+        return undefined;
+      }
+    }
+    const decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
+    return decision.entry === undefined ? undefined : decision;
+  }
+
   /** A 304 refreshed the stored response (RFC 9111 §4.3.4). */
   private refresh(call: Call, entry: StoredResponse, notModified: OriginReply): Exchange {
-    const merged = mergeNotModified(entry, notModified);
+    const merged = mergeNotModified(entry, notModified, this.policy.shared);
     const decision = decideStorage(merged, call.facts, this.policyFor(call), call.request.headers);
     let served: StoredResponse;
     if (decision.entry !== undefined) {
@@ -635,7 +679,7 @@ export class HttpCache {
       if (call.entryKey !== undefined) this.track(this.deleteKey(call.entryKey, call));
       served = {
         ...entry,
-        headers: withoutUnstored(merged.headers),
+        headers: without(merged.headers, unstoredFields(this.policy.shared)),
         requestTime: merged.requestTime,
         responseTime: merged.responseTime,
         initialAgeMs: initialAgeMs(merged.headers, merged.requestTime, merged.responseTime),

@@ -9,7 +9,7 @@ export type {
 } from './origin.js';
 export type { CacheResult } from './result.js';
 export type { CacheStatus } from './cache-status.js';
-export type { HeaderInput, HeaderRecord } from './headers.js';
+export { splitSetCookie, type HeaderInput, type HeaderRecord } from './headers.js';
 export type {
   CacheCoalescedEvent,
   CacheEvent,

@@ -24,7 +24,7 @@ describe('httpCache options', () => {
   it('rejects an unknown option, suggesting the one it misspells and naming the known ones', () => {
     expect(build({ staleIfError: 60_000 })).toThrow(
       new TypeError(
-        'unknown option "staleIfError" for httpCache(); did you mean "staleIfErrorMs"? expected one of type, store, methods, partition, defaultTtlMs, staleIfErrorMs, keepStaleMs, isFailureResponse, maxEntryBytes, maxHeaderBytes, cacheStatus, listener, name, clock',
+        'unknown option "staleIfError" for httpCache(); did you mean "staleIfErrorMs"? expected one of type, store, methods, partition, defaultTtlMs, staleIfErrorMs, keepStaleMs, isFailureResponse, storeFailureResponses, maxEntryBytes, maxHeaderBytes, cacheStatus, listener, name, clock',
       ),
     );
   });
@@ -67,6 +67,12 @@ describe('httpCache options', () => {
     );
     expect(build({ listener: {} })).toThrow(
       new TypeError('expected listener to be a function, got an object'),
+    );
+  });
+
+  it('rejects a storeFailureResponses that is not a boolean', () => {
+    expect(build({ storeFailureResponses: 'no' as never })).toThrow(
+      new TypeError('expected storeFailureResponses to be a boolean, got "no"'),
     );
   });
 

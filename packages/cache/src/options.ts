@@ -1,5 +1,6 @@
 import type { Clock } from '@bulwark/core';
 import {
+  checkBoolean,
   checkFunction,
   checkInteger,
   checkKnownOptions,
@@ -42,8 +43,14 @@ export interface HttpCacheOptions {
    * stale-while-revalidate / stale-if-error windows, and its validators, can keep it longer.
    */
   keepStaleMs?: number;
-  /** Which origin responses count as failures for stale-if-error (never stored). Default: 5xx. */
+  /** Which origin responses count as failures for stale-if-error. Default: 5xx. */
   isFailureResponse?: (args: { status: number; headers: HeaderRecord }) => boolean;
+  /**
+   * Whether a failure response that states its own freshness (max-age, s-maxage in a shared
+   * cache, Expires) is stored, as RFC 9111 §3 allows, when no stored response may stand in for
+   * it. Default `true`; `false` never stores a failure response.
+   */
+  storeFailureResponses?: boolean;
   /** Bodies larger than this are not stored. Default 1 MiB. */
   maxEntryBytes?: number;
   /** Header sections larger than this are not stored. Default 32 KiB. */
@@ -66,6 +73,7 @@ const OPTION_NAMES: readonly string[] = [
   'staleIfErrorMs',
   'keepStaleMs',
   'isFailureResponse',
+  'storeFailureResponses',
   'maxEntryBytes',
   'maxHeaderBytes',
   'cacheStatus',
@@ -113,6 +121,9 @@ export function validateOptions(options: HttpCacheOptions): void {
   }
   if (options.isFailureResponse !== undefined) {
     checkFunction('isFailureResponse', options.isFailureResponse);
+  }
+  if (options.storeFailureResponses !== undefined) {
+    checkBoolean('storeFailureResponses', options.storeFailureResponses);
   }
   if (options.maxEntryBytes !== undefined) checkInteger('maxEntryBytes', options.maxEntryBytes, 0);
   if (options.maxHeaderBytes !== undefined) {

@@ -86,6 +86,14 @@ function toBody(body: OriginResponse['body']): Uint8Array {
   );
 }
 
+/**
+ * A status outside 100-599: RFC 9110 §15 has a client process it as a 5xx, so the cache counts it
+ * as a failure whatever `isFailureResponse` says, and never stores it.
+ */
+export function isInvalidStatus(status: number): boolean {
+  return status < 100 || status > 599;
+}
+
 /** Checks and normalises what the origin function resolved to. */
 export function toReply(raw: unknown, requestTime: number, responseTime: number): OriginReply {
   if (typeof raw !== 'object' || raw === null) {
@@ -94,9 +102,11 @@ export function toReply(raw: unknown, requestTime: number, responseTime: number)
     );
   }
   const { status, headers, body } = raw as OriginResponse;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) {
+  // Any three digits can arrive on the wire; one outside 100-599 is the server's fault, handled
+  // as a server error (isInvalidStatus), not the origin function's.
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 0 || status > 999) {
     throw new TypeError(
-      `expected the origin's status to be an integer between 100 and 599, got ${describeValue(status)}`,
+      `expected the origin's status to be an integer between 0 and 999, got ${describeValue(status)}`,
     );
   }
   return {

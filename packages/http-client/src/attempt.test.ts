@@ -88,6 +88,25 @@ describe('response bodies and their size limit', () => {
     expect(res.headers['content-length']).toBe('1000');
   });
 
+  it.each([304, 204])(
+    'takes a %d with a Content-Length as whole at its headers, without failing or retrying',
+    async (status) => {
+      const s = await server();
+      const answer = `HTTP/1.1 ${status} X\r\ncontent-length: 5\r\netag: "v1"\r\n\r\n`;
+      s.script(fault.raw(answer), fault.raw(answer));
+      const http = client({ baseUrl: s.origin, retry: { backoff: constantBackoff(0) } });
+      const res = await http.request('/');
+      expect([res.status, res.body.length, res.headers['content-length']]).toEqual([
+        status,
+        0,
+        '5',
+      ]);
+      const streamed = await http.stream('/');
+      expect([streamed.status, await streamed.text()]).toEqual([status, '']);
+      expect(s.requests).toHaveLength(2);
+    },
+  );
+
   it('reads nothing for HEAD', async () => {
     const s = await server();
     s.script(fault.respond(200, { body: 'ignored' }));

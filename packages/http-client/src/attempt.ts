@@ -26,6 +26,35 @@ function hasBody(method: string, status: number): boolean {
 
 /** undici's own argument errors are the caller's mistakes, not the network's. */
 const INVALID_ARGUMENT = 'UND_ERR_INVALID_ARG';
+/** undici's error for a body shorter than its Content-Length. */
+const LENGTH_MISMATCH = 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
+/** llhttp's code, and its reason (undici does not always set the code), for a message cut short. */
+const EOF_CODE = 'HPE_INVALID_EOF_STATE';
+const EOF_REASON = '(Invalid EOF state)';
+
+function isParserError(error: Error): boolean {
+  return error.name === 'HTTPParserError';
+}
+
+/**
+ * llhttp's report of a message the connection's end cut short, when no Content-Length framed
+ * it (a chunked body, with `connection: close`): a transient failure, like a short body.
+ */
+export function isCutShort(error: unknown): boolean {
+  if (!(error instanceof Error) || !isParserError(error)) return false;
+  return (error as { code?: unknown }).code === EOF_CODE || error.message.endsWith(EOF_REASON);
+}
+
+/**
+ * The server's answer broke HTTP/1.1 framing: a bad status line, header or chunk, Content-Length
+ * with Transfer-Encoding, two Content-Length values. undici reports a parse error among headers
+ * that held a Content-Length as a length mismatch before any header reached us; after them, a
+ * mismatch is a body cut short.
+ */
+function isMalformed(error: Error, committed: boolean): boolean {
+  if (isParserError(error)) return !isCutShort(error);
+  return (error as { code?: unknown }).code === LENGTH_MISMATCH && !committed;
+}
 
 /**
  * One attempt: an undici dispatch handler (the controller API of undici 7 and 8) that reads the
@@ -36,7 +65,7 @@ const INVALID_ARGUMENT = 'UND_ERR_INVALID_ARG';
  */
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly promise: Promise<HttpResponse | HttpStreamResponse>;
-  /** True once the response headers have arrived. */
+  /** True once the response headers have arrived, or a malformed answer did. */
   committed = false;
   private settled = false;
   /** The exchange with the server is over: ended, failed or aborted. */
@@ -138,12 +167,22 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.done) return;
-    this.done = true;
     const { code } = error as { code?: unknown };
-    const failure =
-      code === INVALID_ARGUMENT
-        ? error
-        : new NetworkError(this.owner.method, this.owner.origin, this.committed, error);
+    if (code === LENGTH_MISMATCH && this.committed && !hasBody(this.owner.method, this.status)) {
+      // undici holds even a 304 to its Content-Length, which there describes the representation
+      // (RFC 9110 §8.6), not a body: the answer was whole at its headers.
+      this.onResponseEnd();
+      return;
+    }
+    this.done = true;
+    let failure: Error = error;
+    if (code !== INVALID_ARGUMENT) {
+      const malformed = isMalformed(error, this.committed);
+      // A malformed answer is still an answer: the request reached the server, which acted on it.
+      if (malformed) this.committed = true;
+      const { method, origin } = this.owner;
+      failure = new NetworkError(method, origin, this.committed, error, malformed);
+    }
     if (this.stream !== undefined) this.stream.destroy(failure);
     else this.fail(failure);
   }

@@ -92,6 +92,24 @@ describe('cache: revalidation', () => {
     expect(second.cache?.status).toBe('revalidated');
     expect(second.attempts).toBe(1);
   });
+
+  it('revalidates on a 304 that carries the Content-Length of the stored body (RFC 9110 §8.6)', async () => {
+    const s = await server();
+    s.script(
+      fault.respond(200, { headers: { 'cache-control': 'no-cache', etag: '"v1"' }, body: 'v1' }),
+      fault.raw('HTTP/1.1 304 Not Modified\r\netag: "v1"\r\ncontent-length: 2\r\n\r\n'),
+    );
+    const http = client({ baseUrl: s.origin, cache: {} });
+    await http.request('/doc');
+    const second = await http.request('/doc');
+    expect(second.cache?.status).toBe('revalidated');
+    expect([second.status, second.text(), second.headers['content-length']]).toEqual([
+      200,
+      'v1',
+      '2',
+    ]);
+    expect(s.requests).toHaveLength(2);
+  });
 });
 
 describe('cache: stale-if-error, when the pipeline fails', () => {
@@ -214,6 +232,35 @@ describe('cache: stale-if-error, when the pipeline fails', () => {
     expect(isRetriesExhaustedError(error)).toBe(true);
   });
 
+  it('stores a 5xx it does not retry when it states its freshness, and never one it retried', async () => {
+    const s = await server();
+    const failed = (status: number) =>
+      fault.respond(status, { headers: { 'cache-control': 'max-age=60' }, body: `${status}` });
+    s.script(failed(501), fault.burst(3, 503, { 'cache-control': 'max-age=60' }), failed(200));
+    const http = client({ baseUrl: s.origin, cache: {}, retry: { backoff: constantBackoff(0) } });
+    await http.request('/not-implemented');
+    const hit = await http.request('/not-implemented');
+    expect([hit.status, hit.cache?.status]).toEqual([501, 'hit']);
+    await expect(http.request('/busy')).rejects.toMatchObject({ lastStatus: 503 });
+    expect((await http.request('/busy')).status).toBe(200);
+    expect(s.requests).toHaveLength(5);
+  });
+
+  it('passes a status outside 100-599 through the cache unstored, or serves a stale entry in its place', async () => {
+    const s = await server();
+    const odd = fault.respond(600, { headers: { 'cache-control': 'max-age=60' }, body: 'odd' });
+    s.script(odd, odd, staleIfError('good'), odd);
+    const http = client({ baseUrl: s.origin, cache: {}, retry: false });
+    const first = await http.request('/odd');
+    expect([first.status, first.text(), first.cache?.status]).toEqual([600, 'odd', 'miss']);
+    expect((await http.request('/odd')).cache?.status).toBe('miss');
+    await http.request('/good');
+    const stale = await http.request('/good');
+    expect([stale.status, stale.text()]).toEqual([200, 'good']);
+    expect(stale.cache).toMatchObject({ status: 'stale-if-error', failure: 600 });
+    expect(s.requests).toHaveLength(4);
+  });
+
   it('applies the cache’s staleIfErrorMs to responses that state no window', async () => {
     const s = await server();
     s.script(fault.respond(200, { headers: { 'cache-control': 'max-age=0' }, body: 'x' }));
@@ -279,6 +326,29 @@ describe('cache: what is stored and for whom', () => {
     await http.request('/shared', auth);
     expect((await http.request('/shared', auth)).cache?.status).toBe('hit');
     expect(s.requests).toHaveLength(3);
+  });
+
+  it('replays every Set-Cookie from a private cache, as undici gives them, and none from a shared one', async () => {
+    const cookies = ['sid=abc; Expires=Wed, 21 Oct 2026 07:28:00 GMT; HttpOnly', 'theme=dark'];
+    const answer = (cacheControl: string) =>
+      fault.raw(
+        `HTTP/1.1 200 OK\r\ncache-control: ${cacheControl}\r\nset-cookie: ${cookies[0]}\r\n` +
+          `set-cookie: ${cookies[1]}\r\ncontent-length: 2\r\n\r\nok`,
+      );
+    const s = await server();
+    // A shared cache stores the response only because no-cache="set-cookie" leaves the field out.
+    s.script(answer('max-age=60'), answer('max-age=60, no-cache="set-cookie"'));
+    const own = client({ baseUrl: s.origin, cache: {} });
+    expect((await own.request('/me')).headers['set-cookie']).toEqual(cookies);
+    const hit = await own.request('/me');
+    expect(hit.cache?.status).toBe('hit');
+    expect(hit.headers['set-cookie']).toEqual(cookies);
+    const shared = client({ baseUrl: s.origin, cache: { type: 'shared' } });
+    expect((await shared.request('/home')).headers['set-cookie']).toEqual(cookies);
+    const sharedHit = await shared.request('/home');
+    expect(sharedHit.cache?.status).toBe('hit');
+    expect(sharedHit.headers['set-cookie']).toBeUndefined();
+    expect(s.requests).toHaveLength(2);
   });
 
   it('keeps callers apart with a per-caller key part', async () => {

@@ -116,7 +116,16 @@ describe('the HTTP client errors', () => {
     expect(new NetworkError('GET', O, true, reset)).toMatchObject({
       committed: true,
       cause: reset,
+      malformedResponse: false,
     });
+    const parse = Object.assign(new Error('Response does not match the HTTP/1.1 protocol'), {
+      name: 'HTTPParserError',
+    });
+    const malformed = new NetworkError('GET', O, true, parse, true);
+    expect(malformed).toMatchObject({ committed: true, malformedResponse: true, cause: parse });
+    expect(malformed.message).toBe(
+      `GET ${O} failed on a response that breaks HTTP/1.1: Response does not match the HTTP/1.1 protocol`,
+    );
     expect(new RetriesExhaustedError('GET', O, 3, 503, reset)).toMatchObject({
       attempts: 3,
       lastStatus: 503,

@@ -31,10 +31,15 @@ function hasCode(error: unknown, code: HttpErrorCode): boolean {
   );
 }
 
+function whenItFailed(committed: boolean, malformedResponse: boolean): string {
+  if (malformedResponse) return 'on a response that breaks HTTP/1.1';
+  return committed ? 'after the response headers' : 'before any response';
+}
+
 function describeCause(cause: unknown): string {
   // A NetworkError's own message repeats the method and origin the outer message already gives.
   if (isNetworkError(cause)) {
-    return `network error ${cause.committed ? 'after the response headers' : 'before any response'}: ${describeCause(cause.cause)}`;
+    return `network error ${whenItFailed(cause.committed, cause.malformedResponse)}: ${describeCause(cause.cause)}`;
   }
   if (cause instanceof Error) {
     const code = (cause as { code?: unknown }).code;
@@ -143,21 +148,27 @@ export const isStreamBodyNotReplayableError = (e: unknown): e is StreamBodyNotRe
   hasCode(e, HttpErrorCode.BodyNotReplayable);
 
 /**
- * The connection failed: refused, reset, closed early, or the body cut short. `committed` says
- * whether the response headers had arrived: after that point a non-idempotent request is never
- * retried, as the server has acted on it.
+ * The connection failed: refused, reset, closed early, or the body cut short; or the server's
+ * answer broke HTTP/1.1 (`malformedResponse`). `committed` says whether the server had answered:
+ * after that point a non-idempotent request is never retried, as the server has acted on it.
  */
 export class NetworkError extends Error {
   declare readonly code: typeof HttpErrorCode.Network;
   constructor(
     readonly method: string,
     readonly origin: string,
-    /** True when the failure came after the response headers. */
+    /** True when the failure came after the response headers (or with a malformed answer). */
     readonly committed: boolean,
     /** The socket's or undici's error, with its own `code` (ECONNRESET, UND_ERR_SOCKET...). */
     cause: unknown,
+    /**
+     * True when the server's answer broke HTTP/1.1 framing (undici's parser refused it, or it
+     * carried conflicting Content-Length fields): it would fail the same way again, so it is
+     * never retried.
+     */
+    readonly malformedResponse: boolean = false,
   ) {
-    const when = committed ? 'after the response headers' : 'before any response';
+    const when = whenItFailed(committed, malformedResponse);
     super(`${method} ${origin} failed ${when}: ${describeCause(cause)}`, { cause });
     brand(this, HttpErrorCode.Network, 'NetworkError');
   }

@@ -220,6 +220,63 @@ describe('retry safety (RFC 9110): who is retried, at the server side', () => {
     expect(JSON.stringify((error as Error).message)).toContain('ECONNREFUSED');
   });
 
+  describe('answers that break HTTP/1.1: never retried, and committed', () => {
+    const malformed: Array<[string, string]> = [
+      ['two Content-Length values', 'content-length: 2\r\ncontent-length: 3\r\n\r\nhi'],
+      [
+        'Content-Length with Transfer-Encoding',
+        'content-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n',
+      ],
+      [
+        'Transfer-Encoding with Content-Length',
+        'transfer-encoding: chunked\r\ncontent-length: 2\r\n\r\n2\r\nhi\r\n0\r\n\r\n',
+      ],
+      ['a header name that is not a token', 'bad header: x\r\ncontent-length: 0\r\n\r\n'],
+      ['a bad chunk size after the headers', 'transfer-encoding: chunked\r\n\r\nzz\r\nhi'],
+    ];
+    it.each(malformed)('fails at once on %s, even a keyed POST', async (_what, rest) => {
+      const s = await server();
+      s.script(fault.raw(`HTTP/1.1 200 OK\r\n${rest}`), fault.raw(`HTTP/1.1 200 OK\r\n${rest}`));
+      const http = client({ ...fast, baseUrl: s.origin });
+      const error: unknown = await http.request('/').catch((e: unknown) => e);
+      expect(isNetworkError(error)).toBe(true);
+      expect(error).toMatchObject({ malformedResponse: true, committed: true });
+      expect((error as Error).message).toContain('failed on a response that breaks HTTP/1.1');
+      await expect(
+        http.request('/', { method: 'POST', body: 'x', idempotencyKey: 'k' }),
+      ).rejects.toMatchObject({ malformedResponse: true, committed: true });
+      expect(s.requests).toHaveLength(2);
+    });
+
+    it('fails at once on a status line that is not HTTP', async () => {
+      const s = await server();
+      s.script(fault.raw('HELLO\r\n\r\n'));
+      await expect(client({ ...fast, baseUrl: s.origin }).request('/')).rejects.toMatchObject({
+        malformedResponse: true,
+        committed: true,
+      });
+      expect(s.requests).toHaveLength(1);
+    });
+
+    const cutShort: Array<[string, Fault]> = [
+      ['a reset before the headers', fault.resetBeforeHeaders()],
+      ['a reset after the headers', fault.resetAfterHeaders(200, 100, 10)],
+      ['a body cut short against its Content-Length', fault.truncatedBody(200, 100, 10)],
+      [
+        'a chunked body cut short by the connection closing',
+        fault.raw(
+          'HTTP/1.1 200 OK\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel',
+        ),
+      ],
+    ];
+    it.each(cutShort)('still retries %s', async (_what, failure) => {
+      const s = await server();
+      s.script(failure, fault.respond(200, { body: 'whole' }));
+      expect((await client({ ...fast, baseUrl: s.origin }).request('/')).text()).toBe('whole');
+      expect(s.requests).toHaveLength(2);
+    });
+  });
+
   it('gives up with RetriesExhaustedError carrying the last status and the attempt count', async () => {
     const s = await server();
     s.script(fault.burst(3, 503));
@@ -244,6 +301,29 @@ describe('retry safety (RFC 9110): who is retried, at the server side', () => {
     expect((await http.request('/')).status).toBe(500);
     expect((await http.request('/')).status).toBe(200);
     expect(s.requests).toHaveLength(3);
+  });
+
+  it('handles a status outside 100-599 as a 500: retried, then an error for the JSON helpers', async () => {
+    const s = await server();
+    s.script(fault.burst(3, 600), fault.respond(999, { body: 'odd' }));
+    const error: unknown = await client({ ...fast, baseUrl: s.origin })
+      .get('/odd')
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BULWARK_RETRIES_EXHAUSTED', lastStatus: 600 });
+    expect(s.requests).toHaveLength(3);
+    const onlyListed = client({ ...fast, baseUrl: s.origin, retry: { statuses: [503] } });
+    const res = await onlyListed.request('/odd');
+    expect([res.status, res.ok, res.text()]).toEqual([999, false, 'odd']);
+    expect(s.requests).toHaveLength(4);
+  });
+
+  it('fails a status below 100, which undici cannot take, with a NetworkError and no retry', async () => {
+    const s = await server();
+    s.script(fault.raw('HTTP/1.1 099 Low\r\ncontent-length: 0\r\n\r\n'));
+    await expect(client({ ...fast, baseUrl: s.origin }).request('/')).rejects.toMatchObject({
+      code: 'BULWARK_NETWORK',
+    });
+    expect(s.requests).toHaveLength(1);
   });
 
   it('never retries with retry: false', async () => {

@@ -4,7 +4,7 @@ import type { Context, Next, Scope } from '@bulwark/core/internal';
 import { type RetryClassifier, errorCodeIn, isRetryableNetworkError } from '@bulwark/retry';
 import { type TimeoutPolicy, type WriteBudgetOptions, writeBudget } from '@bulwark/timeout';
 import type { Dispatcher } from 'undici';
-import { Attempt, type AttemptOwner } from './attempt.js';
+import { Attempt, type AttemptOwner, isCutShort } from './attempt.js';
 import type { BodySource } from './body.js';
 import {
   HttpStatusError,
@@ -19,7 +19,8 @@ import { type HttpResponse, HttpStreamResponse } from './response.js';
 
 /**
  * Transient failures undici reports besides `@bulwark/retry`'s network codes: a body cut short
- * against its Content-Length.
+ * against its Content-Length (after the headers; before them, the code hides a malformed answer,
+ * see `NetworkError.malformedResponse`).
  */
 export const EXTRA_RETRYABLE_CODES: readonly string[] = Object.freeze([
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
@@ -50,13 +51,17 @@ export const httpRetryClassifier: RetryClassifier = Object.freeze({
  */
 export const isLocalShutdown = errorCodeIn(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
-/** An attempt failure worth another attempt, if the request allows one. */
+/**
+ * An attempt failure worth another attempt, if the request allows one. A malformed answer is
+ * not: the server would send it again.
+ */
 function isTransient(error: unknown): boolean {
   if (isTimeoutError(error)) return true;
   return (
     isNetworkError(error) &&
+    !error.malformedResponse &&
     !isLocalShutdown(error) &&
-    (isRetryableNetworkError(error) || isExtraRetryable(error))
+    (isRetryableNetworkError(error) || isExtraRetryable(error) || isCutShort(error.cause))
   );
 }
 

@@ -9,7 +9,12 @@ import {
   systemClock,
   type TelemetryListener,
 } from '@bulwark/core';
-import type { CacheResult, HttpCache } from '@bulwark/cache';
+import {
+  type CacheResult,
+  type HeaderRecord,
+  type HttpCache,
+  splitSetCookie,
+} from '@bulwark/cache';
 import { type RequestContext, currentContext } from '@bulwark/correlation';
 import {
   Context,
@@ -45,7 +50,12 @@ import {
   originBulkhead,
   originRetry,
 } from './origin-policies.js';
-import { HttpResponse, type HttpStreamResponse, type ResponseCacheInfo } from './response.js';
+import {
+  HttpResponse,
+  type HttpStreamResponse,
+  type ResponseCacheInfo,
+  type ResponseHeaders,
+} from './response.js';
 import { type QueryValue, resolveTarget } from './target.js';
 
 /** What one request may say, besides its URL. */
@@ -642,7 +652,7 @@ function cachedResponse(result: CacheResult, last: HttpResponse | undefined): Ht
   return new HttpResponse(
     result.status,
     STATUS_CODES[result.status] ?? '',
-    result.headers,
+    withCookieList(result.headers),
     Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
     // A revalidation was answered by an attempt (the 304's); a hit or a stale answer by none.
     result.cacheStatus === 'revalidated' ? (last?.attempts ?? 0) : 0,
@@ -672,6 +682,17 @@ function checkCallOptions(
       `expected retry to be false (send the call once) or left out, got ${describeValue(options.retry)}`,
     );
   }
+}
+
+/**
+ * Stored headers as undici gives them: a private cache keeps the cookies of a Set-Cookie field
+ * joined in one string, and undici hands several out as an array.
+ */
+function withCookieList(headers: HeaderRecord): ResponseHeaders {
+  const joined = headers['set-cookie'];
+  if (joined === undefined) return headers;
+  const cookies = splitSetCookie(joined);
+  return { ...headers, 'set-cookie': cookies.length === 1 ? cookies[0] : cookies };
 }
 
 function checkMethod(method: unknown): string {

@@ -38,9 +38,10 @@ describe('createHttpClient options', () => {
       clock: systemClock,
     });
     expect(DEFAULT_RETRY_STATUSES).toEqual([408, 429, 500, 502, 503, 504]);
-    expect([...s.retryStatuses.keys()].filter((i) => s.retryStatuses[i] === 1)).toEqual([
-      408, 429, 500, 502, 503, 504,
-    ]);
+    const retried = [...s.retryStatuses.keys()].filter((i) => s.retryStatuses[i] === 1);
+    // Statuses outside 100-599 go with 500 (RFC 9110 §15).
+    expect(retried.filter((i) => i < 600)).toEqual([408, 429, 500, 502, 503, 504]);
+    expect(retried.filter((i) => i >= 600)).toHaveLength(400);
   });
 
   it('turns policies off with false', () => {

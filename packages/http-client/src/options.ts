@@ -403,6 +403,8 @@ function parseRetryStatuses(options: HttpRetryOptions | undefined): Uint8Array {
     checkInteger('retry.statuses[]', status, 100, STATUS_LIMIT - 1);
     statusTable[status] = 1;
   }
+  // RFC 9110 §15: a client processes a status outside 100-599 as a server error, that is a 500.
+  if (statusTable[500] === 1) statusTable.fill(1, 600);
   return statusTable;
 }
 

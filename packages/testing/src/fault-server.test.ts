@@ -2,6 +2,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from './fake-clock.js';
 import { type FaultServer, fault, startFaultServer } from './fault-server.js';
+import { rawRequest } from './loopback.js';
 
 interface Reply {
   status: number;
@@ -154,6 +155,23 @@ describe('startFaultServer', () => {
     server = await startFaultServer();
     server.script(fault.truncatedBody(200, 100, 10));
     await expect(send(server.origin)).rejects.toThrow(/aborted|incomplete/);
+  });
+
+  it('writes raw bytes as they are, framing errors and all, then closes the connection', async () => {
+    server = await startFaultServer();
+    const broken = 'HTTP/1.1 600 Odd\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nhi';
+    server.script(
+      fault.raw(broken),
+      fault.raw(new Uint8Array(Buffer.from('HTTP/1.1 099 Low\r\n\r\n'))),
+    );
+    const reply = await rawRequest(server.origin, 'GET /a HTTP/1.1\r\nhost: x\r\n\r\n');
+    expect(`${reply.head}\r\n\r\n${reply.body}`).toBe(broken);
+    expect((await rawRequest(server.origin, 'GET /b HTTP/1.1\r\nhost: x\r\n\r\n')).head).toBe(
+      'HTTP/1.1 099 Low',
+    );
+    expect(server.requests.map((r) => r.url)).toEqual(['/a', '/b']);
+    await server.waitForIdle();
+    expect(server.openConnections).toBe(0);
   });
 
   it('sends chunked bodies without a Content-Length when asked', async () => {

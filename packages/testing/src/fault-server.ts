@@ -9,9 +9,10 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * A real HTTP server on 127.0.0.1 that misbehaves on cue: latency, 5xx bursts, 429 with
- * Retry-After, connection resets before and after the headers, hangs, truncated bodies and slow
- * drip bodies. Each request takes the next behaviour from a script (then a default), and the
- * server records what it saw, so tests can prove at the server's side what a client sent.
+ * Retry-After, connection resets before and after the headers, hangs, truncated bodies, slow
+ * drip bodies and raw bytes that break HTTP itself. Each request takes the next behaviour from a
+ * script (then a default), and the server records what it saw, so tests can prove at the
+ * server's side what a client sent.
  *
  * Time on the server side (latency, drips) runs on an injectable clock, so a test with a fake
  * clock moves both sides of the conversation with one `advance()`.
@@ -85,13 +86,25 @@ export interface DripFault {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/**
+ * Writes `bytes` on the connection as they are, bypassing node:http, then closes it (FIN): for
+ * responses that break HTTP framing, and statuses node:http refuses to send.
+ */
+export interface RawFault {
+  readonly type: 'raw';
+  /** The whole response; a string is sent as latin1, one byte per character. */
+  readonly bytes: string | Uint8Array;
+  readonly delayMs?: number;
+}
+
 export type Fault =
   | RespondFault
   | ResetBeforeHeadersFault
   | ResetAfterHeadersFault
   | HangFault
   | TruncatedBodyFault
-  | DripFault;
+  | DripFault
+  | RawFault;
 
 /** Builders for the behaviours a script is made of. */
 export const fault = {
@@ -125,7 +138,7 @@ export const fault = {
     return Array.from({ length: count }, () => ({ type: 'respond', status, headers }) as const);
   },
   /** The given behaviour, `ms` later on the server's clock. */
-  latency<F extends RespondFault | ResetBeforeHeadersFault | ResetAfterHeadersFault>(
+  latency<F extends RespondFault | ResetBeforeHeadersFault | ResetAfterHeadersFault | RawFault>(
     ms: number,
     inner: F,
   ): F {
@@ -142,6 +155,16 @@ export const fault = {
   },
   truncatedBody(status = 200, declaredBytes = 1024, sentBytes = 16): TruncatedBodyFault {
     return { type: 'truncated-body', status, declaredBytes, sentBytes };
+  },
+  /**
+   * `bytes` written as they are, then FIN: conflicting Content-Length fields, Content-Length with
+   * Transfer-Encoding, a status outside 100-599...
+   *
+   * @example
+   * fault.raw('HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nhi')
+   */
+  raw(bytes: string | Uint8Array): RawFault {
+    return { type: 'raw', bytes };
   },
   drip(options: {
     chunk?: string;
@@ -375,6 +398,13 @@ class FaultServerImpl implements FaultServer {
         return;
       case 'hang':
         return;
+      case 'raw': {
+        const bytes = behaviour.bytes;
+        this.later(behaviour.delayMs, () =>
+          socket?.end(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes),
+        );
+        return;
+      }
       case 'drip': {
         res.writeHead(behaviour.status, behaviour.headers);
         res.flushHeaders();

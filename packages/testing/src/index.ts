@@ -7,6 +7,7 @@ export {
   type FaultServer,
   type FaultServerOptions,
   type HangFault,
+  type RawFault,
   type ReceivedRequest,
   type RecordedRequest,
   type ResetAfterHeadersFault,

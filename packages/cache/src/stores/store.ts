@@ -16,7 +16,10 @@ export interface CacheStore {
 export interface StoredResponse {
   readonly kind: 'response';
   readonly status: number;
-  /** The stored header fields (hop-by-hop fields, Age and Set-Cookie removed). */
+  /**
+   * The stored header fields: hop-by-hop fields and Age removed, and in a shared cache
+   * Set-Cookie too (a private cache keeps it, its cookies joined with `, `).
+   */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Uint8Array;
   /** Wall-clock ms when the request that got this response was sent. */
