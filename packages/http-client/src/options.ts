@@ -271,6 +271,7 @@ const CACHE_OPTION_NAMES = optionNames<HttpCacheOptions>({
   staleIfErrorMs: true,
   keepStaleMs: true,
   isFailureResponse: true,
+  storeFailureResponses: true,
   maxEntryBytes: true,
   maxHeaderBytes: true,
   cacheStatus: true,
