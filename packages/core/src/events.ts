@@ -12,12 +12,20 @@ interface EventBase {
   readonly operation: string | undefined;
 }
 
-/** One whole call through a pipeline ended. */
+/**
+ * One whole call ended, with the outcome its caller got: a call through a pipeline, or one
+ * request of `@bulwark/http-client` (`policy: 'http-client'`), which reports its calls itself.
+ */
 export interface CallEvent extends EventBase {
   readonly type: 'call';
-  readonly policy: 'pipeline';
+  readonly policy: 'pipeline' | 'http-client';
+  /**
+   * `failure` when the call threw, and when it returned a value a policy counted as a failure
+   * (a retry that gave up on a 503 response returns it).
+   */
   readonly outcome: 'success' | 'failure';
   readonly durationMs: number;
+  /** The error, or the value counted as a failure. */
   readonly error: unknown;
 }
 

@@ -815,6 +815,40 @@ describe('retry: telemetry', () => {
     });
     await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
   });
+
+  it.each([
+    ['on the fused path', (p: ReturnType<typeof pipeline>) => p],
+    // A pipeline run as a step of another runs layer by layer.
+    ['layer by layer', (p: ReturnType<typeof pipeline>) => pipeline(p)],
+  ])(
+    'reports the call as failed when the retry gives up on a failed result and returns it (%s)',
+    async (_, wrap) => {
+      const clock = new FakeClock({ date: NOW });
+      const calls: PolicyEvent[] = [];
+      // A listener with a fast path: a success would be reported through it, not as an event.
+      const listener = Object.assign((event: PolicyEvent) => void calls.push(event), {
+        [bindSuccess]: () => () => void calls.push({ type: 'success' } as never),
+      });
+      const policy = wrap(
+        pipeline(
+          { operation: 'get-user', listener, clock },
+          retry({ maxAttempts: 2, backoff: constantBackoff(0), clock }),
+        ),
+      );
+      const last = unavailable();
+      let n = 0;
+      const p = policy.execute(() => (++n === 1 ? unavailable() : last));
+      await clock.runAll();
+      await expect(p).resolves.toBe(last);
+      expect(calls).toEqual([
+        expect.objectContaining({ type: 'call', outcome: 'failure', error: last }),
+      ]);
+      // A result the classifier accepts is still a success.
+      calls.length = 0;
+      await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
+      expect(calls).toEqual([{ type: 'success' }]);
+    },
+  );
 });
 
 describe('retry: options', () => {

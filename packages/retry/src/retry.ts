@@ -24,6 +24,7 @@ import {
   checkString,
   describeValue,
   emit,
+  markFailedResult,
   type SuccessReporter,
   successReporter,
 } from '@bulwark/core/internal';
@@ -364,7 +365,11 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
         error: failure,
       });
     }
-    if (isResult) return failure;
+    if (isResult) {
+      // The caller gets the result, but the call failed: its `call` event must say so.
+      markFailedResult(failure);
+      return failure;
+    }
     throw failure;
   }
 
