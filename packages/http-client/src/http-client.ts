@@ -245,19 +245,24 @@ class Client implements HttpClient {
     if (this.ownsDispatcher) await this.dispatcher.destroy();
   }
 
-  private async json<T>(
+  private json<T>(
     method: string,
     url: string | URL,
     data: unknown,
     options: JsonRequestOptions | undefined,
   ): Promise<T> {
-    const response = (await this.tracked(
+    return this.tracked(
       this.send(url, options, this.jsonHeaders, false, method, data),
-    )) as HttpResponse;
-    if (!response.ok) throw new HttpStatusError(response, method, originOf(url, this.settings));
-    return response.json<T>();
+    ) as Promise<T>;
   }
 
+  /**
+   * One call, as its caller sees it: the answer (a response, or a JSON helper's parsed body) or
+   * the error. The `call` event is reported here, not by the pipeline, because what the caller
+   * gets is decided after the pipeline: a retried status the client gave up on becomes a
+   * `RetriesExhaustedError`, a helper turns a status outside 2xx into an `HttpStatusError`, and
+   * a cache may stand in for a failed origin.
+   */
   private async send(
     url: string | URL,
     options: HttpRequestOptions | undefined,
@@ -265,7 +270,7 @@ class Client implements HttpClient {
     streaming: boolean,
     helperMethod?: string,
     data?: unknown,
-  ): Promise<HttpResponse | HttpStreamResponse> {
+  ): Promise<unknown> {
     if (this.closed) throw new Error('the HTTP client is closed');
     const o = options ?? NO_OPTIONS;
     const request = this.prepare(url, o, defaults, streaming, helperMethod, data);
@@ -303,11 +308,42 @@ class Client implements HttpClient {
     }
     const call: CallState = { until, signal, operation, policies, requestContext };
 
-    const cache = settings.cache;
-    if (cache === undefined) return this.run(request, request.headers, signal, call);
-    if (!streaming) return this.cached(cache, request, call);
-    if (SAFE_METHODS.has(request.method)) return this.run(request, request.headers, signal, call);
-    return this.streamUnsafe(cache, request, call);
+    const listener = settings.listener;
+    if (listener === undefined) return this.answer(request, call, helperMethod !== undefined);
+    const start = clock.now();
+    let answer: unknown;
+    try {
+      answer = await this.answer(request, call, helperMethod !== undefined);
+    } catch (error: unknown) {
+      emit(listener, {
+        type: 'call',
+        policy: 'http-client',
+        name: settings.name,
+        operation,
+        outcome: 'failure',
+        durationMs: clock.now() - start,
+        error,
+      });
+      throw error;
+    }
+    policies.reportCall(operation, clock.now() - start);
+    return answer;
+  }
+
+  /** The answer to a call: through the cache when there is one, a helper's parsed body. */
+  private async answer(request: PreparedRequest, call: CallState, json: boolean): Promise<unknown> {
+    const cache = this.settings.cache;
+    let response: HttpResponse | HttpStreamResponse;
+    if (cache === undefined) response = await this.run(request, request.headers, call.signal, call);
+    else if (!request.streaming) response = await this.cached(cache, request, call);
+    else if (SAFE_METHODS.has(request.method)) {
+      response = await this.run(request, request.headers, call.signal, call);
+    } else response = await this.streamUnsafe(cache, request, call);
+    if (!json) return response;
+    if (!response.ok) {
+      throw new HttpStatusError(response as HttpResponse, request.method, request.origin);
+    }
+    return (response as HttpResponse).json();
   }
 
   /** One call through the resilience pipeline, with these request headers. */
@@ -609,10 +645,6 @@ function withoutMaxOrigins(
 ): Omit<NonNullable<ClientSettings['breaker']>, 'maxOrigins'> {
   const { maxOrigins: _maxOrigins, ...rest } = options;
   return rest;
-}
-
-function originOf(url: string | URL, settings: ClientSettings): string {
-  return resolveTarget(url, settings.base, undefined).origin;
 }
 
 /**

@@ -1,5 +1,6 @@
-import type { AnyPolicy, Clock, TelemetryListener } from '@bulwark/core';
+import type { AnyPolicy, Clock, SuccessTemplate, TelemetryListener } from '@bulwark/core';
 import { type Pipeline, pipeline } from '@bulwark/core';
+import { type SuccessReporter, emit, successReporter } from '@bulwark/core/internal';
 import { type Bulkhead, bulkhead } from '@bulwark/bulkhead';
 import type { BreakerRegistry, CircuitBreaker } from '@bulwark/circuit-breaker';
 import { type RetryPolicy, retry, retryBudget } from '@bulwark/retry';
@@ -66,6 +67,8 @@ export class OriginPolicies {
   private bounded: Pipeline | undefined = undefined;
   // Operation names by method, so a call builds no string.
   private readonly operations = new Map<string, string>();
+  /** The listener's fast path for successful calls, when it has one. */
+  private readonly calls: SuccessReporter | undefined;
 
   constructor(
     readonly origin: string,
@@ -75,6 +78,32 @@ export class OriginPolicies {
     this.retry = shared.retry && originRetry(shared, shared.retry);
     this.breaker = shared.breakers?.get(origin);
     this.plain = this.compose(shared.deadline);
+    const name = shared.name;
+    this.calls = successReporter(shared.listener, (operation): SuccessTemplate => ({
+      type: 'call',
+      policy: 'http-client',
+      name,
+      operation,
+      outcome: 'success',
+      error: undefined,
+    }));
+  }
+
+  /** Reports a call that succeeded to the listener (the client has one). */
+  reportCall(operation: string, durationMs: number): void {
+    if (this.calls !== undefined) {
+      this.calls.report(operation, durationMs);
+      return;
+    }
+    emit(this.shared.listener!, {
+      type: 'call',
+      policy: 'http-client',
+      name: this.shared.name,
+      operation,
+      outcome: 'success',
+      durationMs,
+      error: undefined,
+    });
   }
 
   /** The pipeline for a call; `bounded` when the call brings a deadline that must be enforced. */
@@ -104,7 +133,7 @@ export class OriginPolicies {
   }
 
   private compose(deadline: DeadlinePolicy | undefined): Pipeline {
-    const { callPolicy, attemptPolicy, listener, clock } = this.shared;
+    const { callPolicy, attemptPolicy, clock } = this.shared;
     const policies: AnyPolicy[] = [];
     if (callPolicy !== undefined) policies.push(callPolicy);
     if (this.bulkhead !== undefined) policies.push(this.bulkhead);
@@ -112,6 +141,7 @@ export class OriginPolicies {
     if (this.retry !== undefined) policies.push(this.retry);
     if (attemptPolicy !== undefined) policies.push(attemptPolicy);
     if (this.breaker !== undefined) policies.push(this.breaker);
-    return pipeline({ listener, clock }, ...policies);
+    // No listener: the client reports each call itself, with what its caller got.
+    return pipeline({ clock }, ...policies);
   }
 }
