@@ -41,6 +41,25 @@ export interface AttemptEvent extends EventBase {
   readonly durationMs: number;
   /** The error, or the result that the classifier counted as a failure. */
   readonly error: unknown;
+  /**
+   * The HTTP request this attempt sent, when an HTTP client ran it (`@bulwark/http-client`
+   * describes its attempts); undefined for an attempt that sent none (a breaker rejected it)
+   * and for calls that are not HTTP.
+   */
+  readonly http?: HttpAttemptInfo | undefined;
+}
+
+/** One HTTP request an attempt sent, and the status that came back. */
+export interface HttpAttemptInfo {
+  /** The request method, as sent. */
+  readonly method: string;
+  /**
+   * The target URL, as sent, query included. A query can hold a token: whoever exports this
+   * redacts it (`@bulwark/telemetry` does by default), and it is never a metrics label.
+   */
+  readonly url: string;
+  /** The response status, when a response arrived. */
+  readonly statusCode: number | undefined;
 }
 
 /** Why a retry was scheduled after a given delay. */

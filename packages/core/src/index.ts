@@ -42,6 +42,7 @@ export {
   type CallEvent,
   type DeadlineExceededEvent,
   type GiveUpReason,
+  type HttpAttemptInfo,
   type NotStoredReason,
   type PolicyEvent,
   type PolicyEventType,

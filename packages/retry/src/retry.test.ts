@@ -7,9 +7,10 @@ import {
   type SuccessTemplate,
   TimeoutError,
   bindSuccess,
+  type HttpAttemptInfo,
   pipeline,
 } from '@bulwark/core';
-import { BulwarkPolicy, type Context, type Next } from '@bulwark/core/internal';
+import { BulwarkPolicy, type Context, type Next, httpAttemptSource } from '@bulwark/core/internal';
 import { FakeClock, settle } from '@bulwark/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { type BackoffArgs, constantBackoff, exponentialBackoff } from './backoff.js';
@@ -814,6 +815,44 @@ describe('retry: telemetry', () => {
       },
     });
     await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
+  });
+
+  it('puts on each attempt event the HTTP request its function says the attempt sent', async () => {
+    const clock = new FakeClock({ date: NOW });
+    const events: PolicyEvent[] = [];
+    // With a fast path, a successful first attempt would otherwise be a bare duration.
+    const listener = Object.assign((event: PolicyEvent) => void events.push(event), {
+      [bindSuccess]: () => () => void events.push({ type: 'fast-success' } as never),
+    });
+    const policy = retry({ backoff: constantBackoff(0), clock, listener });
+    const sent = (statusCode: number): HttpAttemptInfo => ({
+      method: 'GET',
+      url: 'https://api.example/x',
+      statusCode,
+    });
+    /** Answers `statuses` in turn, and describes attempts as `describe` says. */
+    const call = (
+      statuses: number[],
+      describe: (attempt: number) => HttpAttemptInfo | undefined,
+    ) => {
+      let n = 0;
+      return Object.assign(() => new Response(null, { status: statuses[n++]! }), {
+        [httpAttemptSource]: { httpAttempt: describe },
+      });
+    };
+
+    // The second attempt says it sent nothing, as one a breaker rejected would.
+    await policy.execute(call([503, 200], (attempt) => (attempt === 1 ? sent(503) : undefined)));
+    await policy.execute(call([200], () => sent(200)));
+    await policy.execute(() => 'not http');
+
+    expect(events.map((e) => (e.type === 'attempt' ? [e.attempt, e.http] : e.type))).toEqual([
+      [1, sent(503)],
+      'retry-scheduled',
+      [2, undefined],
+      [1, sent(200)],
+      'fast-success',
+    ]);
   });
 
   it.each([
