@@ -7,7 +7,6 @@ import {
   isIsolatedCircuitError,
   isTimeoutError,
   systemClock,
-  type TelemetryListener,
 } from '@bulwark/core';
 import type { CacheResult, HttpCache } from '@bulwark/cache';
 import { type RequestContext, currentContext } from '@bulwark/correlation';
@@ -23,6 +22,7 @@ import {
 import { type BreakerRegistry, breakerRegistry } from '@bulwark/circuit-breaker';
 import { MAX_TIMEOUT_MS, type TimeoutPolicy, deadline, timeout } from '@bulwark/timeout';
 import { Agent, type Dispatcher } from 'undici';
+import { AttemptReporter } from './attempt-reporter.js';
 import { BodySource, type RequestBody } from './body.js';
 import { HttpStatusError, isNetworkError, isRetriesExhaustedError } from './errors.js';
 import { Exchange, type ExchangeSettings, isLocalShutdown } from './exchange.js';
@@ -166,6 +166,11 @@ class Client implements HttpClient {
       clock,
       callPolicy: settings.policies.call,
       attemptPolicy: settings.policies.attempt,
+      // Without a retry policy nothing reports the one attempt a call makes: this does.
+      attemptReporter:
+        settings.retry === undefined && listener !== undefined
+          ? new AttemptReporter(clock, listener, name, settings.retryStatuses)
+          : undefined,
     };
     // Per-origin policies are built on first use: build one now so bad options fail here.
     if (settings.retry !== undefined) originRetry(this.shared, settings.retry);
@@ -184,6 +189,7 @@ class Client implements HttpClient {
       budgetHeader:
         settings.budgetHeader === undefined ? undefined : { header: settings.budgetHeader },
       correlation: settings.correlation,
+      describeAttempts: listener !== undefined || settings.policies.attempt !== undefined,
     };
     this.jsonHeaders = copyHeaders({ accept: JSON_TYPE }, settings.headers);
   }
@@ -377,18 +383,11 @@ class Client implements HttpClient {
       false,
     );
     const pipeline = call.policies.pipelineFor(until !== Infinity);
-    // Without a retry policy nothing reports the one attempt a call makes: report it here.
-    const listener = this.settings.retry === undefined ? this.settings.listener : undefined;
-    const start = listener === undefined ? 0 : this.settings.clock.now();
     // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
     let unsubscribe: (() => void) | undefined;
     if (scope.canAbort) unsubscribe = scope.onAbort(() => exchange.callerAborted(scope));
     try {
       const response = exchange.outcome(await pipeline.invoke(context, terminal));
-      if (listener !== undefined) {
-        const failed = this.settings.retryStatuses[response.status] === 1;
-        this.reportAttempt(listener, operation, start, failed ? 'failure' : 'success', undefined);
-      }
       if (unsubscribe !== undefined && request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
@@ -397,32 +396,10 @@ class Client implements HttpClient {
       return response;
     } catch (error: unknown) {
       exchange.abandon(error);
-      const failure = exchange.failure(error);
-      if (listener !== undefined)
-        this.reportAttempt(listener, operation, start, 'failure', failure);
-      throw failure;
+      throw exchange.failure(error);
     } finally {
       unsubscribe?.();
     }
-  }
-
-  private reportAttempt(
-    listener: TelemetryListener,
-    operation: string,
-    start: number,
-    outcome: 'success' | 'failure',
-    error: unknown,
-  ): void {
-    emit(listener, {
-      type: 'attempt',
-      policy: 'http-client',
-      name: this.settings.name,
-      operation,
-      attempt: 1,
-      outcome,
-      durationMs: this.settings.clock.now() - start,
-      error,
-    });
   }
 
   /**

@@ -23,6 +23,8 @@ export interface SharedPolicies {
   /** The caller's own policies: outermost, and directly inside the retry. */
   readonly callPolicy: AnyPolicy | undefined;
   readonly attemptPolicy: AnyPolicy | undefined;
+  /** With retries off and a listener, reports the attempt in the retry's place. */
+  readonly attemptReporter: AnyPolicy | undefined;
 }
 
 /** Builds the retry policy of one origin, with its own retry budget. */
@@ -133,12 +135,13 @@ export class OriginPolicies {
   }
 
   private compose(deadline: DeadlinePolicy | undefined): Pipeline {
-    const { callPolicy, attemptPolicy, clock } = this.shared;
+    const { callPolicy, attemptPolicy, attemptReporter, clock } = this.shared;
     const policies: AnyPolicy[] = [];
     if (callPolicy !== undefined) policies.push(callPolicy);
     if (this.bulkhead !== undefined) policies.push(this.bulkhead);
     if (deadline !== undefined) policies.push(deadline);
     if (this.retry !== undefined) policies.push(this.retry);
+    else if (attemptReporter !== undefined) policies.push(attemptReporter);
     if (attemptPolicy !== undefined) policies.push(attemptPolicy);
     if (this.breaker !== undefined) policies.push(this.breaker);
     // No listener: the client reports each call itself, with what its caller got.
