@@ -94,6 +94,19 @@ export interface RetryGaveUpEvent extends EventBase {
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
+/**
+ * A breaker came into being (built, or made by a registry for a new key), so its state can be
+ * exported before it first changes.
+ */
+export interface BreakerCreatedEvent extends EventBase {
+  readonly type: 'breaker-created';
+  readonly policy: 'circuit-breaker';
+  /** The breaker's key in a registry, when it has one. */
+  readonly key: string | undefined;
+  /** The state it starts in: `closed`, until a snapshot or an isolation moves it. */
+  readonly state: BreakerState;
+}
+
 export interface BreakerStateEvent extends EventBase {
   readonly type: 'breaker-state';
   readonly policy: 'circuit-breaker';
@@ -259,6 +272,7 @@ export type PolicyEvent =
   | AttemptEvent
   | RetryScheduledEvent
   | RetryGaveUpEvent
+  | BreakerCreatedEvent
   | BreakerStateEvent
   | BreakerRejectedEvent
   | BulkheadRejectedEvent

@@ -22,6 +22,7 @@ export {
   bindSuccess,
   combineListeners,
   type AttemptEvent,
+  type BreakerCreatedEvent,
   type BreakerRejectedEvent,
   type BreakerState,
   type BreakerStateEvent,

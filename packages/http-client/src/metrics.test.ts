@@ -129,6 +129,20 @@ describe('calls as the Prometheus listener counts them: what the caller got', ()
     );
   });
 
+  it('exports the state of an origin’s breaker from the first call to it, before any transition', async () => {
+    const s = await server();
+    const { http, registry } = measured(s.origin, { breaker: {} });
+
+    await http.request('/');
+
+    expect(await scrape(registry, 'bulwark_breaker_state')).toEqual(
+      ['closed', 'open', 'half-open', 'isolated'].map(
+        (state) =>
+          `bulwark_breaker_state{policy="circuit-breaker",origin="${s.origin}",state="${state}"} ${state === 'closed' ? 1 : 0}`,
+      ),
+    );
+  });
+
   it('reports one call event per request, with policy http-client and the error the caller got', async () => {
     const s = await server({ fallback: fault.respond(503) });
     const events = new Events();

@@ -7,7 +7,9 @@ import { Attr, OPERATION_KEY, type OperationState, endSpan, otelNow } from './op
 import { type OpenTelemetryApi, openTelemetryApi } from './peers.js';
 
 /** The attributes of a policy decision recorded as a span event. */
-function eventAttributes(event: Exclude<PolicyEvent, { type: 'call' }>): Attributes {
+function eventAttributes(
+  event: Exclude<PolicyEvent, { type: 'call' | 'breaker-created' }>,
+): Attributes {
   const a: Attributes = { [Attr.policy]: event.name ?? event.policy };
   switch (event.type) {
     case 'attempt':
@@ -119,8 +121,9 @@ class OpenTelemetryRecorder {
   ) {}
 
   readonly record = (event: PolicyEvent): void => {
-    // The operation span (tracedOperation) covers the whole call.
-    if (event.type === 'call') return;
+    // The operation span (tracedOperation) covers the whole call; a breaker's creation is no
+    // decision about the call in progress.
+    if (event.type === 'call' || event.type === 'breaker-created') return;
     const active = this.api.context.active();
     const state = active.getValue(OPERATION_KEY) as OperationState | undefined;
     const span = this.api.trace.getSpan(active);
