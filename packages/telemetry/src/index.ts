@@ -1,6 +1,7 @@
 export {
   DEFAULT_DURATION_BUCKETS,
   DEFAULT_MAX_LABEL_VALUES,
+  DEFAULT_MAX_SERIES,
   DEFAULT_PREFIX,
   prometheusListener,
   type ObserveBreakersOptions,
