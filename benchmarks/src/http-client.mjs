@@ -1,7 +1,8 @@
 // HTTP clients against one loopback keep-alive server in a separate process (http-server.mjs),
 // all in one run: raw undici.request (the floor), undici's RetryAgent, Bulwark's HTTP client with
-// its full pipeline (and with every policy off, to show the client's own floor), cockatiel's four
-// policies around undici.request, got, axios and ky. Each call fetches and parses a small JSON body.
+// its full pipeline (also with a Prometheus listener, and with every policy off, to show the
+// client's own floor), cockatiel's four policies around undici.request, got, axios and ky. Each
+// call fetches and parses a small JSON body.
 //
 // Throughput: 64 concurrent callers for a fixed time (or a request count, whichever ends first),
 // with the client process's CPU time per request. Latency: one caller, each call timed on its
@@ -25,6 +26,8 @@ import {
   wrap,
 } from 'cockatiel';
 import { createHttpClient } from '@bulwark/http-client';
+import { prometheusListener } from '@bulwark/telemetry';
+import { Registry } from 'prom-client';
 import { machine, median, report, runCases } from './harness.mjs';
 
 const CONCURRENCY = 64;
@@ -91,6 +94,19 @@ const bulwarkFullOptions = {
 const bulwark = createHttpClient({ ...bulwarkFullOptions, baseUrl: origin });
 closers.push(() => bulwark.close());
 peers.push({ name: 'bulwark createHttpClient (full pipeline)', fn: () => bulwark.get(PATH) });
+
+// The same with a Prometheus listener: what turning metrics on costs per call (a call event, a
+// whole attempt event carrying the request, the series updates).
+const bulwarkMeasured = createHttpClient({
+  ...bulwarkFullOptions,
+  baseUrl: origin,
+  listener: prometheusListener({ registry: new Registry() }),
+});
+closers.push(() => bulwarkMeasured.close());
+peers.push({
+  name: 'bulwark createHttpClient (full pipeline, Prometheus listener)',
+  fn: () => bulwarkMeasured.get(PATH),
+});
 
 const bulwarkBareOptions = {
   timeoutMs: false,

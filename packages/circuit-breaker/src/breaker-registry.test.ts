@@ -64,6 +64,33 @@ describe('breakerRegistry()', () => {
     expect(seen).toEqual(['fragile', 'sturdy']);
   });
 
+  it('reports each breaker it creates, once, with its key and the state it starts in', () => {
+    const { registry, events } = setup();
+    registry.get('a');
+    registry.get('b');
+    registry.get('a');
+    registry.isolateAll();
+    registry.get('c');
+    expect(events.map((e) => [e.type, 'key' in e ? e.key : undefined])).toEqual([
+      ['breaker-created', 'a'],
+      ['breaker-created', 'b'],
+      // isolateAll() goes least recently used first.
+      ['breaker-state', 'b'],
+      ['breaker-state', 'a'],
+      // Made closed, then isolated at once, as every breaker is after isolateAll().
+      ['breaker-created', 'c'],
+      ['breaker-state', 'c'],
+    ]);
+    expect(events[0]).toEqual({
+      type: 'breaker-created',
+      policy: 'circuit-breaker',
+      name: undefined,
+      operation: undefined,
+      key: 'a',
+      state: 'closed',
+    });
+  });
+
   it('tags every event with the key of its breaker', async () => {
     const { registry, events, trip } = setup();
     await trip('a');
@@ -71,6 +98,14 @@ describe('breakerRegistry()', () => {
       pipeline({ operation: 'op' }, registry.get('a')).execute(() => 'x'),
     ).rejects.toBeInstanceOf(BrokenCircuitError);
     expect(events).toEqual([
+      {
+        type: 'breaker-created',
+        policy: 'circuit-breaker',
+        name: undefined,
+        operation: undefined,
+        key: 'a',
+        state: 'closed',
+      },
       {
         type: 'breaker-state',
         policy: 'circuit-breaker',

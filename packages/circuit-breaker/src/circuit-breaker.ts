@@ -58,7 +58,7 @@ export interface CircuitBreakerOptions {
   key?: string;
   /** Names the breaker in telemetry events. */
   name?: string;
-  /** Receives `breaker-state` and `breaker-rejected` events. */
+  /** Receives `breaker-created`, `breaker-state` and `breaker-rejected` events. */
   listener?: TelemetryListener;
   clock?: Clock;
   /** Starts from a snapshot taken by `snapshot()`, e.g. before a restart. */
@@ -161,6 +161,17 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
     this.timed = this.counter.timed;
     this.slowCallMs = this.counter.slowCallMs;
     this.readsClock = this.slowCallMs !== Infinity;
+    // So a metrics listener shows the state from now on, not from the first transition.
+    if (listener !== undefined) {
+      emit(listener, {
+        type: 'breaker-created',
+        policy: 'circuit-breaker',
+        name: config.name,
+        operation: undefined,
+        key,
+        state: STATES[CLOSED]!,
+      });
+    }
   }
 
   /** The state a call arriving now would meet (see {@link BreakerView.state}). */

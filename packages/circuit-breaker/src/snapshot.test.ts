@@ -201,6 +201,14 @@ describe('snapshot() and restore', () => {
     const { events } = restart(breaker.snapshot(), 0);
     expect(events).toEqual([
       {
+        type: 'breaker-created',
+        policy: 'circuit-breaker',
+        name: undefined,
+        operation: undefined,
+        key: undefined,
+        state: 'closed',
+      },
+      {
         type: 'breaker-state',
         policy: 'circuit-breaker',
         name: undefined,

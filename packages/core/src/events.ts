@@ -12,12 +12,20 @@ interface EventBase {
   readonly operation: string | undefined;
 }
 
-/** One whole call through a pipeline ended. */
+/**
+ * One whole call ended, with the outcome its caller got: a call through a pipeline, or one
+ * request of `@bulwark/http-client` (`policy: 'http-client'`), which reports its calls itself.
+ */
 export interface CallEvent extends EventBase {
   readonly type: 'call';
-  readonly policy: 'pipeline';
+  readonly policy: 'pipeline' | 'http-client';
+  /**
+   * `failure` when the call threw, and when it returned a value a policy counted as a failure
+   * (a retry that gave up on a 503 response returns it).
+   */
   readonly outcome: 'success' | 'failure';
   readonly durationMs: number;
+  /** The error, or the value counted as a failure. */
   readonly error: unknown;
 }
 
@@ -33,6 +41,25 @@ export interface AttemptEvent extends EventBase {
   readonly durationMs: number;
   /** The error, or the result that the classifier counted as a failure. */
   readonly error: unknown;
+  /**
+   * The HTTP request this attempt sent, when an HTTP client ran it (`@bulwark/http-client`
+   * describes its attempts); undefined for an attempt that sent none (a breaker rejected it)
+   * and for calls that are not HTTP.
+   */
+  readonly http?: HttpAttemptInfo | undefined;
+}
+
+/** One HTTP request an attempt sent, and the status that came back. */
+export interface HttpAttemptInfo {
+  /** The request method, as sent. */
+  readonly method: string;
+  /**
+   * The target URL, as sent, query included. A query can hold a token: whoever exports this
+   * redacts it (`@bulwark/telemetry` does by default), and it is never a metrics label.
+   */
+  readonly url: string;
+  /** The response status, when a response arrived. */
+  readonly statusCode: number | undefined;
 }
 
 /** Why a retry was scheduled after a given delay. */
@@ -66,6 +93,19 @@ export interface RetryGaveUpEvent extends EventBase {
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+/**
+ * A breaker came into being (built, or made by a registry for a new key), so its state can be
+ * exported before it first changes.
+ */
+export interface BreakerCreatedEvent extends EventBase {
+  readonly type: 'breaker-created';
+  readonly policy: 'circuit-breaker';
+  /** The breaker's key in a registry, when it has one. */
+  readonly key: string | undefined;
+  /** The state it starts in: `closed`, until a snapshot or an isolation moves it. */
+  readonly state: BreakerState;
+}
 
 export interface BreakerStateEvent extends EventBase {
   readonly type: 'breaker-state';
@@ -283,6 +323,7 @@ export type PolicyEvent =
   | AttemptEvent
   | RetryScheduledEvent
   | RetryGaveUpEvent
+  | BreakerCreatedEvent
   | BreakerStateEvent
   | BreakerRejectedEvent
   | BulkheadRejectedEvent

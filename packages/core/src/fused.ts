@@ -7,6 +7,7 @@ import {
   remainingUntil,
 } from './context.js';
 import { emitCall, type SuccessReporter, type TelemetryListener } from './events.js';
+import { isFailedResult } from './failed-result.js';
 import type { Next } from './policy.js';
 import { Scope } from './scope.js';
 import type { QueueEntry, TimerQueue } from './timer-queue.js';
@@ -425,7 +426,8 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     const { listener, calls, operation } = this.plan;
     if (listener !== undefined) {
       const durationMs = this.endNow() - this.now;
-      if (!ok) emitCall(listener, operation, 'failure', durationMs, value);
+      // A value a layer counted as a failure (a retry gave up on it) is the call's failure.
+      if (!ok || isFailedResult(value)) emitCall(listener, operation, 'failure', durationMs, value);
       else if (calls !== undefined) calls.report(operation, durationMs);
       else emitCall(listener, operation, 'success', durationMs, undefined);
     }

@@ -5,6 +5,8 @@
 export { unrefTimer } from './clock.js';
 export { Context } from './context.js';
 export { emit, emitCall, SuccessReporter, successReporter } from './events.js';
+export { isFailedResult, markFailedResult } from './failed-result.js';
+export { httpAttemptOf, httpAttemptSource, type HttpAttemptSource } from './http-attempt.js';
 export { BulwarkPolicy, terminal, type Next } from './policy.js';
 export { randomByte, randomString, randomText, takeRandomBytes } from './random.js';
 export { Scope } from './scope.js';

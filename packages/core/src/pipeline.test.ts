@@ -30,6 +30,7 @@ import {
   type TelemetryListener,
   bindSuccess,
 } from './events.js';
+import { markFailedResult } from './failed-result.js';
 import { type AnyPolicy, Pipeline, pipeline } from './pipeline.js';
 import { BulwarkPolicy, type Next, isBulwarkPolicy } from './policy.js';
 
@@ -304,6 +305,24 @@ describe('pipeline() options', () => {
     const failure = new Error('down');
     await expect(inner.execute(() => Promise.reject(failure))).rejects.toBe(failure);
     expect(events).toMatchObject([{ type: 'call', outcome: 'failure', error: failure }]);
+  });
+
+  it('reports a value a policy returned but counted as a failure as a failed call, that value its error', async () => {
+    const events: PolicyEvent[] = [];
+    const listener = Object.assign((event: PolicyEvent) => void events.push(event), {
+      [bindSuccess]: () => () => void events.push({ type: 'fast-success' } as never),
+    });
+    const failed = { status: 503 };
+    markFailedResult(failed);
+    const policy = pipeline({ listener }, new Tag('a', []));
+    await expect(policy.execute(() => failed)).resolves.toBe(failed);
+    await expect(policy.execute(() => ({ status: 503 }))).resolves.toEqual(failed);
+    await expect(policy.execute(() => 1)).resolves.toBe(1);
+    expect(events).toEqual([
+      expect.objectContaining({ type: 'call', outcome: 'failure', error: failed }),
+      { type: 'fast-success' },
+      { type: 'fast-success' },
+    ]);
   });
 
   it('reports call events for an empty pipeline too', async () => {

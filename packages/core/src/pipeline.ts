@@ -2,6 +2,7 @@ import type { IPolicy, IDefaultPolicyContext } from 'cockatiel';
 import { type Clock, systemClock } from './clock.js';
 import type { Context, ExecutionContext } from './context.js';
 import { fromCockatielError } from './errors.js';
+import { isFailedResult } from './failed-result.js';
 import {
   callTemplate,
   emitCall,
@@ -224,8 +225,13 @@ export class Pipeline extends BulwarkPolicy {
     return Promise.resolve(pending).then(
       (value: unknown) => {
         const durationMs = clock.now() - start;
-        if (this.calls !== undefined) this.calls.report(context.operation, durationMs);
-        else emitCall(listener, context.operation, 'success', durationMs, undefined);
+        if (isFailedResult(value)) {
+          emitCall(listener, context.operation, 'failure', durationMs, value);
+        } else if (this.calls !== undefined) {
+          this.calls.report(context.operation, durationMs);
+        } else {
+          emitCall(listener, context.operation, 'success', durationMs, undefined);
+        }
         return value;
       },
       (error: unknown) => {

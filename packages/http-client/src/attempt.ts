@@ -74,7 +74,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   private abortReason: Error | undefined = undefined;
   private resolve!: (response: HttpResponse | HttpStreamResponse) => void;
   private reject!: (error: unknown) => void;
-  private status = 0;
+  private statusCode = 0;
   private statusText = '';
   private headers: ResponseHeaders = {};
   private chunks: Buffer[] = [];
@@ -90,6 +90,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
       this.resolve = resolve;
       this.reject = reject;
     });
+  }
+
+  /** The response status, once the headers have arrived. */
+  get status(): number | undefined {
+    return this.committed ? this.statusCode : undefined;
   }
 
   /** Ends the attempt with `reason`: at once for the caller, and on the socket as soon as it can. */
@@ -117,7 +122,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // 1xx informational answers come before the real one.
     if (statusCode < 200 || this.done) return;
     this.committed = true;
-    this.status = statusCode;
+    this.statusCode = statusCode;
     this.statusText = statusMessage ?? '';
     this.headers = headers;
     const declared = hasBody(this.owner.method, statusCode) ? headers['content-length'] : undefined;
@@ -160,9 +165,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     if (this.settled) return;
     this.settled = true;
-    const { status, statusText, headers, chunks, size } = this;
+    const { statusCode, statusText, headers, chunks, size } = this;
     this.chunks = [];
-    this.resolve(bufferedResponse(status, statusText, headers, chunks, size, this.number));
+    this.resolve(bufferedResponse(statusCode, statusText, headers, chunks, size, this.number));
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {

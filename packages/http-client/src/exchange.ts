@@ -1,6 +1,12 @@
-import { type ContextFn, isTimeoutError } from '@bulwark/core';
+import { type ContextFn, type HttpAttemptInfo, isTimeoutError } from '@bulwark/core';
 import type { CorrelationPropagator, RequestContext } from '@bulwark/correlation';
-import type { Context, Next, Scope } from '@bulwark/core/internal';
+import {
+  type Context,
+  type HttpAttemptSource,
+  type Next,
+  type Scope,
+  httpAttemptSource,
+} from '@bulwark/core/internal';
 import { type RetryClassifier, errorCodeIn, isRetryableNetworkError } from '@bulwark/retry';
 import { type TimeoutPolicy, type WriteBudgetOptions, writeBudget } from '@bulwark/timeout';
 import type { Dispatcher } from 'undici';
@@ -75,6 +81,8 @@ export interface ExchangeSettings {
   readonly attemptHeader: string | undefined;
   readonly budgetHeader: WriteBudgetOptions | undefined;
   readonly correlation: CorrelationPropagator | undefined;
+  /** Whether telemetry may ask what each attempt sent (a listener, or an attempt policy). */
+  readonly describeAttempts: boolean;
 }
 
 const TRACEPARENT = 'traceparent';
@@ -87,11 +95,14 @@ const NOTHING = Symbol('nothing');
  * pipeline runs {@link Exchange.fn} once per attempt; the exchange is also the step the attempt
  * timeout wraps ({@link Exchange.call}), so it sees every attempt start and end.
  */
-export class Exchange implements Next, AttemptOwner {
+export class Exchange implements Next, AttemptOwner, HttpAttemptSource {
   /** The pipeline's function: one attempt under the attempt timeout. */
   readonly fn: ContextFn;
   /** The highest attempt number sent. */
   attempts = 0;
+  /** The latest attempt that went out to the dispatcher, and the status it got. */
+  private sentAttempt = 0;
+  private attemptStatus: number | undefined = undefined;
   private current: Attempt | undefined = undefined;
   private stream: HttpStreamResponse | undefined = undefined;
   private last: unknown = NOTHING;
@@ -119,6 +130,15 @@ export class Exchange implements Next, AttemptOwner {
     this.mayRetry = mayRetry;
     // Contexts built by the client are never spreadable: the function receives the Context itself.
     this.fn = (context) => this.runAttempt(context as Context);
+    if (settings.describeAttempts) {
+      (this.fn as { [httpAttemptSource]?: HttpAttemptSource })[httpAttemptSource] = this;
+    }
+  }
+
+  /** What attempt `attempt` sent, for telemetry: undefined when it sent nothing (a breaker said no). */
+  httpAttempt(attempt: number): HttpAttemptInfo | undefined {
+    if (attempt !== this.sentAttempt) return undefined;
+    return { method: this.method, url: this.origin + this.path, statusCode: this.attemptStatus };
   }
 
   willRetryStatus(status: number): boolean {
@@ -136,6 +156,7 @@ export class Exchange implements Next, AttemptOwner {
       this.current = undefined;
       // An attempt timeout released us while the request is still on the wire: end it there too.
       attempt?.abort(error instanceof Error ? error : new Error(String(error)));
+      this.attemptStatus = attempt?.status;
       this.recordFailure(error, attempt?.committed ?? false);
       throw error;
     }
@@ -159,6 +180,8 @@ export class Exchange implements Next, AttemptOwner {
     }
     const attempt = new Attempt(this, number);
     this.current = attempt;
+    this.sentAttempt = number;
+    this.attemptStatus = undefined;
     this.settings.dispatcher.dispatch(
       {
         origin: this.origin,
@@ -220,6 +243,7 @@ export class Exchange implements Next, AttemptOwner {
   }
 
   private recordResponse(response: HttpResponse | HttpStreamResponse): void {
+    this.attemptStatus = response.status;
     this.last = response;
     this.lastStatus = response.status;
     this.lastRetryable = this.willRetryStatus(response.status);

@@ -233,8 +233,16 @@ describe('createHttpClient: requests and responses', () => {
     const calls = events.of('call');
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ outcome: 'success', operation: `GET ${s.origin}` });
-    expect(events.of('attempt')[0]).toMatchObject({ attempt: 1, outcome: 'success' });
-    expect(JSON.stringify(events.all)).not.toContain('12345');
+    const [attempt] = events.of('attempt');
+    expect(attempt).toMatchObject({ attempt: 1, outcome: 'success' });
+    // Only the attempt's description of its request, for traces, holds the URL.
+    expect(attempt!.http).toEqual({
+      method: 'GET',
+      url: `${s.origin}/users/12345`,
+      statusCode: 200,
+    });
+    const withoutRequests = events.all.map((e) => (e.type === 'attempt' ? { ...e, http: 0 } : e));
+    expect(JSON.stringify(withoutRequests)).not.toContain('12345');
   });
 
   it('names the operation with the client or request option instead', async () => {
@@ -286,6 +294,7 @@ describe('createHttpClient: attempts reported with retries off', () => {
         outcome,
       })),
     );
+    expect(attempts[1]!.error).toMatchObject({ status: 503 });
     expect(attempts[2]!.error).toMatchObject({ code: 'BULWARK_NETWORK' });
     expect(attempts.every((a) => a.durationMs >= 0)).toBe(true);
   });

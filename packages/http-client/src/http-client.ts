@@ -7,7 +7,6 @@ import {
   isIsolatedCircuitError,
   isTimeoutError,
   systemClock,
-  type TelemetryListener,
 } from '@bulwark/core';
 import {
   type CacheResult,
@@ -30,6 +29,7 @@ import {
 import { type BreakerRegistry, breakerRegistry } from '@bulwark/circuit-breaker';
 import { MAX_TIMEOUT_MS, type TimeoutPolicy, deadline, timeout } from '@bulwark/timeout';
 import { Agent, type Dispatcher } from 'undici';
+import { AttemptReporter } from './attempt-reporter.js';
 import { BodySource, type RequestBody } from './body.js';
 import { HttpStatusError, isNetworkError, isRetriesExhaustedError } from './errors.js';
 import { Exchange, type ExchangeSettings, isLocalShutdown } from './exchange.js';
@@ -227,6 +227,11 @@ class Client implements HttpClient {
       clock,
       callPolicy: settings.policies.call,
       attemptPolicy: settings.policies.attempt,
+      // Without a retry policy nothing reports the one attempt a call makes: this does.
+      attemptReporter:
+        settings.retry === undefined && listener !== undefined
+          ? new AttemptReporter(clock, listener, name, settings.retryStatuses)
+          : undefined,
     };
     // Per-origin policies are built on first use: build one now so bad options fail here.
     if (settings.retry !== undefined) originRetry(this.shared, settings.retry);
@@ -244,6 +249,7 @@ class Client implements HttpClient {
       budgetHeader:
         settings.budgetHeader === undefined ? undefined : { header: settings.budgetHeader },
       correlation: settings.correlation,
+      describeAttempts: listener !== undefined || settings.policies.attempt !== undefined,
     };
     this.jsonHeaders = copyHeaders({ accept: JSON_TYPE }, settings.headers);
   }
@@ -305,19 +311,24 @@ class Client implements HttpClient {
     if (this.ownsDispatcher) await this.dispatcher.destroy();
   }
 
-  private async json<T>(
+  private json<T>(
     method: string,
     url: string | URL,
     data: unknown,
     options: JsonRequestOptions | undefined,
   ): Promise<T> {
-    const response = (await this.tracked(
+    return this.tracked(
       this.send(url, options, this.jsonHeaders, false, method, data),
-    )) as HttpResponse;
-    if (!response.ok) throw new HttpStatusError(response, method, originOf(url, this.settings));
-    return response.json<T>();
+    ) as Promise<T>;
   }
 
+  /**
+   * One call, as its caller sees it: the answer (a response, or a JSON helper's parsed body) or
+   * the error. The `call` event is reported here, not by the pipeline, because what the caller
+   * gets is decided after the pipeline: a retried status the client gave up on becomes a
+   * `RetriesExhaustedError`, a helper turns a status outside 2xx into an `HttpStatusError`, and
+   * a cache may stand in for a failed origin.
+   */
   private async send(
     url: string | URL,
     options: HttpRequestOptions | undefined,
@@ -325,7 +336,7 @@ class Client implements HttpClient {
     streaming: boolean,
     helperMethod?: string,
     data?: unknown,
-  ): Promise<HttpResponse | HttpStreamResponse> {
+  ): Promise<unknown> {
     if (this.closed) throw new Error('the HTTP client is closed');
     if (options !== undefined) checkCallOptions(options, streaming, helperMethod);
     const o = options ?? NO_OPTIONS;
@@ -364,11 +375,42 @@ class Client implements HttpClient {
     }
     const call: CallState = { until, signal, operation, policies, requestContext };
 
-    const cache = settings.cache;
-    if (cache === undefined) return this.run(request, request.headers, signal, call);
-    if (!streaming) return this.cached(cache, request, call);
-    if (SAFE_METHODS.has(request.method)) return this.run(request, request.headers, signal, call);
-    return this.streamUnsafe(cache, request, call);
+    const listener = settings.listener;
+    if (listener === undefined) return this.answer(request, call, helperMethod !== undefined);
+    const start = clock.now();
+    let answer: unknown;
+    try {
+      answer = await this.answer(request, call, helperMethod !== undefined);
+    } catch (error: unknown) {
+      emit(listener, {
+        type: 'call',
+        policy: 'http-client',
+        name: settings.name,
+        operation,
+        outcome: 'failure',
+        durationMs: clock.now() - start,
+        error,
+      });
+      throw error;
+    }
+    policies.reportCall(operation, clock.now() - start);
+    return answer;
+  }
+
+  /** The answer to a call: through the cache when there is one, a helper's parsed body. */
+  private async answer(request: PreparedRequest, call: CallState, json: boolean): Promise<unknown> {
+    const cache = this.settings.cache;
+    let response: HttpResponse | HttpStreamResponse;
+    if (cache === undefined) response = await this.run(request, request.headers, call.signal, call);
+    else if (!request.streaming) response = await this.cached(cache, request, call);
+    else if (SAFE_METHODS.has(request.method)) {
+      response = await this.run(request, request.headers, call.signal, call);
+    } else response = await this.streamUnsafe(cache, request, call);
+    if (!json) return response;
+    if (!response.ok) {
+      throw new HttpStatusError(response as HttpResponse, request.method, request.origin);
+    }
+    return (response as HttpResponse).json();
   }
 
   /** One call through the resilience pipeline, with these request headers. */
@@ -402,18 +444,11 @@ class Client implements HttpClient {
       false,
     );
     const pipeline = call.policies.pipelineFor(until !== Infinity);
-    // Without a retry policy nothing reports the one attempt a call makes: report it here.
-    const listener = this.settings.retry === undefined ? this.settings.listener : undefined;
-    const start = listener === undefined ? 0 : this.settings.clock.now();
     // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
     let unsubscribe: (() => void) | undefined;
     if (scope.canAbort) unsubscribe = scope.onAbort(() => exchange.callerAborted(scope));
     try {
       const response = exchange.outcome(await pipeline.invoke(context, terminal));
-      if (listener !== undefined) {
-        const failed = this.settings.retryStatuses[response.status] === 1;
-        this.reportAttempt(listener, operation, start, failed ? 'failure' : 'success', undefined);
-      }
       if (unsubscribe !== undefined && request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
@@ -422,32 +457,10 @@ class Client implements HttpClient {
       return response;
     } catch (error: unknown) {
       exchange.abandon(error);
-      const failure = exchange.failure(error);
-      if (listener !== undefined)
-        this.reportAttempt(listener, operation, start, 'failure', failure);
-      throw failure;
+      throw exchange.failure(error);
     } finally {
       unsubscribe?.();
     }
-  }
-
-  private reportAttempt(
-    listener: TelemetryListener,
-    operation: string,
-    start: number,
-    outcome: 'success' | 'failure',
-    error: unknown,
-  ): void {
-    emit(listener, {
-      type: 'attempt',
-      policy: 'http-client',
-      name: this.settings.name,
-      operation,
-      attempt: 1,
-      outcome,
-      durationMs: this.settings.clock.now() - start,
-      error,
-    });
   }
 
   /**
@@ -710,10 +723,6 @@ function withoutMaxOrigins(
 ): Omit<NonNullable<ClientSettings['breaker']>, 'maxOrigins'> {
   const { maxOrigins: _maxOrigins, ...rest } = options;
   return rest;
-}
-
-function originOf(url: string | URL, settings: ClientSettings): string {
-  return resolveTarget(url, settings.base, undefined).origin;
 }
 
 /**

@@ -1,5 +1,6 @@
-import type { AnyPolicy, Clock, TelemetryListener } from '@bulwark/core';
+import type { AnyPolicy, Clock, SuccessTemplate, TelemetryListener } from '@bulwark/core';
 import { type Pipeline, pipeline } from '@bulwark/core';
+import { type SuccessReporter, emit, successReporter } from '@bulwark/core/internal';
 import { type Bulkhead, bulkhead } from '@bulwark/bulkhead';
 import type { BreakerRegistry, CircuitBreaker } from '@bulwark/circuit-breaker';
 import { type RetryPolicy, retry, retryBudget } from '@bulwark/retry';
@@ -22,6 +23,8 @@ export interface SharedPolicies {
   /** The caller's own policies: outermost, and directly inside the retry. */
   readonly callPolicy: AnyPolicy | undefined;
   readonly attemptPolicy: AnyPolicy | undefined;
+  /** With retries off and a listener, reports the attempt in the retry's place. */
+  readonly attemptReporter: AnyPolicy | undefined;
 }
 
 /** Builds the retry policy of one origin, with its own retry budget. */
@@ -66,6 +69,8 @@ export class OriginPolicies {
   private bounded: Pipeline | undefined = undefined;
   // Operation names by method, so a call builds no string.
   private readonly operations = new Map<string, string>();
+  /** The listener's fast path for successful calls, when it has one. */
+  private readonly calls: SuccessReporter | undefined;
 
   constructor(
     readonly origin: string,
@@ -75,6 +80,32 @@ export class OriginPolicies {
     this.retry = shared.retry && originRetry(shared, shared.retry);
     this.breaker = shared.breakers?.get(origin);
     this.plain = this.compose(shared.deadline);
+    const name = shared.name;
+    this.calls = successReporter(shared.listener, (operation): SuccessTemplate => ({
+      type: 'call',
+      policy: 'http-client',
+      name,
+      operation,
+      outcome: 'success',
+      error: undefined,
+    }));
+  }
+
+  /** Reports a call that succeeded to the listener (the client has one). */
+  reportCall(operation: string, durationMs: number): void {
+    if (this.calls !== undefined) {
+      this.calls.report(operation, durationMs);
+      return;
+    }
+    emit(this.shared.listener!, {
+      type: 'call',
+      policy: 'http-client',
+      name: this.shared.name,
+      operation,
+      outcome: 'success',
+      durationMs,
+      error: undefined,
+    });
   }
 
   /** The pipeline for a call; `bounded` when the call brings a deadline that must be enforced. */
@@ -104,14 +135,16 @@ export class OriginPolicies {
   }
 
   private compose(deadline: DeadlinePolicy | undefined): Pipeline {
-    const { callPolicy, attemptPolicy, listener, clock } = this.shared;
+    const { callPolicy, attemptPolicy, attemptReporter, clock } = this.shared;
     const policies: AnyPolicy[] = [];
     if (callPolicy !== undefined) policies.push(callPolicy);
     if (this.bulkhead !== undefined) policies.push(this.bulkhead);
     if (deadline !== undefined) policies.push(deadline);
     if (this.retry !== undefined) policies.push(this.retry);
+    else if (attemptReporter !== undefined) policies.push(attemptReporter);
     if (attemptPolicy !== undefined) policies.push(attemptPolicy);
     if (this.breaker !== undefined) policies.push(this.breaker);
-    return pipeline({ listener, clock }, ...policies);
+    // No listener: the client reports each call itself, with what its caller got.
+    return pipeline({ clock }, ...policies);
   }
 }

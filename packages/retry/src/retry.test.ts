@@ -7,9 +7,10 @@ import {
   type SuccessTemplate,
   TimeoutError,
   bindSuccess,
+  type HttpAttemptInfo,
   pipeline,
 } from '@bulwark/core';
-import { BulwarkPolicy, type Context, type Next } from '@bulwark/core/internal';
+import { BulwarkPolicy, type Context, type Next, httpAttemptSource } from '@bulwark/core/internal';
 import { FakeClock, settle } from '@bulwark/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { type BackoffArgs, constantBackoff, exponentialBackoff } from './backoff.js';
@@ -815,6 +816,78 @@ describe('retry: telemetry', () => {
     });
     await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
   });
+
+  it('puts on each attempt event the HTTP request its function says the attempt sent', async () => {
+    const clock = new FakeClock({ date: NOW });
+    const events: PolicyEvent[] = [];
+    // With a fast path, a successful first attempt would otherwise be a bare duration.
+    const listener = Object.assign((event: PolicyEvent) => void events.push(event), {
+      [bindSuccess]: () => () => void events.push({ type: 'fast-success' } as never),
+    });
+    const policy = retry({ backoff: constantBackoff(0), clock, listener });
+    const sent = (statusCode: number): HttpAttemptInfo => ({
+      method: 'GET',
+      url: 'https://api.example/x',
+      statusCode,
+    });
+    /** Answers `statuses` in turn, and describes attempts as `describe` says. */
+    const call = (
+      statuses: number[],
+      describe: (attempt: number) => HttpAttemptInfo | undefined,
+    ) => {
+      let n = 0;
+      return Object.assign(() => new Response(null, { status: statuses[n++]! }), {
+        [httpAttemptSource]: { httpAttempt: describe },
+      });
+    };
+
+    // The second attempt says it sent nothing, as one a breaker rejected would.
+    await policy.execute(call([503, 200], (attempt) => (attempt === 1 ? sent(503) : undefined)));
+    await policy.execute(call([200], () => sent(200)));
+    await policy.execute(() => 'not http');
+
+    expect(events.map((e) => (e.type === 'attempt' ? [e.attempt, e.http] : e.type))).toEqual([
+      [1, sent(503)],
+      'retry-scheduled',
+      [2, undefined],
+      [1, sent(200)],
+      'fast-success',
+    ]);
+  });
+
+  it.each([
+    ['on the fused path', (p: ReturnType<typeof pipeline>) => p],
+    // A pipeline run as a step of another runs layer by layer.
+    ['layer by layer', (p: ReturnType<typeof pipeline>) => pipeline(p)],
+  ])(
+    'reports the call as failed when the retry gives up on a failed result and returns it (%s)',
+    async (_, wrap) => {
+      const clock = new FakeClock({ date: NOW });
+      const calls: PolicyEvent[] = [];
+      // A listener with a fast path: a success would be reported through it, not as an event.
+      const listener = Object.assign((event: PolicyEvent) => void calls.push(event), {
+        [bindSuccess]: () => () => void calls.push({ type: 'success' } as never),
+      });
+      const policy = wrap(
+        pipeline(
+          { operation: 'get-user', listener, clock },
+          retry({ maxAttempts: 2, backoff: constantBackoff(0), clock }),
+        ),
+      );
+      const last = unavailable();
+      let n = 0;
+      const p = policy.execute(() => (++n === 1 ? unavailable() : last));
+      await clock.runAll();
+      await expect(p).resolves.toBe(last);
+      expect(calls).toEqual([
+        expect.objectContaining({ type: 'call', outcome: 'failure', error: last }),
+      ]);
+      // A result the classifier accepts is still a success.
+      calls.length = 0;
+      await expect(policy.execute(() => 'ok')).resolves.toBe('ok');
+      expect(calls).toEqual([{ type: 'success' }]);
+    },
+  );
 });
 
 describe('retry: options', () => {

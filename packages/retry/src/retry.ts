@@ -1,6 +1,8 @@
 import {
   type Clock,
+  type ContextFn,
   type GiveUpReason,
+  type HttpAttemptInfo,
   type RetryDelaySource,
   type RetryScheduledEvent,
   type TelemetryListener,
@@ -24,6 +26,8 @@ import {
   checkString,
   describeValue,
   emit,
+  httpAttemptOf,
+  markFailedResult,
   type SuccessReporter,
   successReporter,
 } from '@bulwark/core/internal';
@@ -187,8 +191,9 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
     if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
       return this.fusedRetry(frame, index, result, true);
     }
-    if (this.listener !== undefined)
-      this.firstSucceeded(frame.operation, frame.endNow() - frame.now);
+    if (this.listener !== undefined) {
+      this.firstSucceeded(frame.fn, frame.operation, frame.endNow() - frame.now);
+    }
     return result;
   }
 
@@ -238,16 +243,23 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
         return this.retryAfter(context, next, result, true, start);
       }
       if (this.listener !== undefined) {
-        this.firstSucceeded(context.operation, this.clock.now() - start);
+        this.firstSucceeded(context.fn, context.operation, this.clock.now() - start);
       }
       return result;
     }, failed);
   }
 
-  /** Reports a first attempt that succeeded (the listener is set). */
-  private firstSucceeded(operation: string | undefined, durationMs: number): void {
-    if (this.firstAttempts !== undefined) this.firstAttempts.report(operation, durationMs);
-    else this.emitAttempt(this.listener!, operation, 1, durationMs, 'success', undefined);
+  /**
+   * Reports a first attempt that succeeded (the listener is set). An attempt that describes the
+   * HTTP request it sent is a whole event: the fast path carries no more than a duration.
+   */
+  private firstSucceeded(fn: ContextFn, operation: string | undefined, durationMs: number): void {
+    const http = httpAttemptOf(fn, 1);
+    if (http === undefined && this.firstAttempts !== undefined) {
+      this.firstAttempts.report(operation, durationMs);
+      return;
+    }
+    this.emitAttempt(this.listener!, operation, 1, durationMs, 'success', undefined, http);
   }
 
   /** Decides, waits and retries after attempt 1 failed, until a decision ends the call. */
@@ -270,6 +282,7 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
           this.clock.now() - start,
           'failure',
           failure,
+          httpAttemptOf(context.fn, attempt),
         );
       }
       if (!isResult && !this.isRetryableError(failure)) {
@@ -339,6 +352,7 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
           this.clock.now() - start,
           'success',
           undefined,
+          httpAttemptOf(context.fn, attempt + 1),
         );
       }
       return result;
@@ -364,7 +378,11 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
         error: failure,
       });
     }
-    if (isResult) return failure;
+    if (isResult) {
+      // The caller gets the result, but the call failed: its `call` event must say so.
+      markFailedResult(failure);
+      return failure;
+    }
     throw failure;
   }
 
@@ -399,6 +417,7 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
     durationMs: number,
     outcome: 'success' | 'failure',
     error: unknown,
+    http: HttpAttemptInfo | undefined,
   ): void {
     emit(listener, {
       type: 'attempt',
@@ -409,6 +428,7 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
       outcome,
       durationMs,
       error,
+      http,
     });
   }
 

@@ -1,6 +1,7 @@
 export {
   DEFAULT_DURATION_BUCKETS,
   DEFAULT_MAX_LABEL_VALUES,
+  DEFAULT_MAX_SERIES,
   DEFAULT_PREFIX,
   prometheusListener,
   type ObserveBreakersOptions,
@@ -12,6 +13,7 @@ export {
   type PrometheusListenerOptions,
   type PrometheusRegistry,
 } from './prometheus-listener.js';
-export { openTelemetryListener } from './otel-listener.js';
+export { type UrlQuery } from './http-attributes.js';
+export { openTelemetryListener, type OpenTelemetryListenerOptions } from './otel-listener.js';
 export { tracedAttempt, type TracedAttemptOptions } from './traced-attempt.js';
 export { tracedOperation, type TracedOperationOptions } from './traced-operation.js';

@@ -29,6 +29,21 @@ export interface MetricSnapshot {
 
 const FAMILY_BRAND = Symbol.for('bulwark.telemetry.family');
 
+/** The label value of every label of a family's overflow series. */
+const OVERFLOW_LABEL_VALUE = 'other';
+
+/**
+ * A bound on a family's series. Label values are capped one label at a time, but the series of
+ * a family multiply across its labels; past `maxSeries`, a new label combination gets no series
+ * of its own.
+ */
+export interface SeriesLimit {
+  /** Series the family keeps; a new label combination past them goes to the overflow series. */
+  readonly maxSeries: number;
+  /** Told each time a new label combination is refused a series of its own. */
+  readonly refused: (family: Family<unknown>) => void;
+}
+
 /** True for a family made by this package (any installed copy). */
 export function isFamily(value: unknown): value is Family<unknown> {
   return typeof value === 'object' && value !== null && FAMILY_BRAND in value;
@@ -42,27 +57,57 @@ export abstract class Family<Series> {
   /** The name it is registered under (`name` may change: see below). */
   readonly registeredName: string;
 
+  private overflowSeries: Series | undefined = undefined;
+
   constructor(
     /** Mutable: prom-client renames counters while it renders OpenMetrics. */
     public name: string,
     readonly help: string,
     readonly type: MetricType,
     readonly labelNames: readonly string[],
+    /** No bound when undefined. */
+    private readonly limit: SeriesLimit | undefined = undefined,
   ) {
     this.registeredName = name;
   }
 
-  /** The series for these label values (in `labelNames` order), created on first use. */
+  /**
+   * The series for these label values (in `labelNames` order), created on first use; past the
+   * family's limit, its overflow series. Callers keep what this returns rather than ask again.
+   */
   at(labelValues: readonly string[]): Series {
     const key = labelValues.join('\u0000');
     let series = this.series.get(key);
     if (series === undefined) {
-      const labels: Record<string, string> = {};
-      this.labelNames.forEach((name, i) => (labels[name] = labelValues[i]!));
-      series = this.create(labels);
+      if (this.limit !== undefined && this.series.size >= this.limit.maxSeries) {
+        this.limit.refused(this);
+        return (this.overflowSeries ??= this.overflow());
+      }
+      series = this.create(this.labelsOf(labelValues));
       this.series.set(key, series);
     }
     return series;
+  }
+
+  /**
+   * Where label combinations past the limit go: one more series, `other` for every label, so a
+   * counter's or a histogram's totals stay whole. (A gauge drops them: see GaugeFamily.)
+   */
+  protected overflow(): Series {
+    const values = this.labelNames.map(() => OVERFLOW_LABEL_VALUE);
+    const key = values.join('\u0000');
+    let series = this.series.get(key);
+    if (series === undefined) {
+      series = this.create(this.labelsOf(values));
+      this.series.set(key, series);
+    }
+    return series;
+  }
+
+  protected labelsOf(labelValues: readonly string[]): Record<string, string> {
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((name, i) => (labels[name] = labelValues[i]!));
+    return labels;
   }
 
   /** Drops the series for these label values (a source that is no longer observed). */
@@ -102,8 +147,8 @@ export class Cell {
 }
 
 export class CounterFamily extends Family<Cell> {
-  constructor(name: string, help: string, labelNames: readonly string[]) {
-    super(name, help, 'counter', labelNames);
+  constructor(name: string, help: string, labelNames: readonly string[], limit?: SeriesLimit) {
+    super(name, help, 'counter', labelNames, limit);
   }
   protected create(labels: Readonly<Record<string, string>>): Cell {
     return new Cell(labels);
@@ -119,8 +164,15 @@ export class CounterFamily extends Family<Cell> {
 export class GaugeFamily extends Family<Cell> {
   private readonly collectors = new Set<() => void>();
 
-  constructor(name: string, help: string, labelNames: readonly string[]) {
-    super(name, help, 'gauge', labelNames);
+  constructor(name: string, help: string, labelNames: readonly string[], limit?: SeriesLimit) {
+    super(name, help, 'gauge', labelNames, limit);
+  }
+  /**
+   * Values of many sources in one series would mean nothing (the last write wins): past the
+   * limit, a gauge's new series is a cell nobody exports.
+   */
+  protected override overflow(): Cell {
+    return new Cell(this.labelsOf(this.labelNames.map(() => OVERFLOW_LABEL_VALUE)));
   }
   /** Runs `collector` before each read; returns a function that stops it. */
   addCollector(collector: () => void): () => void {
@@ -176,8 +228,9 @@ export class HistogramFamily extends Family<HistogramCell> {
     help: string,
     labelNames: readonly string[],
     readonly bounds: readonly number[],
+    limit?: SeriesLimit,
   ) {
-    super(name, help, 'histogram', labelNames);
+    super(name, help, 'histogram', labelNames, limit);
     this.bucketName = `${name}_bucket`;
     this.sumName = `${name}_sum`;
     this.countName = `${name}_count`;

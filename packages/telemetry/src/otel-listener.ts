@@ -1,11 +1,15 @@
 import type { PolicyEvent, TelemetryListener } from '@bulwark/core';
+import { checkKnownOptions, checkOneOf, checkOptionsObject } from '@bulwark/core/internal';
 import type { Attributes, Context as OtelContext, Span } from '@opentelemetry/api';
 import { OUTCOMES, describeFailure, outcomeIndex } from './failure.js';
+import { URL_QUERY_CHOICES, type UrlQuery, setHttpAttributes } from './http-attributes.js';
 import { Attr, OPERATION_KEY, type OperationState, endSpan, otelNow } from './operation-state.js';
 import { type OpenTelemetryApi, openTelemetryApi } from './peers.js';
 
 /** The attributes of a policy decision recorded as a span event. */
-function eventAttributes(event: Exclude<PolicyEvent, { type: 'call' }>): Attributes {
+function eventAttributes(
+  event: Exclude<PolicyEvent, { type: 'call' | 'breaker-created' }>,
+): Attributes {
   const a: Attributes = { [Attr.policy]: event.name ?? event.policy };
   switch (event.type) {
     case 'attempt':
@@ -118,12 +122,24 @@ function eventAttributes(event: Exclude<PolicyEvent, { type: 'call' }>): Attribu
   return a;
 }
 
+export interface OpenTelemetryListenerOptions {
+  /**
+   * The query of an HTTP attempt's `url.full`: `redact` replaces it with `REDACTED` (a query
+   * can carry a token), `keep` exports it as sent. Default `redact`.
+   */
+  urlQuery?: UrlQuery;
+}
+
 class OpenTelemetryRecorder {
-  constructor(private readonly api: OpenTelemetryApi) {}
+  constructor(
+    private readonly api: OpenTelemetryApi,
+    private readonly urlQuery: UrlQuery,
+  ) {}
 
   readonly record = (event: PolicyEvent): void => {
-    // The operation span (tracedOperation) covers the whole call.
-    if (event.type === 'call') return;
+    // The operation span (tracedOperation) covers the whole call; a breaker's creation is no
+    // decision about the call in progress.
+    if (event.type === 'call' || event.type === 'breaker-created') return;
     const active = this.api.context.active();
     const state = active.getValue(OPERATION_KEY) as OperationState | undefined;
     const span = this.api.trace.getSpan(active);
@@ -203,12 +219,20 @@ class OpenTelemetryRecorder {
     const end = otelNow();
     const span: Span = state.tracer.startSpan(
       `${state.name} attempt`,
-      { startTime: end - event.durationMs, attributes: state.attemptAttributes(event.attempt) },
+      {
+        // An attempt is one request to a dependency: the caller's side of it.
+        kind: this.api.SpanKind.CLIENT,
+        startTime: end - event.durationMs,
+        attributes: state.attemptAttributes(event.attempt),
+      },
       this.api.trace.setSpan(active, state.span),
     );
     if (state.breakerState !== undefined) {
       span.setAttribute(Attr.breakerState, state.breakerState);
       state.breakerState = undefined;
+    }
+    if (event.http !== undefined) {
+      setHttpAttributes(this.api, span, event.http, event.attempt, this.urlQuery);
     }
     endSpan(this.api, span, failed, event.error, end);
   }
@@ -223,6 +247,14 @@ class OpenTelemetryRecorder {
  * and rejections, timeouts, exceeded deadlines). Uses only `@opentelemetry/api`: the
  * application registers the SDK. Without one, each event costs a context lookup.
  */
-export function openTelemetryListener(): TelemetryListener {
-  return new OpenTelemetryRecorder(openTelemetryApi('openTelemetryListener')).record;
+export function openTelemetryListener(
+  options: OpenTelemetryListenerOptions = {},
+): TelemetryListener {
+  checkOptionsObject('openTelemetryListener', options);
+  checkKnownOptions('openTelemetryListener', options, ['urlQuery']);
+  if (options.urlQuery !== undefined) checkOneOf('urlQuery', options.urlQuery, URL_QUERY_CHOICES);
+  return new OpenTelemetryRecorder(
+    openTelemetryApi('openTelemetryListener'),
+    options.urlQuery ?? 'redact',
+  ).record;
 }

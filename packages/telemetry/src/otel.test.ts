@@ -5,11 +5,17 @@ import {
   combineListeners,
   pipeline,
 } from '@bulwark/core';
-import { BulwarkPolicy, type Context, type Next, emit } from '@bulwark/core/internal';
+import {
+  BulwarkPolicy,
+  type Context,
+  type Next,
+  emit,
+  httpAttemptSource,
+} from '@bulwark/core/internal';
 import { httpCache } from '@bulwark/cache';
 import { constantBackoff, retry } from '@bulwark/retry';
 import { FakeClock } from '@bulwark/testing';
-import { SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   BasicTracerProvider,
@@ -18,6 +24,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { HttpAttemptInfo } from '@bulwark/core';
 import { openTelemetryListener } from './otel-listener.js';
 import { tracedAttempt } from './traced-attempt.js';
 import { tracedOperation } from './traced-operation.js';
@@ -681,6 +688,129 @@ describe('openTelemetryListener without tracedOperation', () => {
   });
 });
 
+/**
+ * A function that describes the HTTP request each attempt sent, as @bulwark/http-client's
+ * does, and answers with the statuses given, one per attempt.
+ */
+function httpCall(request: Omit<HttpAttemptInfo, 'statusCode'>, statuses: number[]) {
+  let n = 0;
+  const fn = () => new Response(null, { status: statuses[n++]! });
+  return Object.assign(fn, {
+    [httpAttemptSource]: {
+      httpAttempt: (attempt: number): HttpAttemptInfo => ({
+        ...request,
+        statusCode: statuses[attempt - 1],
+      }),
+    },
+  });
+}
+
+describe('attempt spans of HTTP requests', () => {
+  const traced = (operation: string, live: boolean, clock: FakeClock) => {
+    const listener = openTelemetryListener();
+    return pipeline(
+      { operation, listener, clock },
+      tracedOperation({ clock }),
+      retry({ listener, clock, maxAttempts: 2, backoff: constantBackoff(10) }),
+      ...(live ? [tracedAttempt({ clock })] : []),
+    );
+  };
+
+  it.each([
+    ['live', true],
+    ['made from the events', false],
+  ])(
+    'are CLIENT spans with the HTTP conventions’ attributes, and no exception for a status (%s)',
+    async (_, live) => {
+      const clock = new FakeClock();
+      const call = traced('orders', live, clock).execute(
+        httpCall(
+          { method: 'PURGE', url: 'https://user:pass@[::1]/orders?sig=abc#top' },
+          [503, 200],
+        ),
+      );
+      await clock.runAll();
+      expect((await call).status).toBe(200);
+
+      const [failed, succeeded] = spanNamed('orders attempt');
+      const request = {
+        'http.request.method': '_OTHER',
+        'http.request.method_original': 'PURGE',
+        'server.address': '::1',
+        'server.port': 443,
+        'url.full': 'https://REDACTED:REDACTED@[::1]/orders?REDACTED#top',
+      };
+      expect(failed!.attributes).toEqual({
+        ...request,
+        'bulwark.attempt': 1,
+        'bulwark.outcome': 'failure',
+        'http.response.status_code': 503,
+        'error.type': '503',
+      });
+      expect(succeeded!.attributes).toEqual({
+        ...request,
+        'bulwark.attempt': 2,
+        'bulwark.outcome': 'success',
+        'bulwark.retry.reason': '503',
+        'bulwark.retry.delay_ms': 10,
+        'bulwark.retry.delay_source': 'backoff',
+        'http.request.resend_count': 1,
+        'http.response.status_code': 200,
+      });
+      expect([failed!.kind, succeeded!.kind]).toEqual([SpanKind.CLIENT, SpanKind.CLIENT]);
+      expect([failed!.status.code, succeeded!.status.code]).toEqual([
+        SpanStatusCode.ERROR,
+        SpanStatusCode.UNSET,
+      ]);
+      // A status is an answer, not an exception: no exception event (OpenTelemetry's conventions).
+      expect(failed!.events.map((e) => e.name)).toEqual([]);
+      expect(spanNamed('orders')[0]!.kind).toBe(SpanKind.INTERNAL);
+    },
+  );
+
+  it('records an exception event for a thrown error, and keeps a known method as it is', async () => {
+    const clock = new FakeClock();
+    const fn = Object.assign(() => Promise.reject(reset()), {
+      [httpAttemptSource]: {
+        httpAttempt: (): HttpAttemptInfo => ({
+          method: 'DELETE',
+          url: 'http://api.example:8080/items/1',
+          statusCode: undefined,
+        }),
+      },
+    });
+    const call = traced('remove', true, clock).execute(fn);
+    const failed = expect(call).rejects.toThrow('socket hang up');
+    await clock.runAll();
+    await failed;
+    const [first] = spanNamed('remove attempt');
+    expect(first!.attributes).toMatchObject({
+      'http.request.method': 'DELETE',
+      'server.address': 'api.example',
+      'server.port': 8080,
+      'url.full': 'http://api.example:8080/items/1',
+      'error.type': 'ECONNRESET',
+    });
+    expect(first!.attributes).not.toHaveProperty('http.request.method_original');
+    expect(first!.attributes).not.toHaveProperty('http.response.status_code');
+    expect(first!.events.map((e) => e.name)).toEqual(['exception']);
+  });
+
+  it('keeps the query when told to', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener({ urlQuery: 'keep' });
+    const policy = pipeline(
+      { operation: 'search', listener, clock },
+      tracedOperation({ clock }),
+      retry({ listener, clock }),
+    );
+    await policy.execute(httpCall({ method: 'GET', url: 'https://api.example/s?q=shoes' }, [200]));
+    expect(spanNamed('search attempt')[0]!.attributes['url.full']).toBe(
+      'https://api.example/s?q=shoes',
+    );
+  });
+});
+
 describe('tracedOperation and tracedAttempt options', () => {
   it.each([
     [{ tracer: {} }, new TypeError('expected tracer to be an OpenTelemetry Tracer, got an object')],
@@ -694,6 +824,18 @@ describe('tracedOperation and tracedAttempt options', () => {
   ])('refuse %o', (options, error) => {
     expect(() => tracedOperation(options as never)).toThrow(error);
     expect(() => tracedAttempt(options as never)).toThrow(error);
+  });
+
+  it('refuse a urlQuery other than redact or keep, and options they do not know', () => {
+    const error = new TypeError('expected urlQuery to be one of "redact", "keep", got "drop"');
+    expect(() => tracedAttempt({ urlQuery: 'drop' as never })).toThrow(error);
+    expect(() => openTelemetryListener({ urlQuery: 'drop' as never })).toThrow(error);
+    expect(() => tracedAttempt({ kind: 'client' } as never)).toThrow(
+      'unknown option "kind" for tracedAttempt(); expected one of tracer, name, clock, urlQuery',
+    );
+    expect(() => openTelemetryListener({ query: 'keep' } as never)).toThrow(
+      'unknown option "query" for openTelemetryListener(); expected one of urlQuery',
+    );
   });
 
   it('refuse options that are not an object', () => {

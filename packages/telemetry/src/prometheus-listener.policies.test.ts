@@ -1,6 +1,6 @@
 import { pipeline } from '@bulwark/core';
 import { bulkhead } from '@bulwark/bulkhead';
-import { circuitBreaker, consecutive } from '@bulwark/circuit-breaker';
+import { breakerRegistry, circuitBreaker, consecutive } from '@bulwark/circuit-breaker';
 import { FakeClock } from '@bulwark/testing';
 import { deadline, timeout } from '@bulwark/timeout';
 import { Registry } from 'prom-client';
@@ -53,6 +53,28 @@ describe('prometheusListener, fed by the real policies', () => {
       'bulwark_calls_total{operation="get-item",outcome="circuit-open"} 1',
       'bulwark_calls_total{operation="get-item",outcome="success"} 1',
     ]);
+  });
+
+  it('exports a breaker’s state from the moment it exists, a registry’s per key too', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry });
+    circuitBreaker({ name: 'payments', listener: metrics });
+    const breakers = breakerRegistry({ breaker: { name: 'edge' }, listener: metrics });
+    expect(await lines(registry, 'bulwark_breaker_state')).toEqual([
+      'bulwark_breaker_state{policy="payments",origin="",state="closed"} 1',
+      'bulwark_breaker_state{policy="payments",origin="",state="open"} 0',
+      'bulwark_breaker_state{policy="payments",origin="",state="half-open"} 0',
+      'bulwark_breaker_state{policy="payments",origin="",state="isolated"} 0',
+    ]);
+    breakers.get('https://a.example');
+    expect(await lines(registry, 'bulwark_breaker_state{policy="edge"')).toEqual([
+      'bulwark_breaker_state{policy="edge",origin="https://a.example",state="closed"} 1',
+      'bulwark_breaker_state{policy="edge",origin="https://a.example",state="open"} 0',
+      'bulwark_breaker_state{policy="edge",origin="https://a.example",state="half-open"} 0',
+      'bulwark_breaker_state{policy="edge",origin="https://a.example",state="isolated"} 0',
+    ]);
+    // Nothing changed state: no transition was counted.
+    expect(await lines(registry, 'bulwark_breaker_transitions_total{')).toEqual([]);
   });
 
   it('counts a real bulkhead queueing and refusing, and real timeouts and deadlines', async () => {

@@ -19,7 +19,7 @@ import {
 } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CounterFamily, HistogramFamily } from './metric-family.js';
-import { prometheusListener } from './prometheus-listener.js';
+import { DEFAULT_MAX_SERIES, prometheusListener } from './prometheus-listener.js';
 
 const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
@@ -252,12 +252,24 @@ describe('prometheusListener: a scripted run scraped from a real registry', () =
       'bulwark_cache_not_stored_total counter',
       'bulwark_cache_invalidations_total counter',
       'bulwark_cache_store_errors_total counter',
+      'bulwark_telemetry_series_dropped_total counter',
     ]);
-    expect(text.match(/^# HELP /gm)).toHaveLength(24);
+    expect(text.match(/^# HELP /gm)).toHaveLength(25);
+    // What promtool's metric lint checks: snake_case names, a HELP for each, counters ending in
+    // _total and nothing else, durations in base units (seconds).
+    for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+      expect(name).toMatch(/^[a-z_][a-z0-9_]*$/);
+      expect(text).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
+      expect(name!.endsWith('_total')).toBe(type === 'counter');
+      if (type === 'histogram') expect(name).toMatch(/_seconds$/);
+      expect(name).not.toMatch(/_(milliseconds|ms|count|sum|bucket)$/);
+    }
   });
 });
 
 describe('prometheusListener: labels', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   const call = (operation: string | undefined, error?: unknown): PolicyEvent => ({
     type: 'call',
     policy: 'pipeline',
@@ -346,6 +358,83 @@ describe('prometheusListener: labels', () => {
       'bulwark_calls_total{operation="/users/1",outcome="success"} 1',
       'bulwark_calls_total{operation="other",outcome="success"} 998',
     ]);
+  });
+
+  it('bounds the series of each metric: past maxSeries, new label combinations count under "other"', async () => {
+    const registry = new Registry();
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const metrics = prometheusListener({ registry });
+    const failures = [
+      undefined,
+      new Error('plain'),
+      new TimeoutError(100),
+      new DeadlineExceededError(1000),
+      new CancelledError(),
+      new BrokenCircuitError(),
+      new BulkheadRejectedError('full', 1, 0),
+    ];
+    // 100 operations (the label cap) by 7 outcomes: 700 combinations, twice each.
+    for (let round = 0; round < 2; round++) {
+      for (let op = 0; op < 100; op++) {
+        for (const error of failures) metrics(call(`op-${op}`, error));
+      }
+    }
+    const lines = await samples(registry);
+    const calls = lines.filter((l) => l.startsWith('bulwark_calls_total{'));
+    expect(calls).toHaveLength(DEFAULT_MAX_SERIES + 1);
+    // Nothing is lost: the series still add up to every call.
+    expect(calls.reduce((sum, line) => sum + Number(line.split(' ')[1]), 0)).toBe(1400);
+    expect(calls.at(-1)).toBe('bulwark_calls_total{operation="other",outcome="other"} 400');
+    const counts = lines.filter((l) => l.startsWith('bulwark_call_duration_seconds_count{'));
+    expect(counts).toHaveLength(DEFAULT_MAX_SERIES + 1);
+    expect(counts).toContain(
+      'bulwark_call_duration_seconds_count{operation="other",outcome="other"} 400',
+    );
+    // Each refused combination is counted when a series is first looked for it.
+    expect(lines.filter((l) => l.startsWith('bulwark_telemetry_series_dropped_total'))).toEqual([
+      'bulwark_telemetry_series_dropped_total{metric="bulwark_call_duration_seconds"} 200',
+      'bulwark_telemetry_series_dropped_total{metric="bulwark_calls_total"} 200',
+    ]);
+    // Once per metric, however many combinations it refused.
+    expect(warn.mock.calls).toEqual([
+      [
+        'bulwark_call_duration_seconds has reached maxSeries: new label combinations are counted under "other" (see bulwark_telemetry_series_dropped_total)',
+        { code: 'BULWARK_TELEMETRY_SERIES_LIMIT' },
+      ],
+      [
+        'bulwark_calls_total has reached maxSeries: new label combinations are counted under "other" (see bulwark_telemetry_series_dropped_total)',
+        { code: 'BULWARK_TELEMETRY_SERIES_LIMIT' },
+      ],
+    ]);
+  });
+
+  it('drops a gauge’s series past maxSeries instead, as one series of many sources means nothing', async () => {
+    const registry = new Registry();
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const metrics = prometheusListener({ registry, maxSeries: 8 });
+    for (const key of ['a', 'b', 'c']) {
+      metrics({
+        type: 'breaker-created',
+        policy: 'circuit-breaker',
+        name: undefined,
+        operation: undefined,
+        key,
+        state: 'closed',
+      });
+    }
+    const states = (await samples(registry)).filter((l) => l.startsWith('bulwark_breaker_state'));
+    expect(states).toHaveLength(8);
+    expect(states.filter((l) => l.includes('state="closed"'))).toEqual([
+      'bulwark_breaker_state{policy="circuit-breaker",origin="a",state="closed"} 1',
+      'bulwark_breaker_state{policy="circuit-breaker",origin="b",state="closed"} 1',
+    ]);
+    expect(await samples(registry)).toContain(
+      'bulwark_telemetry_series_dropped_total{metric="bulwark_breaker_state"} 4',
+    );
+    expect(warn).toHaveBeenCalledWith(
+      'bulwark_breaker_state has reached maxSeries: new label combinations are not exported (see bulwark_telemetry_series_dropped_total)',
+      { code: 'BULWARK_TELEMETRY_SERIES_LIMIT' },
+    );
   });
 
   it('folds a label value longer than 128 characters, whatever the limit', async () => {
@@ -486,7 +575,7 @@ describe('prometheusListener: registries', () => {
     prometheusListener({ registry });
     expect(() => prometheusListener({ registry, buckets: [1] })).toThrow(
       new Error(
-        'the bulwark_* metrics are already registered in this registry with other buckets or maxLabelValues: use another prefix or registry',
+        'the bulwark_* metrics are already registered in this registry with other buckets, maxLabelValues or maxSeries: use another prefix or registry',
       ),
     );
   });
@@ -659,6 +748,20 @@ describe('prometheusListener options', () => {
     [
       { maxLabelValues: 0 },
       new RangeError('expected maxLabelValues to be an integer between 1 and 100000, got 0'),
+    ],
+    [
+      { maxSeries: 0 },
+      new RangeError('expected maxSeries to be an integer between 1 and 1000000, got 0'),
+    ],
+    [
+      { maxSeries: 1.5 },
+      new RangeError('expected maxSeries to be an integer between 1 and 1000000, got 1.5'),
+    ],
+    [
+      { maxSeriesPerMetric: 10 },
+      new TypeError(
+        'unknown option "maxSeriesPerMetric" for prometheusListener(); expected one of registry, prefix, buckets, maxLabelValues, maxSeries',
+      ),
     ],
   ])('refuses %o', (options, error) => {
     expect(() => prometheusListener({ registry: new Registry(), ...options } as never)).toThrow(

@@ -1,6 +1,7 @@
 import { type BreakerState, type TelemetryListener, bindSuccess } from '@bulwark/core';
 import {
   checkInteger,
+  checkKnownOptions,
   checkOptionsObject,
   checkString,
   describeValue,
@@ -22,6 +23,12 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
 /** Distinct values each label may take before new ones are counted as "other". */
 export const DEFAULT_MAX_LABEL_VALUES = 100;
 
+/**
+ * Series each metric may keep before new label combinations are counted as "other": label
+ * values are capped one label at a time, but a family's series multiply across its labels.
+ */
+export const DEFAULT_MAX_SERIES = 500;
+
 const MAX_BUCKETS = 64;
 const METRIC_PREFIX = /^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
@@ -36,6 +43,8 @@ export interface PrometheusListenerOptions {
   buckets?: readonly number[];
   /** Distinct values each label (policy, operation, origin) may take; more become "other". */
   maxLabelValues?: number;
+  /** Series each metric may keep; new label combinations past it become "other". Default 500. */
+  maxSeries?: number;
 }
 
 /** What a Prometheus listener reads from a bulkhead at scrape time (a `@bulwark/bulkhead` one fits). */
@@ -89,6 +98,7 @@ interface MetricSet {
   readonly listener: PrometheusListener;
   readonly buckets: readonly number[];
   readonly maxLabelValues: number;
+  readonly maxSeries: number;
 }
 
 // One metric set per registry and prefix: every listener on it feeds the same series.
@@ -109,6 +119,13 @@ const setsByRegistry = new WeakMap<object, Map<string, MetricSet>>();
  */
 export function prometheusListener(options: PrometheusListenerOptions = {}): PrometheusListener {
   checkOptionsObject('prometheusListener', options);
+  checkKnownOptions('prometheusListener', options, [
+    'registry',
+    'prefix',
+    'buckets',
+    'maxLabelValues',
+    'maxSeries',
+  ]);
   const registry = options.registry ?? promClient('prometheusListener').register;
   checkRegistry(registry);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -121,6 +138,8 @@ export function prometheusListener(options: PrometheusListenerOptions = {}): Pro
   checkBuckets(buckets);
   const maxLabelValues = options.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES;
   checkInteger('maxLabelValues', maxLabelValues, 1, 100_000);
+  const maxSeries = options.maxSeries ?? DEFAULT_MAX_SERIES;
+  checkInteger('maxSeries', maxSeries, 1, 1_000_000);
 
   let sets = setsByRegistry.get(registry);
   if (sets === undefined) {
@@ -130,14 +149,18 @@ export function prometheusListener(options: PrometheusListenerOptions = {}): Pro
   const existing = sets.get(prefix);
   // A registry that was cleared since no longer holds the set: build and register a new one.
   if (existing !== undefined && isRegistered(registry, existing)) {
-    if (!sameNumbers(existing.buckets, buckets) || existing.maxLabelValues !== maxLabelValues) {
+    if (
+      !sameNumbers(existing.buckets, buckets) ||
+      existing.maxLabelValues !== maxLabelValues ||
+      existing.maxSeries !== maxSeries
+    ) {
       throw new Error(
-        `the ${prefix}* metrics are already registered in this registry with other buckets or maxLabelValues: use another prefix or registry`,
+        `the ${prefix}* metrics are already registered in this registry with other buckets, maxLabelValues or maxSeries: use another prefix or registry`,
       );
     }
     return existing.listener;
   }
-  const set = createSet(registry, prefix, [...buckets], maxLabelValues);
+  const set = createSet(registry, prefix, [...buckets], maxLabelValues, maxSeries);
   sets.set(prefix, set);
   return set.listener;
 }
@@ -147,8 +170,9 @@ function createSet(
   prefix: string,
   buckets: readonly number[],
   maxLabelValues: number,
+  maxSeries: number,
 ): MetricSet {
-  const metrics = new PrometheusMetrics(prefix, buckets);
+  const metrics = new PrometheusMetrics(prefix, buckets, maxSeries);
   for (const family of metrics.all()) {
     const taken: unknown = registry.getSingleMetric(family.registeredName);
     if (taken !== undefined) {
@@ -169,7 +193,7 @@ function createSet(
     observeBreakers: (source: ObservedBreakers, options?: ObserveBreakersOptions) =>
       observeBreakers(recorder, source, options),
   });
-  return { metrics, listener, buckets, maxLabelValues };
+  return { metrics, listener, buckets, maxLabelValues, maxSeries };
 }
 
 function observeBulkhead(

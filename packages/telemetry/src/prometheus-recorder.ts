@@ -170,6 +170,12 @@ export class PrometheusRecorder {
         ]).value++;
         return;
       }
+      case 'breaker-created':
+        this.setBreakerState(
+          this.breakerSlots.get(event.name ?? event.policy, event.key ?? NO_ORIGIN),
+          event.state,
+        );
+        return;
       case 'breaker-state': {
         const slot = this.breakerSlots.get(event.name ?? event.policy, event.key ?? NO_ORIGIN);
         this.setBreakerState(slot, event.to);

@@ -4,10 +4,14 @@ import {
   type Context,
   type Next,
   checkClock,
+  checkKnownOptions,
+  checkOneOf,
   checkOptionsObject,
   checkString,
+  httpAttemptOf,
 } from '@bulwark/core/internal';
 import type { Span, Tracer } from '@opentelemetry/api';
+import { URL_QUERY_CHOICES, type UrlQuery, setHttpAttributes } from './http-attributes.js';
 import {
   Attr,
   DEFAULT_SPAN_NAME,
@@ -27,6 +31,11 @@ export interface TracedAttemptOptions {
   name?: string;
   /** The pipeline's clock (see `tracedOperation`). Default: the system clock. */
   clock?: Clock;
+  /**
+   * The query of an HTTP attempt's `url.full`: `redact` replaces it with `REDACTED` (a query
+   * can carry a token), `keep` exports it as sent. Default `redact`.
+   */
+  urlQuery?: UrlQuery;
 }
 
 /** Makes each attempt a live span, active while the attempt runs. */
@@ -38,6 +47,7 @@ class TracedAttempt extends BulwarkPolicy {
     tracer: Tracer | undefined,
     private readonly operationName: string,
     clock: Clock,
+    private readonly urlQuery: UrlQuery,
   ) {
     super(clock);
     this.api = openTelemetryApi('tracedAttempt');
@@ -53,6 +63,8 @@ class TracedAttempt extends BulwarkPolicy {
     const span = tracer.startSpan(
       name,
       {
+        // An attempt is one request to a dependency: the caller's side of it.
+        kind: api.SpanKind.CLIENT,
         attributes: state?.attemptAttributes(context.attempt) ?? {
           [Attr.attempt]: context.attempt,
         },
@@ -73,6 +85,7 @@ class TracedAttempt extends BulwarkPolicy {
       next,
       span,
       state,
+      this.urlQuery,
     );
   }
 }
@@ -84,14 +97,17 @@ async function runAttempt(
   next: Next,
   span: Span,
   state: OperationState | undefined,
+  urlQuery: UrlQuery,
 ): Promise<unknown> {
   let value: unknown;
   try {
     value = await next.call(context);
   } catch (error: unknown) {
+    recordHttp(api, span, context, urlQuery);
     endSpan(api, span, true, error);
     throw error;
   }
+  recordHttp(api, span, context, urlQuery);
   if (state === undefined) {
     endSpan(api, span, false, undefined);
   } else {
@@ -103,6 +119,12 @@ async function runAttempt(
   return value;
 }
 
+/** The HTTP request the attempt sent, when the function it ran describes it. */
+function recordHttp(api: OpenTelemetryApi, span: Span, context: Context, urlQuery: UrlQuery) {
+  const http = httpAttemptOf(context.fn, context.attempt);
+  if (http !== undefined) setHttpAttributes(api, span, http, context.attempt, urlQuery);
+}
+
 /**
  * A policy that makes each attempt a live OpenTelemetry span, active while the attempt runs, so
  * what the attempt does (an HTTP client span, the request's `traceparent`) is a child of the
@@ -112,12 +134,15 @@ async function runAttempt(
  */
 export function tracedAttempt(options: TracedAttemptOptions = {}): Policy {
   checkOptionsObject('tracedAttempt', options);
+  checkKnownOptions('tracedAttempt', options, ['tracer', 'name', 'clock', 'urlQuery']);
   if (options.tracer !== undefined) checkTracer(options.tracer);
   if (options.name !== undefined) checkString('name', options.name);
   if (options.clock !== undefined) checkClock(options.clock);
+  if (options.urlQuery !== undefined) checkOneOf('urlQuery', options.urlQuery, URL_QUERY_CHOICES);
   return new TracedAttempt(
     options.tracer,
     options.name ?? DEFAULT_SPAN_NAME,
     options.clock ?? systemClock,
+    options.urlQuery ?? 'redact',
   );
 }

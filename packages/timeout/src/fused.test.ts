@@ -159,6 +159,8 @@ describe('the fused path', () => {
   it('reports each call once, with an attempt event that shares its end reading', async () => {
     const clock = new FakeClock();
     const { policy, events } = fivePolicies(clock);
+    // The breaker reported its creation when it was built; the calls are what this is about.
+    events.length = 0;
     const call = policy.execute(
       () => new Promise((resolve) => clock.setTimeout(() => resolve('ok'), 30)),
     );
@@ -180,6 +182,8 @@ describe('the fused path', () => {
         void recorded.push(`${t.type}:${t.policy}:${t.operation}:${durationMs}`),
     });
     const { policy } = fivePolicies(clock, { listener });
+    expect(events.map((e) => e.type)).toEqual(['breaker-created']);
+    events.length = 0;
     const first = policy.execute(
       () => new Promise((resolve) => clock.setTimeout(() => resolve('ok'), 30)),
     );
