@@ -38,7 +38,12 @@ console.log('Building the packages...');
 child.on('close', (code) => {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (code !== 0) {
-    console.error(log.join('\n'));
+    // Only the failed packages' lines: a failure after fifteen good builds would bury them.
+    const failed = new Set(
+      log.flatMap((line) => [...line.matchAll(/(@bulwark\/[\w-]+)#build/g)].map((m) => m[1])),
+    );
+    const theirs = log.filter((line) => [...failed].some((name) => line.startsWith(`${name}:`)));
+    console.error((theirs.length > 0 ? theirs : log).join('\n'));
     console.error(`\nThe build failed (exit ${code}) after ${seconds} s; its log is above.`);
     process.exit(code ?? 1);
   }
