@@ -173,7 +173,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.done) return;
     const { code } = error as { code?: unknown };
-    if (code === LENGTH_MISMATCH && this.committed && !hasBody(this.owner.method, this.statusCode)) {
+    if (
+      code === LENGTH_MISMATCH &&
+      this.committed &&
+      !hasBody(this.owner.method, this.statusCode)
+    ) {
       // undici holds even a 304 to its Content-Length, which there describes the representation
       // (RFC 9110 §8.6), not a body: the answer was whole at its headers.
       this.onResponseEnd();
