@@ -22,7 +22,10 @@ export interface ChaosLatencyEvent extends ChaosEventBase {
   readonly kind: 'latency';
   /** How long the call is held, in milliseconds: the latency, or what the deadline left if less. */
   readonly latencyMs: number;
-  /** True when the deadline ends the wait: the call then fails with `DeadlineExceededError`. */
+  /**
+   * True when the context's deadline comes before the latency's end: the wait ends at the
+   * deadline, where the layer that set it (a timeout, a deadline) ends the call.
+   */
   readonly cutByDeadline: boolean;
 }
 

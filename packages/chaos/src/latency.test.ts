@@ -85,7 +85,7 @@ describe('chaosLatency', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('never waits past a deadline policy’s deadline: the call fails with its error and never runs', async () => {
+  it('ends the wait at a deadline policy’s deadline, where the deadline fails the call with its own error', async () => {
     const clock = new FakeClock();
     const events: ChaosEvent[] = [];
     const fn = vi.fn(() => 'done');
@@ -104,21 +104,19 @@ describe('chaosLatency', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('ends the wait at a deadline nobody enforces, failing with DeadlineExceededError itself', async () => {
+  it('ends the wait at a deadline nobody enforces, and the call goes on then', async () => {
     const clock = new FakeClock();
-    const fn = vi.fn(() => 'done');
+    const events: ChaosEvent[] = [];
     const call = pipeline(
       new DeadlineOnly(clock, 300),
-      chaosLatency({ rate: 1, latencyMs: 1_000, clock }),
-    )
-      .execute(fn)
-      .catch((e: unknown) => e);
-    await clock.advance(300);
-    const error = await call;
-    expect(isDeadlineExceededError(error)).toBe(true);
-    expect((error as Error).message).toBe('deadline exceeded during injected latency');
-    expect(clock.now()).toBe(300);
-    expect(fn).not.toHaveBeenCalled();
+      chaosLatency({ rate: 1, latencyMs: 1_000, clock, listener: (e) => events.push(e) }),
+    ).execute(() => clock.now());
+    await clock.advance(299);
+    expect(await isSettled(call)).toBe(false);
+    await clock.advance(1);
+    expect(await call).toBe(300);
+    expect(events).toMatchObject([{ latencyMs: 300, cutByDeadline: true }]);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it('runs the call after the latency when the deadline leaves room for it', async () => {

@@ -1,4 +1,4 @@
-import { type Clock, DeadlineExceededError } from '@bulwark/core';
+import type { Clock } from '@bulwark/core';
 import { type Context, type Next, type Scope, checkNumber } from '@bulwark/core/internal';
 import {
   type ChaosArgs,
@@ -70,8 +70,10 @@ class ChaosLatencyPolicy extends ChaosPolicyBase {
     } catch (error: unknown) {
       return Promise.reject(error);
     }
-    // Never past the deadline: the wait ends there, and the call fails as a deadline does,
-    // rather than starting with no time left.
+    // Never past the deadline: the wait ends there and the call goes on with no time left, so
+    // the layer that set the deadline ends it with its own error, as it would end a dependency
+    // that slow (a timeout's TimeoutError, which a retry may retry; a deadline's
+    // DeadlineExceededError). Failing here would have to guess which of the two it is.
     const remaining = context.remaining();
     const cutByDeadline = remaining <= latencyMs;
     const waitMs = cutByDeadline ? remaining : latencyMs;
@@ -86,22 +88,16 @@ class ChaosLatencyPolicy extends ChaosPolicyBase {
         cutByDeadline,
       });
     }
-    const waited = wait(this.clock, context.scope, waitMs);
-    if (!cutByDeadline) return waited.then(() => next.call(context));
-    return waited.then(() => {
-      const scope = context.scope;
-      throw scope.aborted
-        ? scope.abortError()
-        : new DeadlineExceededError(undefined, 'deadline exceeded during injected latency');
-    });
+    return wait(this.clock, context.scope, waitMs).then(() => next.call(context));
   }
 }
 
 /**
  * Holds a share of calls for `latencyMs` before they run: a slow dependency, on demand. The
- * wait ends at once when the caller's signal aborts (the call then fails with the abort's
- * error and leaves no timer behind), and never runs past the context's deadline: a wait that
- * would reach it ends there, and the call fails with `DeadlineExceededError` without running.
+ * wait ends at once when the caller's signal aborts, or a timeout or deadline around it expires
+ * (the call then fails with that error and leaves no timer behind), and never runs past the
+ * context's deadline: a wait that would reach it ends there, and the call goes on with no time
+ * left, for the layer that set the deadline to end.
  *
  * @example
  * const slow = chaosLatency({ rate: 0.05, latencyMs: 2_000, seed: 42 });
