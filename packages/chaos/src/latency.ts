@@ -11,7 +11,7 @@ import {
 import { emitChaosEvent } from './events.js';
 
 /** Polly's default injected latency. */
-export const DEFAULT_LATENCY_MS = 30_000;
+const DEFAULT_LATENCY_MS = 30_000;
 /** Node fires a timer at once when asked for longer than this (its delay is a signed 32-bit count). */
 const MAX_LATENCY_MS = 2_147_483_647;
 
