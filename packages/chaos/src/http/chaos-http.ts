@@ -245,7 +245,10 @@ class ChaosHttp {
   ) {
     this.thresholds = new Float64Array(rates.length);
     let sum = 0;
-    rates.forEach((rate, i) => (this.thresholds[i] = sum += rate));
+    for (let i = 0; i < rates.length; i++) {
+      sum += rates[i]!;
+      this.thresholds[i] = sum;
+    }
   }
 
   /** One draw per request while enabled, whatever it picks: the same seed replays the same requests. */
