@@ -264,7 +264,7 @@ describe('options', () => {
     it(`${factory}() rejects an unknown option, naming the ones it knows`, () => {
       expect(() => make({ rat: 0.1 })).toThrow(TypeError);
       expect(() => make({ rat: 0.1 })).toThrow(
-        `unknown option "rat" for ${factory}(); expected one of`,
+        `unknown option "rat" for ${factory}(); did you mean "rate"? expected one of`,
       );
     });
   }

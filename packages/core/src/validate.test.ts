@@ -303,6 +303,7 @@ describe('checkKnownOptions', () => {
     ['a one-letter key', 'x'],
     ['a name that only shares a prefix', 'maxRetries'],
     ['a short word two edits from a name (rock, clock)', 'rock'],
+    ['the beginning of two names (max: maxAttempts, maxDelayMs)', 'max'],
   ])('suggests nothing for %s', (_label, typed) => {
     expect(() => checkKnownOptions('retry', { [typed]: 1 }, names)).toThrow(
       new TypeError(

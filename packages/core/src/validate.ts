@@ -135,22 +135,19 @@ export function checkKnownOptions(
 }
 
 /**
- * The name `key` most likely misspells, ignoring case, or undefined when none is close: a name
- * the key begins (a forgotten unit suffix: `ttl` for `ttlMs`), else one at most a third of the
- * key's characters apart. Short keys get one edit: two would turn `rate` into `name`.
+ * The name `key` most likely misspells, ignoring case, or undefined when none is close: the one
+ * name the key begins (a forgotten unit suffix: `ttl` for `ttlMs`), else one at most a third of
+ * the key's characters apart. Short keys get one edit: two would turn `rate` into `name`.
  */
 function closestName(key: string, names: readonly string[]): string | undefined {
   const typed = key.toLowerCase();
-  let best: string | undefined;
   if (typed.length >= 3) {
-    for (const name of names) {
-      const candidate = name.toLowerCase();
-      if (candidate.startsWith(typed) && (best === undefined || name.length < best.length)) {
-        best = name;
-      }
-    }
-    if (best !== undefined) return best;
+    const begun = names.filter((name) => name.toLowerCase().startsWith(typed));
+    // `max` for maxEntries or maxBytes is a guess either way: then no name is offered.
+    if (begun.length === 1) return begun[0];
+    if (begun.length > 1) return undefined;
   }
+  let best: string | undefined;
   const limit = Math.max(1, Math.floor(typed.length / 3));
   let bestDistance = limit + 1;
   for (const name of names) {

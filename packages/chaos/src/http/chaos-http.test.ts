@@ -412,7 +412,7 @@ describe('chaosHttp options', () => {
       'an unknown option',
       { statusCodes: [] },
       TypeError,
-      'unknown option "statusCodes" for chaosHttp(); expected one of',
+      'unknown option "statusCodes" for chaosHttp(); did you mean "statuses"? expected one of',
     ],
     [
       'statuses that are not an array',
@@ -454,7 +454,7 @@ describe('chaosHttp options', () => {
       'a misspelt fault option',
       { truncatedBody: { rate: 0.1, afterByte: 3 } },
       TypeError,
-      'unknown option "afterByte" for truncatedBody(); expected one of rate, afterBytes',
+      'unknown option "afterByte" for truncatedBody(); did you mean "afterBytes"? expected one of rate, afterBytes',
     ],
     [
       'a fault that is not an object',
