@@ -1,7 +1,7 @@
 /**
  * Server-side request metrics, kept in plain fields and read by a prom-client registry when it
- * is scraped. prom-client's own histogram hashes the label set on every `observe()` (about
- * 1.2 µs in Node 20, a tenth of what a bare Fastify route costs); here a request finds its
+ * is scraped. prom-client's own histogram hashes the label set on every `observe()`, a cost of
+ * the order of a bare route's (benchmarks/RESULTS.md, server stack); here a request finds its
  * series through a route map and two array indexes and bumps a counter.
  */
 
