@@ -6,6 +6,7 @@ import { Harness } from './harness.js';
 import { healthContract } from './health.js';
 import { idempotencyContract } from './idempotency.js';
 import { metricsContract } from './metrics.js';
+import { rateLimitContract } from './rate-limit.js';
 import { sheddingContract } from './shedding.js';
 
 export type {
@@ -37,5 +38,6 @@ export function describeAdapterContract(adapter: AdapterUnderTest): void {
     metricsContract(h);
     errorsContract(h);
     idempotencyContract(h);
+    rateLimitContract(h);
   });
 }

@@ -51,7 +51,9 @@ const MAX_BUCKETS = 64;
 const MAX_PATH_LENGTH = 1024;
 
 /** Every option of `T` by name, so the compiler checks each list against its type. */
-function optionNames<T>(names: { readonly [K in keyof Required<T>]: true }): readonly string[] {
+export function optionNames<T>(names: {
+  readonly [K in keyof Required<T>]: true;
+}): readonly string[] {
   return Object.keys(names);
 }
 
@@ -62,6 +64,7 @@ export const BULWARK_OPTIONS = optionNames<BulwarkOptions>({
   health: true,
   shedding: true,
   metrics: true,
+  rateLimit: true,
   clock: true,
 });
 const CORRELATION_OPTIONS = optionNames<CorrelationOptions>({

@@ -60,7 +60,7 @@ describe('BulwarkStack options', () => {
       [42, 'expected the options of bulwark() to be an object, got 42'],
       [
         { cors: true },
-        'unknown option "cors" for bulwark(); expected one of correlation, deadline, idempotency, health, shedding, metrics, clock',
+        'unknown option "cors" for bulwark(); expected one of correlation, deadline, idempotency, health, shedding, metrics, rateLimit, clock',
       ],
       [
         { correlation: 'yes' },

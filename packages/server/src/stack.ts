@@ -10,12 +10,14 @@ import type { CorrelationPropagator, RequestContext } from '@bulwark/correlation
 import { type HealthRegistry, type HealthReport, healthRegistry } from '@bulwark/health';
 import { type PrometheusRegistry, prometheusListener } from '@bulwark/telemetry';
 import { type ReadBudgetOptions, readBudget } from '@bulwark/timeout';
+import type { RateLimitDecision } from '@bulwark/rate-limit';
 import { expiredBudgetError, httpAnswerFor, shedError, withHttpFields } from './http-errors.js';
 import {
   type IdempotencyGate,
   type IdempotencyStep,
   resolveIdempotency,
 } from './idempotency-gate.js';
+import { InboundRateLimit, parseRateLimit } from './inbound-rate-limit.js';
 import type { BulwarkOptions } from './options.js';
 import { DEFAULT_SAMPLE_INTERVAL_MS, PressureMonitor, type PressureProbe } from './pressure.js';
 import { RequestMetrics } from './request-metrics.js';
@@ -42,6 +44,7 @@ import {
   type OwnRouteAdmission,
   PENDING,
   type Ticket,
+  answered,
   pathOf,
   rejected,
 } from './ticket.js';
@@ -92,6 +95,8 @@ export class BulwarkStack<Req = unknown> {
   readonly pressure: PressureMonitor | undefined;
   readonly metrics: RequestMetrics | undefined;
   readonly idempotency: IdempotencyGate<Req> | undefined;
+  /** The rate limit per caller. */
+  readonly rateLimit: InboundRateLimit<Req> | undefined;
   readonly clock: Clock;
   /** The registry behind the health routes. */
   readonly healthRegistry: HealthRegistry | undefined;
@@ -119,6 +124,8 @@ export class BulwarkStack<Req = unknown> {
     const metrics = parseMetrics(options.metrics, routes);
     const shedding = parseShedding(options.shedding);
     this.idempotency = resolveIdempotency(options.idempotency, this.clock);
+    const rateLimit = parseRateLimit<Req>(options.rateLimit, this.clock);
+    this.rateLimit = rateLimit === undefined ? undefined : new InboundRateLimit(rateLimit);
 
     this.ownRoutes = routes;
     this.ownAdmissions = new Map(
@@ -171,9 +178,10 @@ export class BulwarkStack<Req = unknown> {
   /**
    * Decides whether a request may go on to the routes, in this order: the stack's own routes;
    * the correlation context, its ID echoed on the response; a caller's budget already spent;
-   * pressure; a concurrency slot, taken at once or waited for in the bulkhead's queue. Each
-   * refusal is counted. A request that waits gets `PENDING` now and its outcome through
-   * `ticket.resume()`; every other outcome but a refusal is a shared constant.
+   * pressure; the caller's rate limit; a concurrency slot, taken at once or waited for in the
+   * bulkhead's queue. Each refusal is counted. A request that waits (for a slot, or for a
+   * remote limiter's decision) gets `PENDING` now and its outcome through `ticket.resume()`;
+   * every other outcome but a refusal is a shared constant.
    */
   admit(ticket: Ticket<Req>): Admission {
     const own = this.ownRoute(ticket.method, ticket.url);
@@ -188,6 +196,9 @@ export class BulwarkStack<Req = unknown> {
     }
     const pressure = this.pressureRejection();
     if (pressure !== undefined) return rejected(pressure);
+    // Before a slot is taken, so a slot is never held while a decision is on the wire.
+    const limit = this.rateLimit;
+    if (limit !== undefined && limit.applies(ticket.url)) return this.limitCaller(ticket, limit);
     return this.takeSlot(ticket);
   }
 
@@ -293,6 +304,44 @@ export class BulwarkStack<Req = unknown> {
     };
   }
 
+  /** Takes a permit of the caller's rate limit, then a slot; a remote decision is waited for. */
+  private limitCaller(ticket: Ticket<Req>, limit: InboundRateLimit<Req>): Admission {
+    let decision: RateLimitDecision | Promise<RateLimitDecision>;
+    try {
+      decision = limit.take(ticket);
+    } catch (error: unknown) {
+      // An identity callback that throws, or a key no limiter takes: the application's error.
+      return rejected(asError(error));
+    }
+    if (!(decision instanceof Promise)) return this.afterLimit(ticket, limit, decision);
+    decision.then(
+      (decided) => {
+        if (ticket.closed) {
+          ticket.resume(GONE);
+          return;
+        }
+        const outcome = this.afterLimit(ticket, limit, decided);
+        // A request that now queues for a slot is resumed by the queue.
+        if (outcome.kind !== 'pending') ticket.resume(outcome);
+      },
+      (error: unknown) => ticket.resume(rejected(asError(error))),
+    );
+    return PENDING;
+  }
+
+  private afterLimit(
+    ticket: Ticket<Req>,
+    limit: InboundRateLimit<Req>,
+    decision: RateLimitDecision,
+  ): Admission {
+    if (!decision.allowed) {
+      this.metrics?.rateLimited(decision.storeFailed ? 'store-error' : 'limit');
+      return answered(limit.refusal(decision));
+    }
+    limit.allowed(ticket, decision);
+    return this.takeSlot(ticket);
+  }
+
   /** A slot of the concurrency limit: a fixed slot at once, or the bulkhead's, maybe after a wait. */
   private takeSlot(ticket: Ticket<Req>): Admission {
     const slots = this.slots;
@@ -342,8 +391,7 @@ export class BulwarkStack<Req = unknown> {
   }
 
   private limitError(error: unknown): Error {
-    if (isBulkheadRejectedError(error)) return this.limitRejection(error);
-    return error instanceof Error ? error : new Error(String(error));
+    return isBulkheadRejectedError(error) ? this.limitRejection(error) : asError(error);
   }
 
   /** The listener that names Bulwark's policy metrics, and validates the registry. */
@@ -396,6 +444,11 @@ export class BulwarkStack<Req = unknown> {
       this.stops.push(listener.observeBulkhead(limit, { name: SHEDDING_BULKHEAD_NAME }));
     }
   }
+}
+
+/** What the frameworks' error handling takes: anything thrown, as an Error. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 const NO_HEADERS: InboundHeaders = Object.freeze({});
