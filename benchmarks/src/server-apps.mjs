@@ -11,6 +11,8 @@
 // `*-peer` is what the issue compares against, written the way an app usually writes it: a
 // request-ID hook (the inbound x-request-id or crypto.randomUUID(), echoed) and a prom-client
 // histogram of durations by method, route and status, observed when the response finishes.
+//   express-ratelimit | fastify-ratelimit    GET /: the stack plus an inbound rate limit per client
+//                                            address, memory store, a limit no run reaches
 //   express-post | express-replay-memory | express-replay-redis        POST /orders
 //   fastify-post | fastify-replay-memory | fastify-replay-redis
 //
@@ -43,13 +45,25 @@ function store() {
   return memoryStore();
 }
 
-/** Bulwark's whole stack: correlation, deadline, health, metrics, shedding, and idempotency. */
+/**
+ * Bulwark's whole stack: correlation, deadline, health, metrics, shedding, and idempotency; the
+ * `ratelimit` variants add a rate limit per client address.
+ */
 function stackOptions() {
   return {
     metrics: { registry: new Registry() },
     // High enough never to refuse under 100 connections: the benchmark measures the admission cost.
     shedding: { limit: 10_000, maxEventLoopDelayMs: 1_000 },
     idempotency: { store: store(), identity: ({ request }) => request.headers['x-api-client'] },
+    ...(kind === 'ratelimit'
+      ? {
+          rateLimit: {
+            // Ten million a second: never reached, so every request pays for a granted permit.
+            limiter: { limit: 10_000_000, windowMs: 1_000 },
+            identity: ({ request }) => request.ip,
+          },
+        }
+      : {}),
   };
 }
 
@@ -101,7 +115,7 @@ async function expressApp() {
     return app.listen(0, '127.0.0.1');
   }
   // Idempotency fingerprints the parsed body: the parser goes first. GET needs none.
-  if (kind !== 'stack') app.use(express.json());
+  if (kind !== 'stack' && kind !== 'ratelimit') app.use(express.json());
   if (kind !== 'post') app.use(bulwark(stackOptions()));
   app.get('/', (_req, res) => res.json(HELLO));
   app.post('/orders', (req, res) => res.status(201).json({ id: ++orders, item: req.body.item }));

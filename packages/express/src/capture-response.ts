@@ -1,17 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { type IdempotencyClaim, PROBLEM_CONTENT_TYPE } from '@bulwark/idempotency';
-
-/** The problem answered when a keyed request's body was not parsed before Bulwark ran. */
-export const UNPARSED_BODY = {
-  type: 'urn:bulwark:idempotency:body-unparsed',
-  title: 'Request body cannot be compared',
-  status: 415,
-  detail:
-    'The request body was not parsed, so a retry with this Idempotency-Key cannot be matched against it. Send a body of a media type this service accepts.',
-} as const;
-export const PROBLEM_HEADERS: Readonly<Record<string, string>> = {
-  'content-type': PROBLEM_CONTENT_TYPE,
-};
+import type { IdempotencyClaim } from '@bulwark/idempotency';
+import type { Answer } from '@bulwark/server/internal';
 
 /** Writes a whole answer that did not come from the routes (a replay or a refusal). */
 export function send(
@@ -23,6 +12,11 @@ export function send(
   res.statusCode = status;
   for (const name in headers) res.setHeader(name, headers[name] as string | string[]);
   res.end(body);
+}
+
+/** Writes one of the stack's answers (an idempotent replay, a refusal) as it is. */
+export function sendAnswer(res: ServerResponse, answer: Answer): void {
+  send(res, answer.statusCode, answer.headers, answer.body);
 }
 
 type Chunk = string | Uint8Array;

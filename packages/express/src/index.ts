@@ -8,7 +8,9 @@ export type {
   HealthOptions,
   HealthPaths,
   IdempotencyOptions,
+  InboundLimiterOptions,
   MetricsOptions,
   PressureReason,
+  RateLimitOptions,
   SheddingOptions,
 } from '@bulwark/server';

@@ -1,15 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isBulkheadRejectedError } from '@bulwark/core';
 import { type RequestContext, runWithContext } from '@bulwark/correlation';
 import type { HealthRegistry } from '@bulwark/health';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { PROBLEM_HEADERS, UNPARSED_BODY, captureResponse, send } from './capture-response.js';
+import { captureResponse, sendAnswer } from './capture-response.js';
 import type { BulwarkOptions } from '@bulwark/server';
 import {
+  type Admission,
   BulwarkStack,
   CLIENT_CLOSED_REQUEST,
+  type IdempotencyStep,
+  MS_PER_SECOND,
   type OwnRoute,
-  expiredBudgetError,
+  type Resumed,
+  Ticket,
 } from '@bulwark/server/internal';
 
 declare global {
@@ -31,51 +34,27 @@ export interface BulwarkMiddleware extends RequestHandler {
   readonly health: HealthRegistry | undefined;
 }
 
-const MS_PER_SECOND = 1000;
-
 /**
- * What one request holds until its response closes. Bulwark adds no property to Express's
- * `req` and `res`: their shapes vary from request to request, so a property added in
- * middleware makes a megamorphic store that costs microseconds. One object and one closure do.
+ * `req.bulwark`, as a getter on the request's prototype (each Express app has its own) that reads
+ * the context from the request's ticket, kept in `res.locals` under a symbol. Express makes
+ * `res.locals` per request as a null-prototype object, a dictionary, so the store is a hash
+ * insert; a property added to `req` itself is a megamorphic store, and a WeakMap entry per
+ * request costs the garbage collector (measured in benchmarks/RESULTS.md, server stack). A
+ * symbol key stays out of `Object.keys`, `for...in` and JSON; an app that replaces `res.locals`
+ * wholesale after Bulwark ran loses `req.bulwark`, not `currentContext()`.
  */
-class Exchange {
-  start = 0;
-  /** Holds one of the fixed limit's slots. */
-  held = false;
-  /** Ends the bulkhead call that holds the slot. */
-  release: (() => void) | undefined = undefined;
-  /** Takes a queued request out of the bulkhead's queue. */
-  abort: AbortController | undefined = undefined;
-
-  constructor(
-    private readonly adapter: ExpressAdapter,
-    readonly req: Request,
-    readonly res: Response,
-  ) {}
-
-  readonly onClose = (): void => this.adapter.closed(this);
-}
-
-/**
- * `req.bulwark`, as a getter on the request's prototype (each Express app has its own) that
- * reads the context from `res.locals` under a symbol. Express makes `res.locals` per request as
- * a null-prototype object, a dictionary, so the store is a hash insert. A property added to
- * `req` itself is a megamorphic store (about 2 µs on Node 20), and a WeakMap entry per request
- * costs the garbage collector: on Node 24 this saved 0.9 µs a request over the WeakMap.
- * A symbol key stays out of `Object.keys`, `for...in` and JSON; an app that replaces
- * `res.locals` wholesale after Bulwark ran loses `req.bulwark`, not `currentContext()`.
- */
-const kContext = Symbol('bulwark.context');
+const kTicket = Symbol('bulwark.ticket');
 const withGetter = new WeakSet<object>();
 
-type ContextSlot = Record<symbol, RequestContext | undefined>;
+type TicketSlot = Record<symbol, ExpressTicket | undefined>;
 
-function exposeContext(req: Request, res: Response, context: RequestContext): void {
-  const locals = res.locals as ContextSlot | undefined;
+function exposeContext(ticket: ExpressTicket): void {
+  const { req, res } = ticket;
+  const locals = res.locals as TicketSlot | undefined;
   // A bare Node handler has no res.locals (and a request prototype that is Node's own): the
   // context is still in currentContext(), only req.bulwark is left out.
   if (locals === undefined) return;
-  locals[kContext] = context;
+  locals[kTicket] = ticket;
   const proto = Object.getPrototypeOf(req) as object | null;
   if (proto === null || withGetter.has(proto)) return;
   withGetter.add(proto);
@@ -83,19 +62,13 @@ function exposeContext(req: Request, res: Response, context: RequestContext): vo
     configurable: true,
     enumerable: false,
     get(this: Request): RequestContext | undefined {
-      return (this.res?.locals as ContextSlot | undefined)?.[kContext];
+      return (this.res?.locals as TicketSlot | undefined)?.[kTicket]?.context;
     },
     set(this: Request, value: RequestContext | undefined): void {
-      const locals = this.res?.locals as ContextSlot | undefined;
-      if (locals !== undefined) locals[kContext] = value;
+      const ticket = (this.res?.locals as TicketSlot | undefined)?.[kTicket];
+      if (ticket !== undefined) ticket.context = value;
     },
   });
-}
-
-/** The path of a request URL, without its query. */
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }
 
 /** Whether a request carries a body that something will read from the socket later. */
@@ -174,6 +147,58 @@ function routeOf(req: Request, res: Response): string {
   return base === undefined || base === '' ? path : base + path;
 }
 
+/** A request as the stack sees it: Express's `req` and `res`, and the `next` to go on with. */
+class ExpressTicket extends Ticket<Request> {
+  /** When the request arrived, on the stack's clock: only read with metrics on. */
+  start = 0;
+
+  constructor(
+    private readonly adapter: ExpressAdapter,
+    readonly req: Request,
+    readonly res: Response,
+    readonly next: NextFunction,
+  ) {
+    super();
+  }
+
+  get request(): Request {
+    return this.req;
+  }
+  get method(): string {
+    return this.req.method;
+  }
+  get url(): string {
+    return this.req.url;
+  }
+  get headers(): IncomingMessage['headers'] {
+    return this.req.headers;
+  }
+  get originalUrl(): string {
+    // A bare Node request, outside Express, has only its url.
+    return this.req.originalUrl ?? this.req.url;
+  }
+  get rawHeaders(): readonly string[] {
+    return this.req.rawHeaders;
+  }
+  get body(): unknown {
+    return this.req.body as unknown;
+  }
+  override get bodyUnread(): boolean {
+    const req = this.req;
+    return req.body === undefined && hasBody(req) && !req.complete;
+  }
+
+  setHeader(name: string, value: string): void {
+    this.res.setHeader(name, value);
+  }
+
+  resume(outcome: Resumed): void {
+    // A client that left while its request waited needs no answer.
+    if (this.res.closed) return;
+    this.adapter.carryOn(this, outcome);
+  }
+}
+
 class ExpressAdapter {
   readonly handle: RequestHandler;
   /** Whether anything waits for the end of a response: metrics or a concurrency limit. */
@@ -181,175 +206,88 @@ class ExpressAdapter {
 
   constructor(readonly stack: BulwarkStack<Request>) {
     this.handle = (req, res, next) => this.request(req, res, next);
-    this.watchClose =
-      stack.metrics !== undefined || stack.slots !== undefined || stack.limiter !== undefined;
+    this.watchClose = stack.metrics !== undefined || stack.holdsSlots;
   }
 
   /** The response closed: finished, or its client went away. */
-  closed(exchange: Exchange): void {
-    const { metrics, clock, slots } = this.stack;
-    if (exchange.held) {
-      exchange.held = false;
-      slots!.release();
+  closed(ticket: ExpressTicket): void {
+    const stack = this.stack;
+    stack.release(ticket);
+    if (stack.metrics !== undefined) {
+      const { req, res } = ticket;
+      const status = res.writableFinished ? res.statusCode : CLIENT_CLOSED_REQUEST;
+      const seconds = (stack.clock.now() - ticket.start) / MS_PER_SECOND;
+      stack.observe(ticket, routeOf(req, res), status, seconds);
     }
-    const release = exchange.release;
-    if (release !== undefined) {
-      exchange.release = undefined;
-      release();
-    }
-    // A request still queued when its client left gives up its place at once.
-    exchange.abort?.abort();
-    if (metrics !== undefined) {
-      const { req, res } = exchange;
-      metrics.observe(
-        req.method,
-        routeOf(req, res),
-        res.writableFinished ? res.statusCode : CLIENT_CLOSED_REQUEST,
-        (clock.now() - exchange.start) / MS_PER_SECOND,
-      );
+  }
+
+  /** Goes on with what admission decided, now or after a wait. */
+  carryOn(ticket: ExpressTicket, outcome: Admission): void {
+    switch (outcome.kind) {
+      case 'admitted':
+        this.admitted(ticket);
+        return;
+      case 'own-route':
+        this.serveOwn(outcome.route, ticket);
+        return;
+      case 'rejected':
+        ticket.next(outcome.error);
+        return;
+      case 'answer':
+        sendAnswer(ticket.res, outcome.answer);
+        return;
+      case 'pending':
+      case 'gone':
+        return;
     }
   }
 
   private request(req: Request, res: Response, next: NextFunction): void {
     const stack = this.stack;
-    const method = req.method;
-    if (stack.ownRoutes.size !== 0 && (method === 'GET' || method === 'HEAD')) {
-      const own = stack.ownRoutes.get(pathOf(req.url));
-      if (own !== undefined) {
-        this.serveOwn(own, res, next);
-        return;
+    const ticket = new ExpressTicket(this, req, res, next);
+    if (stack.metrics !== undefined) ticket.start = stack.clock.now();
+    const outcome = stack.admit(ticket);
+    if (outcome.kind !== 'own-route') {
+      if (stack.propagator !== undefined) exposeContext(ticket);
+      if (this.watchClose) {
+        if (stack.metrics !== undefined) watchRoutes(req);
+        res.on('close', () => this.closed(ticket));
       }
     }
-    let exchange: Exchange | undefined;
-    if (this.watchClose) {
-      exchange = new Exchange(this, req, res);
-      if (stack.metrics !== undefined) {
-        exchange.start = stack.clock.now();
-        watchRoutes(req);
-      }
-      res.on('close', exchange.onClose);
-    }
-
-    let context: RequestContext | undefined;
-    if (stack.propagator !== undefined) {
-      context = stack.context(req.headers);
-      exposeContext(req, res, context);
-      if (stack.responseHeader !== undefined)
-        res.setHeader(stack.responseHeader, context.correlationId);
-      if (context.deadline !== Infinity && context.deadline <= stack.clock.now()) {
-        next(expiredBudgetError());
-        return;
-      }
-    }
-
-    const rejection = stack.pressureRejection();
-    if (rejection !== undefined) {
-      next(rejection);
-      return;
-    }
-    const slots = stack.slots;
-    if (slots !== undefined) {
-      if (!slots.tryAcquire()) {
-        next(stack.limitRejection(slots.rejection()));
-        return;
-      }
-      exchange!.held = true;
-    }
-    if (stack.limiter === undefined) this.admitted(req, res, context, next);
-    else this.queue(req, res, exchange!, context, next);
-  }
-
-  /** Waits for a slot of a bulkhead (a queue or an adaptive limit), or is refused. */
-  private queue(
-    req: Request,
-    res: Response,
-    exchange: Exchange,
-    context: RequestContext | undefined,
-    next: NextFunction,
-  ): void {
-    const stack = this.stack;
-    const limiter = stack.limiter!;
-    const run = () =>
-      new Promise<void>((resolve) => {
-        exchange.abort = undefined;
-        // The response may have closed while the request waited for its slot.
-        if (res.closed) {
-          resolve();
-          return;
-        }
-        exchange.release = resolve;
-        this.admitted(req, res, context, next);
-      });
-    let running: Promise<void>;
-    if (limiter.queueLimit > 0) {
-      const controller = new AbortController();
-      exchange.abort = controller;
-      running = limiter.execute(run, controller.signal);
-    } else {
-      // No signal argument at all: with one, the policy builds a spreadable context per call.
-      running = limiter.execute(run);
-    }
-    running.then(undefined, (error: unknown) => {
-      // A client that left while queued needs no answer.
-      if (res.closed) return;
-      next(isBulkheadRejectedError(error) ? stack.limitRejection(error) : error);
-    });
+    this.carryOn(ticket, outcome);
   }
 
   /** The request has its slot: Idempotency-Key handling, then the routes. */
-  private admitted(
-    req: Request,
-    res: Response,
-    context: RequestContext | undefined,
-    next: NextFunction,
-  ): void {
-    const gate = this.stack.idempotency;
-    if (gate === undefined || !gate.handles(req.method)) {
-      this.proceed(req, context, next);
-      return;
-    }
-    // The body is part of the fingerprint: it must have been parsed before this middleware ran.
-    if (req.body === undefined && hasBody(req) && !req.complete) {
-      send(res, UNPARSED_BODY.status, PROBLEM_HEADERS, JSON.stringify(UNPARSED_BODY));
-      return;
-    }
-    gate
-      .begin({
-        method: req.method,
-        path: req.originalUrl,
-        headers: req.headers,
-        rawHeaders: req.rawHeaders,
-        body: req.body,
-        request: req,
-      })
-      .then(
-        (decision) => {
-          switch (decision.kind) {
-            case 'bypass':
-              this.proceed(req, context, next);
-              return;
-            case 'proceed':
-              captureResponse(res, decision);
-              this.proceed(req, context, next);
-              return;
-            case 'replay':
-              send(
-                res,
-                decision.response.status,
-                decision.response.headers,
-                decision.response.body,
-              );
-              return;
-            case 'reject':
-              send(res, decision.status, decision.headers, decision.body);
-              return;
-          }
-        },
-        (error: unknown) => next(error),
+  private admitted(ticket: ExpressTicket): void {
+    const step = this.stack.idempotencyStep(ticket);
+    if (step instanceof Promise) {
+      step.then(
+        (decided) => this.keyed(ticket, decided),
+        (error: unknown) => ticket.next(error),
       );
+    } else {
+      this.keyed(ticket, step);
+    }
   }
 
-  private proceed(req: Request, context: RequestContext | undefined, next: NextFunction): void {
+  private keyed(ticket: ExpressTicket, step: IdempotencyStep): void {
+    switch (step.kind) {
+      case 'bypass':
+        this.proceed(ticket);
+        return;
+      case 'proceed':
+        captureResponse(ticket.res, step);
+        this.proceed(ticket);
+        return;
+      case 'answer':
+        sendAnswer(ticket.res, step.answer);
+        return;
+    }
+  }
+
+  /** Runs the rest of the request, body events included, inside its context. */
+  private proceed(ticket: ExpressTicket): void {
+    const { context, req, next } = ticket;
     if (context === undefined) {
       next();
       return;
@@ -358,14 +296,15 @@ class ExpressAdapter {
     runWithContext(context, next);
   }
 
-  private serveOwn(route: OwnRoute, res: ServerResponse, next: NextFunction): void {
+  private serveOwn(route: OwnRoute, ticket: ExpressTicket): void {
+    const res: ServerResponse = ticket.res;
     this.stack.answer(route).then(
       (answer) => {
         res.statusCode = answer.statusCode;
         for (const name in answer.headers) res.setHeader(name, answer.headers[name]!);
         res.end(res.req.method === 'HEAD' ? undefined : answer.body);
       },
-      (error: unknown) => next(error),
+      (error: unknown) => ticket.next(error),
     );
   }
 }

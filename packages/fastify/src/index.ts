@@ -7,7 +7,9 @@ export type {
   HealthOptions,
   HealthPaths,
   IdempotencyOptions,
+  InboundLimiterOptions,
   MetricsOptions,
   PressureReason,
+  RateLimitOptions,
   SheddingOptions,
 } from '@bulwark/server';

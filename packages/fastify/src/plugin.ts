@@ -1,5 +1,5 @@
 import { type Readable, Transform, type TransformCallback, pipeline } from 'node:stream';
-import { isBulkheadRejectedError } from '@bulwark/core';
+import { checkBoolean } from '@bulwark/core/internal';
 import { type RequestContext, logFields, runWithContext } from '@bulwark/correlation';
 import type { IdempotencyClaim } from '@bulwark/idempotency';
 import type {
@@ -14,10 +14,14 @@ import type {
 import fp from 'fastify-plugin';
 import { type BulwarkOptions, httpAnswerFor } from '@bulwark/server';
 import {
+  type Admission,
+  type Answer,
   BulwarkStack,
   CLIENT_CLOSED_REQUEST,
-  type FixedSlots,
-  expiredBudgetError,
+  type IdempotencyStep,
+  MS_PER_SECOND,
+  type Resumed,
+  Ticket,
 } from '@bulwark/server/internal';
 
 declare module 'fastify' {
@@ -38,31 +42,12 @@ export interface FastifyBulwarkOptions extends BulwarkOptions<FastifyRequest> {
   errorHandler?: boolean;
 }
 
-const MS_PER_SECOND = 1000;
 // Options Fastify's `register()` itself reads; they are not Bulwark's.
 const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers'];
-const kHeld = Symbol('bulwark.held');
-const kRelease = Symbol('bulwark.release');
-const kAbort = Symbol('bulwark.abort');
-const kClaim = Symbol('bulwark.claim');
-const kObserved = Symbol('bulwark.observed');
-const kReply = Symbol('bulwark.reply');
+const kTicket = Symbol('bulwark.ticket');
 
-// Each is declared as a request decorator only when its part is on; absent, it reads undefined.
-interface RequestState {
-  [kHeld]: boolean | undefined;
-  [kRelease]: (() => void) | null | undefined;
-  [kAbort]: AbortController | null;
-  [kClaim]: IdempotencyClaim | null;
-  [kObserved]: boolean;
-  [kReply]: FastifyReply | null;
-}
-type Req = FastifyRequest & RequestState;
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
+/** The request as Bulwark decorates it: its ticket, null for the stack's own routes. */
+type Req = FastifyRequest & { [kTicket]: FastifyTicket | null };
 
 function toArray<T>(hooks: T | T[] | undefined): T[] {
   if (hooks === undefined) return [];
@@ -71,6 +56,49 @@ function toArray<T>(hooks: T | T[] | undefined): T[] {
 
 function methodsOf(route: RouteOptions): string[] {
   return (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toUpperCase());
+}
+
+/** A request as the stack sees it: Fastify's request and reply, and the onRequest hook's `next`. */
+class FastifyTicket extends Ticket<FastifyRequest> {
+  /** The claimed Idempotency-Key, until its response is stored or the key is freed. */
+  claim: IdempotencyClaim | null = null;
+
+  constructor(
+    readonly request: FastifyRequest,
+    readonly reply: FastifyReply,
+    readonly next: HookHandlerDoneFunction,
+  ) {
+    super();
+  }
+
+  get method(): string {
+    return this.request.method;
+  }
+  get url(): string {
+    return this.request.url;
+  }
+  get headers(): FastifyRequest['headers'] {
+    return this.request.headers;
+  }
+  get originalUrl(): string {
+    return this.request.url;
+  }
+  get rawHeaders(): readonly string[] | undefined {
+    return (this.request.raw as Partial<FastifyRequest['raw']>).rawHeaders;
+  }
+  get body(): unknown {
+    return this.request.body;
+  }
+
+  setHeader(name: string, value: string): void {
+    void this.reply.header(name, value);
+  }
+
+  resume(outcome: Resumed): void {
+    // A client that left while its request waited needs no answer.
+    if (this.reply.raw.closed) return;
+    carryOn(this, outcome);
+  }
 }
 
 /**
@@ -132,294 +160,266 @@ export function install(
   stack: BulwarkStack<FastifyRequest>,
   errorHandler: boolean,
 ): void {
-  const {
-    propagator,
-    responseHeader,
-    slots,
-    limiter,
-    metrics,
-    idempotency: gate,
-    clock,
-    ownRoutes,
-  } = stack;
-  // Binding the logger costs a child logger's fields per request: only when something is logged.
-  const level = (fastify.log as { level?: unknown }).level;
-  const bindLogs = propagator !== undefined && typeof level === 'string' && level !== 'silent';
-  /** Contexts made for the request logger, waiting for their request's onRequest hook. */
-  const madeForLogs = bindLogs ? new WeakMap<object, RequestContext>() : undefined;
-
   fastify.decorateRequest('bulwark', null);
-  if (slots !== undefined) fastify.decorateRequest(kHeld, false);
-  if (limiter !== undefined) {
-    fastify.decorateRequest(kRelease, null);
-    if (limiter.queueLimit > 0) fastify.decorateRequest(kAbort, null);
-  }
-  if (gate !== undefined) fastify.decorateRequest(kClaim, null);
-  if (metrics !== undefined) {
-    fastify.decorateRequest(kObserved, false);
-    fastify.decorateRequest(kReply, null);
-  }
-
-  if (madeForLogs !== undefined) {
-    // Fastify logs "incoming request" with the child logger it makes before any hook runs: the
-    // context is made here, so that line carries the correlation ID as every later one does.
-    const makeChild = fastify.childLoggerFactory;
-    fastify.setChildLoggerFactory(function bulwarkChildLogger(logger, bindings, options, raw) {
-      if (ownRoutes.size !== 0 && ownRoutes.has(pathOf(raw.url ?? ''))) {
-        return makeChild.call(this, logger, bindings, options, raw);
-      }
-      const context = stack.context(raw.headers);
-      madeForLogs.set(raw, context);
-      const fields = { ...bindings, ...logFields({ context }) };
-      return makeChild.call(this, logger, fields, options, raw);
-    });
-    // Fastify's default 404 handler took the factory there was when the app was made. Armed
-    // again, as Fastify arms it, it takes this one. A 404 handler of the application's, set
-    // before, stays as it is.
-    if (fastify.prefix === '') {
-      try {
-        // Without arguments, as Fastify calls it: the types insist on a handler.
-        (fastify.setNotFoundHandler as unknown as () => void).call(fastify);
-      } catch {
-        // The application set its own 404 handler first: its request lines are bound in onRequest.
-      }
-    }
-  }
-
-  /** Runs the rest of the request inside its context. */
-  const proceed = (request: FastifyRequest, next: HookHandlerDoneFunction): void => {
-    const context = request.bulwark;
-    if (context === null) next();
-    else runWithContext(context, next);
-  };
-
-  fastify.addHook('onRequest', function bulwarkOnRequest(req, reply, next) {
-    const request = req as Req;
-    if (ownRoutes.size !== 0 && ownRoutes.has(pathOf(request.url))) {
-      next();
-      return;
-    }
-    // onRequestAbort gets no reply: keep it, for the time Fastify measures (as onResponse reads).
-    if (metrics !== undefined) request[kReply] = reply;
-    if (propagator !== undefined) {
-      let context = madeForLogs?.get(request.raw);
-      if (context === undefined) {
-        context = stack.context(request.headers);
-        // A route whose logger was not made by Bulwark's factory (registered before the plugin,
-        // or a 404 handler of the application's): its lines from here on carry the ID.
-        if (bindLogs) reply.log = request.log = request.log.child(logFields({ context }));
-      }
-      request.bulwark = context;
-      if (responseHeader !== undefined) reply.header(responseHeader, context.correlationId);
-      if (context.deadline !== Infinity && context.deadline <= clock.now()) {
-        next(expiredBudgetError());
-        return;
-      }
-    }
-    const rejection = stack.pressureRejection();
-    if (rejection !== undefined) {
-      next(rejection);
-      return;
-    }
-    if (slots !== undefined) {
-      if (!slots.tryAcquire()) {
-        next(stack.limitRejection(slots.rejection()));
-        return;
-      }
-      request[kHeld] = true;
-    }
-    if (limiter === undefined) {
-      proceed(request, next);
-      return;
-    }
-    const run = () =>
-      new Promise<void>((resolve) => {
-        request[kRelease] = resolve;
-        proceed(request, next);
-      });
-    let running: Promise<void>;
-    if (limiter.queueLimit > 0) {
-      const controller = new AbortController();
-      request[kAbort] = controller;
-      running = limiter.execute(run, controller.signal);
-    } else {
-      // No signal argument at all: with one, the policy builds a spreadable context per call.
-      running = limiter.execute(run);
-    }
-    running.then(undefined, (error: unknown) => {
-      // A client that left while queued needs no answer.
-      if (reply.raw.closed) return;
-      next((isBulkheadRejectedError(error) ? stack.limitRejection(error) : error) as FastifyError);
-    });
-  });
-
-  // An onResponse hook costs Fastify two listeners and a closure per request: only when needed.
-  if (metrics !== undefined || slots !== undefined || limiter !== undefined) {
-    fastify.addHook('onResponse', function bulwarkOnResponse(req, reply, next) {
-      const request = req as Req;
-      release(request, slots);
-      if (metrics !== undefined) observe(request, reply.statusCode, reply.elapsedTime);
-      next();
-    });
-  }
-
-  /** Records one request's duration, once: a request its client left is counted when it left. */
-  function observe(request: Req, status: number, elapsedMs: number): void {
-    if (request[kObserved]) return;
-    request[kObserved] = true;
-    const route = request.routeOptions.url ?? '';
-    // Probes and scrapes are not the service's traffic: Express leaves them out as well.
-    if (!ownRoutes.has(route)) {
-      metrics!.observe(request.method, route, status, elapsedMs / MS_PER_SECOND);
-    }
-  }
-
-  if (metrics !== undefined || slots !== undefined || limiter !== undefined) {
-    // onResponse never comes for a client that left before the answer: free its slot now, and
-    // count it as 499, the status proxies log for a client that closed the request.
-    fastify.addHook('onRequestAbort', function bulwarkOnRequestAbort(req, next) {
-      const request = req as Req;
-      request[kAbort]?.abort();
-      release(request, slots);
-      if (metrics !== undefined) {
-        observe(request, CLIENT_CLOSED_REQUEST, request[kReply]?.elapsedTime ?? 0);
-      }
-      next();
-    });
-  }
-
+  fastify.decorateRequest(kTicket, null);
+  const madeForLogs = bindLogsEarly(fastify, stack);
+  addAdmissionHook(fastify, stack, madeForLogs);
+  addResponseHooks(fastify, stack);
+  addIdempotencyHooks(fastify, stack);
+  addOwnRoutes(fastify, stack);
+  if (errorHandler) addErrorHandler(fastify);
   fastify.addHook('onClose', function bulwarkOnClose(_instance, next) {
     stack.close();
     next();
   });
+  stack.start();
+}
 
-  if (gate !== undefined) {
-    // Route-level hooks, only on routes with a method Idempotency-Key applies to: a GET route
-    // pays for none of them.
-    fastify.addHook('onRoute', (route) => {
-      if (!methodsOf(route).some((m) => gate.handles(m))) return;
-      route.preHandler = [idempotencyPreHandler, ...toArray(route.preHandler)];
-      route.onSend = [idempotencyOnSend, ...toArray(route.onSend)];
-    });
+/**
+ * Fastify logs "incoming request" with the child logger it makes before any hook runs: when
+ * something is logged, the context is made there, so that line carries the correlation ID as
+ * every later one does. Returns the contexts made, waiting for their request's onRequest hook.
+ * Binding costs a child logger's fields per request: nothing is done when nothing is logged.
+ */
+function bindLogsEarly(
+  fastify: FastifyInstance,
+  stack: BulwarkStack<FastifyRequest>,
+): WeakMap<object, RequestContext> | undefined {
+  const level = (fastify.log as { level?: unknown }).level;
+  if (stack.propagator === undefined || typeof level !== 'string' || level === 'silent') {
+    return undefined;
   }
+  const madeForLogs = new WeakMap<object, RequestContext>();
+  const makeChild = fastify.childLoggerFactory;
+  fastify.setChildLoggerFactory(function bulwarkChildLogger(logger, bindings, options, raw) {
+    if (stack.ownRoute(raw.method ?? '', raw.url ?? '') !== undefined) {
+      return makeChild.call(this, logger, bindings, options, raw);
+    }
+    const context = stack.context(raw.headers);
+    madeForLogs.set(raw, context);
+    const fields = { ...bindings, ...logFields({ context }) };
+    return makeChild.call(this, logger, fields, options, raw);
+  });
+  // Fastify's default 404 handler took the factory there was when the app was made. Armed
+  // again, as Fastify arms it, it takes this one. A 404 handler of the application's, set
+  // before, stays as it is.
+  if (fastify.prefix === '') {
+    try {
+      // Without arguments, as Fastify calls it: the types insist on a handler.
+      (fastify.setNotFoundHandler as unknown as () => void).call(fastify);
+    } catch {
+      // The application set its own 404 handler first: its request lines are bound in onRequest.
+    }
+  }
+  return madeForLogs;
+}
 
-  function idempotencyPreHandler(
-    req: FastifyRequest,
-    reply: FastifyReply,
-    next: HookHandlerDoneFunction,
-  ): void {
+/** Admission, in onRequest: everything the stack decides before the body is read. */
+function addAdmissionHook(
+  fastify: FastifyInstance,
+  stack: BulwarkStack<FastifyRequest>,
+  madeForLogs: WeakMap<object, RequestContext> | undefined,
+): void {
+  fastify.addHook('onRequest', function bulwarkOnRequest(req, reply, next) {
     const request = req as Req;
-    if (!gate!.handles(request.method)) {
+    const ticket = new FastifyTicket(request, reply, next);
+    const premade = madeForLogs?.get(request.raw);
+    ticket.context = premade;
+    const outcome = stack.admit(ticket);
+    if (outcome.kind === 'own-route') {
       next();
       return;
     }
-    gate!
-      .begin({
-        method: request.method,
-        path: request.url,
-        headers: request.headers,
-        rawHeaders: (request.raw as Partial<typeof request.raw>).rawHeaders,
-        body: request.body,
-        request,
-      })
-      .then(
-        (decision) => {
-          switch (decision.kind) {
-            case 'bypass':
-              next();
-              return;
-            case 'proceed':
-              request[kClaim] = decision;
-              // Fastify's onRequestAbort never fires once a POST's body has been read: watch the
-              // response instead. A claim still held when it closes got no answer through onSend
-              // (the client left, or the reply was hijacked), so the key is freed for a retry.
-              reply.raw.once('close', () => {
-                const claim = request[kClaim];
-                if (claim === null) return;
-                request[kClaim] = null;
-                void claim.release('client-closed');
-              });
-              next();
-              return;
-            case 'replay':
-              void reply
-                .code(decision.response.status)
-                .headers(decision.response.headers)
-                .send(decision.response.body);
-              return;
-            case 'reject':
-              // A Buffer, so Fastify leaves the problem+json content type as it is.
-              void reply
-                .code(decision.status)
-                .headers(decision.headers)
-                .send(Buffer.from(decision.body));
-              return;
-          }
-        },
+    request[kTicket] = ticket;
+    const context = ticket.context;
+    if (context !== undefined) {
+      request.bulwark = context;
+      // A route whose logger was not made by Bulwark's factory (registered before the plugin,
+      // or a 404 handler of the application's): its lines from here on carry the ID.
+      if (madeForLogs !== undefined && premade === undefined) {
+        reply.log = request.log = request.log.child(logFields({ context }));
+      }
+    }
+    carryOn(ticket, outcome);
+  });
+}
+
+/** Goes on with what admission decided, now or after a wait. */
+function carryOn(ticket: FastifyTicket, outcome: Admission): void {
+  switch (outcome.kind) {
+    case 'admitted': {
+      // The rest of the request runs inside its context.
+      const context = ticket.context;
+      if (context === undefined) ticket.next();
+      else runWithContext(context, ticket.next);
+      return;
+    }
+    case 'rejected':
+      ticket.next(outcome.error as FastifyError);
+      return;
+    case 'answer':
+      sendAnswer(ticket.reply, outcome.answer);
+      return;
+    case 'own-route':
+    case 'pending':
+    case 'gone':
+      return;
+  }
+}
+
+/** Gives back slots and records durations when responses end, or when their clients leave. */
+function addResponseHooks(fastify: FastifyInstance, stack: BulwarkStack<FastifyRequest>): void {
+  // An onResponse hook costs Fastify two listeners and a closure per request: only when needed.
+  if (stack.metrics === undefined && !stack.holdsSlots) return;
+  fastify.addHook('onResponse', function bulwarkOnResponse(req, reply, next) {
+    const ticket = (req as Req)[kTicket];
+    if (ticket !== null) finish(stack, ticket, reply.statusCode);
+    next();
+  });
+  // onResponse never comes for a client that left before the answer: free its slot now, and
+  // count it as 499, the status proxies log for a client that closed the request.
+  fastify.addHook('onRequestAbort', function bulwarkOnRequestAbort(req, next) {
+    const ticket = (req as Req)[kTicket];
+    if (ticket !== null) finish(stack, ticket, CLIENT_CLOSED_REQUEST);
+    next();
+  });
+}
+
+function finish(stack: BulwarkStack<FastifyRequest>, ticket: FastifyTicket, status: number): void {
+  stack.release(ticket);
+  if (stack.metrics !== undefined) {
+    const route = ticket.request.routeOptions.url ?? '';
+    stack.observe(ticket, route, status, ticket.reply.elapsedTime / MS_PER_SECOND);
+  }
+}
+
+/**
+ * Idempotency-Key handling as route-level hooks, only on routes with a method it applies to: a
+ * GET route pays for none of them. It runs in preHandler, once the body has been parsed.
+ */
+function addIdempotencyHooks(fastify: FastifyInstance, stack: BulwarkStack<FastifyRequest>): void {
+  const gate = stack.idempotency;
+  if (gate === undefined) return;
+  const preHandler = (req: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) => {
+    const ticket = (req as Req)[kTicket];
+    if (ticket === null) {
+      next();
+      return;
+    }
+    const step = stack.idempotencyStep(ticket);
+    if (step instanceof Promise) {
+      step.then(
+        (decided) => keyed(ticket, decided, next),
         (error: unknown) => next(error as FastifyError),
       );
-  }
-
-  function idempotencyOnSend(
-    req: FastifyRequest,
-    reply: FastifyReply,
-    payload: unknown,
-    next: (error: FastifyError | null, payload?: unknown) => void,
-  ): void {
-    const request = req as Req;
-    const claim = request[kClaim];
-    if (claim === null) {
-      next(null, payload);
-      return;
+    } else {
+      keyed(ticket, step, next);
     }
-    request[kClaim] = null;
-    if (
-      payload !== null &&
-      typeof payload === 'object' &&
-      typeof (payload as { pipe?: unknown }).pipe === 'function'
-    ) {
-      const capture = new CaptureStream(claim, reply);
-      pipeline(payload as Readable, capture, (error) => {
-        // A stream that broke off sent a partial answer: nothing to store, and the key is freed.
-        if (error) void claim.release('failed');
-      });
-      next(null, capture);
-      return;
-    }
-    const body = typeof payload === 'string' || payload instanceof Uint8Array ? payload : undefined;
-    // Stored before the answer leaves, so a client retrying at once finds it complete.
-    void claim
-      .complete({ status: reply.statusCode, headers: reply.getHeaders(), body })
-      .then(() => next(null, payload));
-  }
+  };
+  fastify.addHook('onRoute', (route) => {
+    if (!methodsOf(route).some((m) => gate.handles(m))) return;
+    route.preHandler = [preHandler, ...toArray(route.preHandler)];
+    route.onSend = [idempotencyOnSend, ...toArray(route.onSend)];
+  });
+}
 
-  for (const [path, route] of ownRoutes) {
+function keyed(ticket: FastifyTicket, step: IdempotencyStep, next: HookHandlerDoneFunction): void {
+  switch (step.kind) {
+    case 'bypass':
+      next();
+      return;
+    case 'proceed':
+      hold(ticket, step);
+      next();
+      return;
+    case 'answer':
+      sendAnswer(ticket.reply, step.answer);
+      return;
+  }
+}
+
+/**
+ * Keeps the claim until its response is stored. Fastify's onRequestAbort never fires once a
+ * POST's body has been read: the response is watched instead. A claim still held when it closes
+ * got no answer through onSend (the client left, or the reply was hijacked), so the key is freed
+ * for a retry.
+ */
+function hold(ticket: FastifyTicket, claim: IdempotencyClaim): void {
+  ticket.claim = claim;
+  ticket.reply.raw.once('close', () => {
+    const held = ticket.claim;
+    if (held === null) return;
+    ticket.claim = null;
+    void held.release('client-closed');
+  });
+}
+
+function idempotencyOnSend(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  next: (error: FastifyError | null, payload?: unknown) => void,
+): void {
+  const ticket = (req as Req)[kTicket];
+  const claim = ticket?.claim ?? null;
+  if (ticket === null || claim === null) {
+    next(null, payload);
+    return;
+  }
+  ticket.claim = null;
+  if (
+    payload !== null &&
+    typeof payload === 'object' &&
+    typeof (payload as { pipe?: unknown }).pipe === 'function'
+  ) {
+    const capture = new CaptureStream(claim, reply);
+    pipeline(payload as Readable, capture, (error) => {
+      // A stream that broke off sent a partial answer: nothing to store, and the key is freed.
+      if (error) void claim.release('failed');
+    });
+    next(null, capture);
+    return;
+  }
+  const body = typeof payload === 'string' || payload instanceof Uint8Array ? payload : undefined;
+  // Stored before the answer leaves, so a client retrying at once finds it complete.
+  void claim
+    .complete({ status: reply.statusCode, headers: reply.getHeaders(), body })
+    .then(() => next(null, payload));
+}
+
+/** The health views and the metrics page, as GET routes (Fastify answers HEAD for them). */
+function addOwnRoutes(fastify: FastifyInstance, stack: BulwarkStack<FastifyRequest>): void {
+  for (const [path, route] of stack.ownRoutes) {
     fastify.route({
       method: 'GET',
       url: path,
       handler: async (_request, reply) => {
-        const answer = await stack.answer(route);
-        void reply.code(answer.statusCode).headers(answer.headers);
-        // A Buffer, so Fastify adds no charset to application/health+json: the same bytes as Express.
-        return Buffer.from(answer.body);
+        sendAnswer(reply, await stack.answer(route));
+        return reply;
       },
     });
   }
+}
 
-  if (errorHandler) {
-    fastify.setErrorHandler(function bulwarkErrorHandler(error, _request, reply) {
-      const answer = httpAnswerFor(error);
-      // Thrown on, an error reaches the error handler Fastify had before this one.
-      if (answer === undefined) throw error;
-      // A Buffer, so Fastify adds no charset: the same bytes as Express and the idempotency answers.
-      void reply
-        .code(answer.statusCode)
-        .headers(answer.headers)
-        .send(Buffer.from(JSON.stringify(answer.body)));
-    });
-  }
+/**
+ * Writes one of the stack's answers as it is. A string goes as bytes, so Fastify adds no charset
+ * to its content type: the same bytes as Express.
+ */
+function sendAnswer(reply: FastifyReply, answer: Answer): void {
+  const body = answer.body;
+  void reply
+    .code(answer.statusCode)
+    .headers(answer.headers as Record<string, string | string[]>)
+    .send(typeof body === 'string' ? Buffer.from(body) : body);
+}
 
-  stack.start();
+function addErrorHandler(fastify: FastifyInstance): void {
+  fastify.setErrorHandler(function bulwarkErrorHandler(error, _request, reply) {
+    const answer = httpAnswerFor(error);
+    // Thrown on, an error reaches the error handler Fastify had before this one.
+    if (answer === undefined) throw error;
+    sendAnswer(reply, { ...answer, body: JSON.stringify(answer.body) });
+  });
 }
 
 function build(options: FastifyBulwarkOptions): {
@@ -429,23 +429,8 @@ function build(options: FastifyBulwarkOptions): {
   const own: Record<string, unknown> = { ...options };
   for (const name of REGISTER_OPTIONS) delete own[name];
   const { errorHandler = true, ...shared } = own as FastifyBulwarkOptions;
-  if (typeof errorHandler !== 'boolean') {
-    throw new TypeError(`expected errorHandler to be a boolean, got ${typeof errorHandler}`);
-  }
+  checkBoolean('errorHandler', errorHandler);
   return { stack: new BulwarkStack<FastifyRequest>(shared), errorHandler };
-}
-
-/** Gives back the request's slot, whichever kind it holds, once. */
-function release(request: Req, slots: FixedSlots | undefined): void {
-  if (request[kHeld] === true) {
-    request[kHeld] = false;
-    slots!.release();
-  }
-  const release = request[kRelease];
-  if (release !== undefined && release !== null) {
-    request[kRelease] = null;
-    release();
-  }
 }
 
 /**

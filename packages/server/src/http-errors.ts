@@ -67,6 +67,18 @@ const PROBLEMS = {
     503,
     'The service is at capacity. Retry after the time in Retry-After.',
   ),
+  rateLimited: problem(
+    'rate-limited',
+    'Too many requests',
+    429,
+    'This client has sent too many requests. Retry after the time in Retry-After.',
+  ),
+  rateLimitUnavailable: problem(
+    'rate-limit-unavailable',
+    'Rate limit unavailable',
+    503,
+    'The rate limit could not be checked, so the request was refused. Retry after the time in Retry-After.',
+  ),
   clientClosed: problem(
     'client-closed-request',
     'Client closed request',
@@ -202,6 +214,15 @@ export function withHttpFields<E extends Error>(error: E, answer: HttpAnswer): E
     fields.headers = { value: { 'retry-after': retryAfter }, configurable: true };
   }
   return Object.defineProperties(error, fields);
+}
+
+/**
+ * The problem of an inbound request refused by its caller's rate limit: 429, or 503 when the
+ * limit's store failed and the limiter refuses in that case (`onStoreError: 'deny'`), as the
+ * caller is then not the one over a limit.
+ */
+export function rateLimitedProblem(storeFailed: boolean): ProblemDetails {
+  return storeFailed ? PROBLEMS.rateLimitUnavailable : PROBLEMS.rateLimited;
 }
 
 /** A shedding rejection: the request was refused before it ran, to protect the process. */

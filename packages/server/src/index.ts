@@ -10,4 +10,5 @@ export type {
   SheddingOptions,
 } from './options.js';
 export type { IdempotencyOptions } from './idempotency-options.js';
+export type { InboundLimiterOptions, RateLimitOptions } from './rate-limit-options.js';
 export type { PressureReason } from './pressure.js';

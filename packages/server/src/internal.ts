@@ -10,7 +10,13 @@ export {
   shedError,
   withHttpFields,
 } from './http-errors.js';
-export { IdempotencyGate, resolveIdempotency, type GateRequest } from './idempotency-gate.js';
+export {
+  IdempotencyGate,
+  UNPARSED_BODY,
+  resolveIdempotency,
+  type GateRequest,
+  type IdempotencyStep,
+} from './idempotency-gate.js';
 export {
   PressureMonitor,
   ProcessProbe,
@@ -29,5 +35,23 @@ export {
   DEFAULT_READINESS_PATH,
   DEFAULT_STARTUP_PATH,
   type OwnAnswer,
-  type OwnRoute,
 } from './stack.js';
+export {
+  ADMITTED,
+  GONE,
+  MS_PER_SECOND,
+  PENDING,
+  Ticket,
+  pathOf,
+  type Admission,
+  type Admitted,
+  type Answer,
+  type Answered,
+  type Gone,
+  type InboundHeaders,
+  type OwnRoute,
+  type OwnRouteAdmission,
+  type Pending,
+  type Rejected,
+  type Resumed,
+} from './ticket.js';

@@ -3,13 +3,14 @@ import type { AdaptiveLimit } from '@bulwark/bulkhead';
 import type { InvalidIdArgs } from '@bulwark/correlation';
 import type { HealthRegistry } from '@bulwark/health';
 import type { IdempotencyOptions } from './idempotency-options.js';
+import type { RateLimitOptions } from './rate-limit-options.js';
 import type { PrometheusRegistry } from '@bulwark/telemetry';
 
 /**
  * The options of `bulwark()` (Express) and `bulwarkPlugin` (Fastify): one shape, one meaning.
- * Every part is on by default except idempotency, shedding and metrics, which need a decision
- * (a store, limits, a registry); `false` turns a part off. `Req` is the framework's request type,
- * which `idempotency.identity` receives.
+ * Every part is on by default except idempotency, shedding, metrics and rate limiting, which need
+ * a decision (a store, limits, a registry, a limiter); `false` turns a part off. `Req` is the
+ * framework's request type, which `idempotency.identity` and `rateLimit.identity` receive.
  */
 export interface BulwarkOptions<Req = unknown> {
   /** A correlation context per request: ID, trace, deadline. Default: on. */
@@ -24,7 +25,9 @@ export interface BulwarkOptions<Req = unknown> {
   shedding?: false | SheddingOptions;
   /** Request metrics and a `/metrics` route for a prom-client registry. Default: off. */
   metrics?: boolean | MetricsOptions;
-  /** Time for deadlines, pressure sampling and idempotency records. Default: the system clock. */
+  /** A rate limit per caller that answers 429 with Retry-After and RateLimit fields. Default: off. */
+  rateLimit?: false | RateLimitOptions<Req>;
+  /** Time for deadlines, pressure sampling, idempotency records and the limiters the stack builds. Default: the system clock. */
   clock?: Clock;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Server-side request metrics, kept in plain fields and read by a prom-client registry when it
- * is scraped. prom-client's own histogram hashes the label set on every `observe()` (about
- * 1.2 µs in Node 20, a tenth of what a bare Fastify route costs); here a request finds its
+ * is scraped. prom-client's own histogram hashes the label set on every `observe()`, a cost of
+ * the order of a bare route's (benchmarks/RESULTS.md, server stack); here a request finds its
  * series through a route map and two array indexes and bumps a counter.
  */
 
@@ -54,13 +54,14 @@ function methodIndex(method: string): number {
 }
 
 /**
- * `<prefix>http_server_request_duration_seconds{method, route, status_code}` and
- * `<prefix>http_server_shed_total{reason}`.
+ * `<prefix>http_server_request_duration_seconds{method, route, status_code}`,
+ * `<prefix>http_server_shed_total{reason}` and `<prefix>http_server_rate_limited_total{reason}`.
  */
 export class RequestMetrics {
   private readonly routes = new Map<string, RouteSlot>();
   private readonly durations: HistogramFamily;
   private readonly shedCounter: CounterFamily;
+  private readonly rateLimitedCounter: CounterFamily;
   private readonly statusLabels: string[] = [];
 
   constructor(
@@ -79,15 +80,19 @@ export class RequestMetrics {
       'Inbound requests refused with 503 to protect the service, by reason.',
       ['reason'],
     );
-    for (const family of [this.durations, this.shedCounter]) {
+    this.rateLimitedCounter = new CounterFamily(
+      `${prefix}http_server_rate_limited_total`,
+      "Inbound requests refused by their caller's rate limit, by reason: limit (429), or store-error (503, the limit's store failed).",
+      ['reason'],
+    );
+    for (const family of this.families()) {
       if (registry.getSingleMetric(family.name) !== undefined) {
         throw new Error(
           `a metric named ${family.name} is already registered in this registry: give Bulwark another metrics prefix`,
         );
       }
     }
-    registry.registerMetric(this.durations as never);
-    registry.registerMetric(this.shedCounter as never);
+    for (const family of this.families()) registry.registerMetric(family as never);
   }
 
   /** Records one finished request. `route` is the matched route template ('' when none matched). */
@@ -103,12 +108,21 @@ export class RequestMetrics {
     this.shedCounter.at([reason]).value++;
   }
 
+  /** Counts a request its caller's rate limit refused. */
+  rateLimited(reason: 'limit' | 'store-error'): void {
+    this.rateLimitedCounter.at([reason]).value++;
+  }
+
   /** Takes the metrics out of the registry. */
   unregister(): void {
-    for (const family of [this.durations, this.shedCounter]) {
+    for (const family of this.families()) {
       if (this.registry.getSingleMetric(family.name) === family)
         this.registry.removeSingleMetric(family.name);
     }
+  }
+
+  private families(): ReadonlyArray<HistogramFamily | CounterFamily> {
+    return [this.durations, this.shedCounter, this.rateLimitedCounter];
   }
 
   private addRoute(route: string): RouteSlot {

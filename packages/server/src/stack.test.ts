@@ -1,10 +1,12 @@
 import { adaptiveLimit } from '@bulwark/bulkhead';
+import { isDeadlineExceededError } from '@bulwark/core';
 import { healthRegistry } from '@bulwark/health';
-import { FakeClock } from '@bulwark/testing';
+import { FakeClock, settle } from '@bulwark/testing';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { PressureProbe, PressureReading } from './pressure.js';
 import { BulwarkStack } from './stack.js';
+import { ADMITTED, GONE, PENDING, type Resumed, Ticket } from './ticket.js';
 
 const calm: PressureReading = {
   eventLoopDelayMs: 0,
@@ -58,7 +60,7 @@ describe('BulwarkStack options', () => {
       [42, 'expected the options of bulwark() to be an object, got 42'],
       [
         { cors: true },
-        'expected no option named "cors": bulwark takes correlation, deadline, idempotency, health, shedding, metrics, clock',
+        'unknown option "cors" for bulwark(); expected one of correlation, deadline, idempotency, health, shedding, metrics, rateLimit, clock',
       ],
       [
         { correlation: 'yes' },
@@ -148,6 +150,62 @@ describe('BulwarkStack options', () => {
     for (const [options, message] of cases) {
       expect(() => new BulwarkStack(options as never), message).toThrow(message);
     }
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      'the top level',
+      { helth: false },
+      'unknown option "helth" for bulwark(); did you mean "health"?',
+    ],
+    [
+      'correlation',
+      { correlation: { responseheader: 'x-id' } },
+      'unknown option "correlation.responseheader" for bulwark(); did you mean "responseHeader"?',
+    ],
+    [
+      'deadline',
+      { deadline: { max: 10 } },
+      'unknown option "deadline.max" for bulwark(); did you mean "maxMs"?',
+    ],
+    [
+      'health',
+      { health: { detail: true } },
+      'unknown option "health.detail" for bulwark(); did you mean "detailed"?',
+    ],
+    [
+      'health.paths',
+      { health: { paths: { live: '/live' } } },
+      'unknown option "health.paths.live" for bulwark(); expected one of liveness, readiness, startup',
+    ],
+    [
+      'metrics',
+      { metrics: { registry: new Registry(), bucket: [1] } },
+      'unknown option "metrics.bucket" for bulwark(); did you mean "buckets"?',
+    ],
+    [
+      'shedding',
+      { shedding: { limit: 1, queueTimeout: 5 } },
+      'unknown option "shedding.queueTimeout" for bulwark(); did you mean "queueTimeoutMs"?',
+    ],
+    [
+      'idempotency, where the stack’s clock is the only clock',
+      { idempotency: { identity: 'shared', clock: new FakeClock() } },
+      'unknown option "idempotency.clock" for bulwark();',
+    ],
+  ])(
+    'refuses a misspelt option in %s, naming the nearest valid one',
+    (_level, options, message) => {
+      expect(() => new BulwarkStack(options as never)).toThrow(message);
+    },
+  );
+
+  it('registers nothing in the metrics registry when a later option is bad', () => {
+    const registry = new Registry();
+    expect(() => new BulwarkStack({ metrics: { registry }, shedding: { limit: 0 } })).toThrow(
+      'expected shedding.limit to be an integer >= 1, got 0',
+    );
+    expect(registry.getMetricsAsArray()).toEqual([]);
   });
 
   it('throws TypeError for a wrong type and RangeError for a value out of range', () => {
@@ -277,5 +335,105 @@ describe('BulwarkStack pressure and answers', () => {
     expect(answer.body).toContain('bulwark_http_server_request_duration_seconds_count');
     stack.close();
     expect(await registry.metrics()).not.toContain('bulwark_http_server_request_duration_seconds');
+  });
+});
+
+/** A request as a test adapter would describe it: headers written and resumed outcomes kept. */
+class TestTicket extends Ticket<{ id: string }> {
+  readonly written: Record<string, string> = {};
+  readonly resumed: Resumed[] = [];
+  readonly request = { id: 'r' };
+  readonly rawHeaders = undefined;
+  readonly body = undefined;
+  constructor(
+    readonly method = 'GET',
+    readonly url = '/',
+    readonly headers: Record<string, string> = {},
+  ) {
+    super();
+  }
+  get originalUrl(): string {
+    return this.url;
+  }
+  setHeader(name: string, value: string): void {
+    this.written[name] = value;
+  }
+  resume(outcome: Resumed): void {
+    this.resumed.push(outcome);
+  }
+}
+
+describe('BulwarkStack.admit', () => {
+  it('admits a request with the one shared outcome, its context made and its ID echoed', () => {
+    const stack = new BulwarkStack();
+    const a = new TestTicket('GET', '/', { 'x-request-id': 'req-1' });
+    const b = new TestTicket('POST', '/orders');
+    expect(stack.admit(a)).toBe(ADMITTED);
+    expect(stack.admit(b)).toBe(ADMITTED);
+    expect(a.context?.correlationId).toBe('req-1');
+    expect(a.written).toEqual({ 'x-request-id': 'req-1' });
+  });
+
+  it('keeps a context made earlier, as an adapter that made it for its logs does', () => {
+    const stack = new BulwarkStack();
+    const ticket = new TestTicket('GET', '/', { 'x-request-id': 'from-header' });
+    const earlier = stack.context({ 'x-request-id': 'made-earlier' });
+    ticket.context = earlier;
+    stack.admit(ticket);
+    expect(ticket.context).toBe(earlier);
+    expect(ticket.written['x-request-id']).toBe('made-earlier');
+  });
+
+  it('names own routes for GET and HEAD only, query or not, without a context', () => {
+    const stack = new BulwarkStack({ metrics: { registry: new Registry() } });
+    const probe = new TestTicket('GET', '/readyz?verbose=1');
+    expect(stack.admit(probe)).toEqual({ kind: 'own-route', route: 'readiness' });
+    expect(stack.admit(new TestTicket('HEAD', '/metrics'))).toEqual({
+      kind: 'own-route',
+      route: 'metrics',
+    });
+    expect(stack.admit(new TestTicket('POST', '/livez'))).toBe(ADMITTED);
+    expect(probe.context).toBeUndefined();
+    stack.close();
+  });
+
+  it('refuses a request whose caller’s budget is already spent', () => {
+    const stack = new BulwarkStack({ clock: new FakeClock() });
+    const outcome = stack.admit(new TestTicket('GET', '/', { 'x-bulwark-timeout-ms': '0' }));
+    expect(outcome.kind).toBe('rejected');
+    expect(outcome.kind === 'rejected' && isDeadlineExceededError(outcome.error)).toBe(true);
+  });
+
+  it('holds a fixed slot until release, which gives it back once however often it is called', () => {
+    const stack = new BulwarkStack({ shedding: { limit: 1 } });
+    const first = new TestTicket();
+    expect(stack.admit(first)).toBe(ADMITTED);
+    const refused = stack.admit(new TestTicket());
+    expect(refused.kind === 'rejected' && refused.error.message).toMatch(/bulkhead/i);
+    stack.release(first);
+    stack.release(first);
+    expect(stack.slots?.active).toBe(0);
+    expect(stack.admit(new TestTicket())).toBe(ADMITTED);
+  });
+
+  it('queues past a bulkhead’s limit, resumes when a slot frees, and lets a closed request leave', async () => {
+    const stack = new BulwarkStack({ shedding: { limit: 1, queue: 2 } });
+    const first = new TestTicket();
+    const second = new TestTicket();
+    const third = new TestTicket();
+    expect(stack.admit(first)).toBe(ADMITTED);
+    expect(stack.admit(second)).toBe(PENDING);
+    expect(stack.admit(third)).toBe(PENDING);
+    // The second's client leaves while it waits: it leaves the queue with nothing to answer.
+    stack.release(second);
+    await settle();
+    expect(second.resumed).toEqual([GONE]);
+    stack.release(first);
+    await settle();
+    expect(third.resumed).toEqual([ADMITTED]);
+    expect(stack.limiter?.active).toBe(1);
+    stack.release(third);
+    await settle();
+    expect(stack.limiter?.active).toBe(0);
   });
 });

@@ -1,87 +1,90 @@
-import { type BulkheadRejectedError, type Clock, systemClock } from '@bulwark/core';
 import {
-  checkBoolean,
-  checkInteger,
-  checkNumber,
-  checkOptionsObject,
-  checkString,
-  describeValue,
-} from '@bulwark/core/internal';
+  type BulkheadRejectedError,
+  type Clock,
+  isBulkheadRejectedError,
+  systemClock,
+} from '@bulwark/core';
+import { checkClock, checkKnownOptions, checkOptionsObject } from '@bulwark/core/internal';
 import { type Bulkhead, bulkhead } from '@bulwark/bulkhead';
-import {
-  type CorrelationPropagator,
-  type RequestContext,
-  correlationPropagator,
-} from '@bulwark/correlation';
-import {
-  type HealthKind,
-  type HealthRegistry,
-  type HealthReport,
-  healthRegistry,
-} from '@bulwark/health';
+import type { CorrelationPropagator, RequestContext } from '@bulwark/correlation';
+import { type HealthRegistry, type HealthReport, healthRegistry } from '@bulwark/health';
 import { type PrometheusRegistry, prometheusListener } from '@bulwark/telemetry';
+import { type ReadBudgetOptions, readBudget } from '@bulwark/timeout';
+import type { RateLimitDecision } from '@bulwark/rate-limit';
+import { expiredBudgetError, httpAnswerFor, shedError, withHttpFields } from './http-errors.js';
 import {
-  DEFAULT_BUDGET_HEADER,
-  DEFAULT_MAX_BUDGET_MS,
-  ENVOY_TIMEOUT_HEADER,
-  GRPC_TIMEOUT_HEADER,
-  type ReadBudgetOptions,
-  readBudget,
-} from '@bulwark/timeout';
-import { shedError, withHttpFields, httpAnswerFor } from './http-errors.js';
-import { type IdempotencyGate, resolveIdempotency } from './idempotency-gate.js';
-import type {
-  BulwarkOptions,
-  CorrelationOptions,
-  DeadlineOptions,
-  HealthOptions,
-  MetricsOptions,
-  SheddingOptions,
-} from './options.js';
-import { defaultPromRegistry } from './peers.js';
+  type IdempotencyGate,
+  type IdempotencyStep,
+  resolveIdempotency,
+} from './idempotency-gate.js';
+import { InboundRateLimit, parseRateLimit } from './inbound-rate-limit.js';
+import type { BulwarkOptions } from './options.js';
 import { DEFAULT_SAMPLE_INTERVAL_MS, PressureMonitor, type PressureProbe } from './pressure.js';
-import { DEFAULT_REQUEST_BUCKETS, RequestMetrics } from './request-metrics.js';
+import { RequestMetrics } from './request-metrics.js';
 import { FixedSlots } from './slots.js';
+import {
+  BULWARK_OPTIONS,
+  DEFAULT_LIMIT_RETRY_AFTER_MS,
+  FACTORY,
+  type MetricsSettings,
+  type SheddingSettings,
+  parseCorrelation,
+  parseDeadline,
+  parseHealth,
+  parseMetrics,
+  parseShedding,
+} from './stack-options.js';
+import {
+  ADMITTED,
+  type Admission,
+  type Answer,
+  GONE,
+  type InboundHeaders,
+  type OwnRoute,
+  type OwnRouteAdmission,
+  PENDING,
+  type Ticket,
+  answered,
+  pathOf,
+  rejected,
+} from './ticket.js';
 
-export const DEFAULT_LIVENESS_PATH = '/livez';
-export const DEFAULT_READINESS_PATH = '/readyz';
-export const DEFAULT_STARTUP_PATH = '/startupz';
-export const DEFAULT_METRICS_PATH = '/metrics';
-export const DEFAULT_METRICS_PREFIX = 'bulwark_';
+export {
+  DEFAULT_LIVENESS_PATH,
+  DEFAULT_METRICS_PATH,
+  DEFAULT_METRICS_PREFIX,
+  DEFAULT_READINESS_PATH,
+  DEFAULT_STARTUP_PATH,
+} from './stack-options.js';
+
 /** The `policy` label of the shedding bulkhead in Bulwark's policy metrics. */
 export const SHEDDING_BULKHEAD_NAME = 'http-server';
-/** Retry-After of a full fixed limit, as `@bulwark/bulkhead` hints for fixed limits. */
-export const DEFAULT_LIMIT_RETRY_AFTER_MS = 1000;
-
-const METRIC_PREFIX = /^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
-const MAX_BUCKETS = 64;
-const KNOWN_OPTIONS = [
-  'correlation',
-  'deadline',
-  'idempotency',
-  'health',
-  'shedding',
-  'metrics',
-  'clock',
-];
-
-/** A route the stack answers itself: a health view or the metrics page. */
-export type OwnRoute = HealthKind | 'metrics';
 
 /** What a health or metrics route answers. */
-export interface OwnAnswer {
-  readonly statusCode: number;
+export interface OwnAnswer extends Answer {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
 
+const BYPASS: IdempotencyStep = Object.freeze({ kind: 'bypass' });
+
+type Listener = ReturnType<typeof prometheusListener>;
+
+/** The concurrency limit and pressure checks that shedding builds. */
+interface Shedding {
+  readonly slots: FixedSlots | undefined;
+  readonly limiter: Bulkhead | undefined;
+  readonly pressure: PressureMonitor | undefined;
+}
+
 /**
- * Everything the Express middleware and the Fastify plugin share: the validated options and
- * the parts built from them. The adapters only translate between it and their framework.
+ * Everything the Express middleware and the Fastify plugin share: the validated options, the
+ * parts built from them, and the decisions made for each request. The adapters only translate
+ * between it and their framework.
  */
 export class BulwarkStack<Req = unknown> {
   /** GET/HEAD routes answered by the stack itself, by path. Never shed, never correlated. */
-  readonly ownRoutes = new Map<string, OwnRoute>();
+  readonly ownRoutes: ReadonlyMap<string, OwnRoute>;
   readonly propagator: CorrelationPropagator | undefined;
   /** The response header the correlation ID is echoed in. */
   readonly responseHeader: string | undefined;
@@ -92,11 +95,15 @@ export class BulwarkStack<Req = unknown> {
   readonly pressure: PressureMonitor | undefined;
   readonly metrics: RequestMetrics | undefined;
   readonly idempotency: IdempotencyGate<Req> | undefined;
+  /** The rate limit per caller. */
+  readonly rateLimit: InboundRateLimit<Req> | undefined;
   readonly clock: Clock;
-  private readonly budgetOptions: ReadBudgetOptions | undefined;
-  private readonly budgetHeaders: readonly string[];
   /** The registry behind the health routes. */
   readonly healthRegistry: HealthRegistry | undefined;
+  /** The outcome of each own route, made once. */
+  private readonly ownAdmissions: ReadonlyMap<string, OwnRouteAdmission>;
+  private readonly budgetOptions: ReadBudgetOptions | undefined;
+  private readonly budgetHeaders: readonly string[];
   private readonly ownHealth: boolean;
   private readonly detailed: boolean;
   private readonly pressureRetryAfterMs: number;
@@ -105,163 +112,44 @@ export class BulwarkStack<Req = unknown> {
   private readonly headerView = new NodeHeaders();
 
   constructor(options: BulwarkOptions<Req> = {}, probe?: PressureProbe) {
-    checkOptionsObject('bulwark', options);
-    for (const key of Object.keys(options)) {
-      if (!KNOWN_OPTIONS.includes(key)) {
-        throw new TypeError(
-          `expected no option named ${JSON.stringify(key)}: bulwark takes ${KNOWN_OPTIONS.join(', ')}`,
-        );
-      }
-    }
+    checkOptionsObject(FACTORY, options);
+    checkKnownOptions(FACTORY, options, BULWARK_OPTIONS);
+    if (options.clock !== undefined) checkClock(options.clock);
     this.clock = options.clock ?? systemClock;
-
-    const correlation = part<CorrelationOptions>('correlation', options.correlation, true);
-    if (correlation !== undefined) {
-      const { responseHeader, ...propagatorOptions } = correlation;
-      this.propagator = correlationPropagator(propagatorOptions);
-      if (responseHeader !== undefined && responseHeader !== false) {
-        checkHeaderName('correlation.responseHeader', responseHeader);
-      }
-      this.responseHeader =
-        responseHeader === false
-          ? undefined
-          : (responseHeader ?? correlation.headers?.[0] ?? 'x-request-id');
-    }
-
-    const deadline = part<DeadlineOptions>('deadline', options.deadline, correlation !== undefined);
-    if (deadline !== undefined) {
-      if (correlation === undefined) {
-        throw new TypeError(
-          'expected deadline to be false when correlation is false: the deadline lives in the request context',
-        );
-      }
-      const header = deadline.header ?? DEFAULT_BUDGET_HEADER;
-      checkHeaderName('deadline.header', header);
-      const maxMs = deadline.maxMs ?? DEFAULT_MAX_BUDGET_MS;
-      checkInteger('deadline.maxMs', maxMs, 1);
-      const fallbacks = deadline.fallbacks ?? true;
-      checkBoolean('deadline.fallbacks', fallbacks);
-      this.budgetOptions = { header, maxMs, fallbacks };
-      this.budgetHeaders = fallbacks
-        ? [header, GRPC_TIMEOUT_HEADER, ENVOY_TIMEOUT_HEADER]
-        : [header];
-    } else {
-      this.budgetHeaders = [];
-    }
-
-    const health = part<HealthOptions>('health', options.health, true);
-    this.ownHealth = false;
-    this.detailed = false;
-    if (health !== undefined) {
-      if (health.registry !== undefined && !isHealthRegistry(health.registry)) {
-        throw new TypeError(
-          `expected health.registry to be a healthRegistry() from @bulwark/health, got ${describeValue(health.registry)}`,
-        );
-      }
-      this.ownHealth = health.registry === undefined;
-      this.healthRegistry = health.registry ?? healthRegistry({ clock: this.clock });
-      this.detailed = health.detailed ?? false;
-      checkBoolean('health.detailed', this.detailed);
-      const paths = health.paths ?? {};
-      checkOptionsObject('health.paths', paths);
-      this.addRoute('health.paths.liveness', paths.liveness, DEFAULT_LIVENESS_PATH, 'liveness');
-      this.addRoute('health.paths.readiness', paths.readiness, DEFAULT_READINESS_PATH, 'readiness');
-      this.addRoute('health.paths.startup', paths.startup, DEFAULT_STARTUP_PATH, 'startup');
-    }
-
-    const metrics = part<MetricsOptions>('metrics', options.metrics, false);
-    let listener: ReturnType<typeof prometheusListener> | undefined;
-    if (metrics !== undefined) {
-      const registry = metrics.registry ?? defaultPromRegistry();
-      const prefix = metrics.prefix ?? DEFAULT_METRICS_PREFIX;
-      if (typeof prefix !== 'string' || !METRIC_PREFIX.test(prefix)) {
-        throw new TypeError(
-          `expected metrics.prefix to be a metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${describeValue(prefix)}`,
-        );
-      }
-      const buckets = metrics.buckets ?? DEFAULT_REQUEST_BUCKETS;
-      checkBuckets(buckets);
-      // The listener validates the registry and names Bulwark's policy metrics.
-      listener = prometheusListener({ registry, prefix });
-      this.registry = registry;
-      this.metrics = new RequestMetrics(registry, prefix, [...buckets]);
-      this.stops.push(() => this.metrics!.unregister());
-      this.addRoute('metrics.path', metrics.path, DEFAULT_METRICS_PATH, 'metrics');
-    }
-
-    const shedding = part<SheddingOptions>('shedding', options.shedding, false);
-    this.pressureRetryAfterMs = DEFAULT_SAMPLE_INTERVAL_MS;
-    if (shedding !== undefined) {
-      const interval = shedding.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
-      checkInteger('shedding.sampleIntervalMs', interval, 10, 60_000);
-      const limits = {
-        maxEventLoopDelayMs: optionalNumber(
-          'shedding.maxEventLoopDelayMs',
-          shedding.maxEventLoopDelayMs,
-          1,
-        ),
-        maxEventLoopUtilization: optionalNumber(
-          'shedding.maxEventLoopUtilization',
-          shedding.maxEventLoopUtilization,
-          0,
-          1,
-        ),
-        maxHeapUsedBytes: optionalNumber('shedding.maxHeapUsedBytes', shedding.maxHeapUsedBytes, 1),
-        maxHeapUsedRatio: optionalNumber(
-          'shedding.maxHeapUsedRatio',
-          shedding.maxHeapUsedRatio,
-          0,
-          1,
-        ),
-        maxRssBytes: optionalNumber('shedding.maxRssBytes', shedding.maxRssBytes, 1),
-      };
-      const retryAfterMs = optionalNumber('shedding.retryAfterMs', shedding.retryAfterMs, 0);
-      this.pressureRetryAfterMs = retryAfterMs ?? interval;
-      const checksPressure = Object.values(limits).some((v) => v !== undefined);
-      if (shedding.limit === undefined) {
-        if (shedding.queue !== undefined || shedding.queueTimeoutMs !== undefined) {
-          throw new TypeError(
-            'expected shedding.limit to be set when shedding.queue or queueTimeoutMs is',
-          );
-        }
-        if (!checksPressure) {
-          throw new TypeError(
-            'expected shedding to set a limit or a pressure check (maxEventLoopDelayMs, maxEventLoopUtilization, maxHeapUsedBytes, maxHeapUsedRatio, maxRssBytes)',
-          );
-        }
-      } else if (
-        typeof shedding.limit === 'number' &&
-        (shedding.queue ?? 0) === 0 &&
-        shedding.queueTimeoutMs === undefined
-      ) {
-        checkInteger('shedding.limit', shedding.limit, 1);
-        this.slots = new FixedSlots(
-          shedding.limit,
-          retryAfterMs ?? DEFAULT_LIMIT_RETRY_AFTER_MS,
-          SHEDDING_BULKHEAD_NAME,
-          listener,
-        );
-        if (listener !== undefined) {
-          this.stops.push(listener.observeBulkhead(this.slots, { name: SHEDDING_BULKHEAD_NAME }));
-        }
-      } else {
-        this.limiter = bulkhead({
-          limit: shedding.limit,
-          queue: shedding.queue,
-          queueTimeoutMs: shedding.queueTimeoutMs,
-          retryAfterMs,
-          name: SHEDDING_BULKHEAD_NAME,
-          listener,
-          clock: this.clock,
-        });
-        if (listener !== undefined) {
-          this.stops.push(listener.observeBulkhead(this.limiter, { name: SHEDDING_BULKHEAD_NAME }));
-        }
-      }
-      if (checksPressure) this.pressure = new PressureMonitor(limits, interval, this.clock, probe);
-    }
-
+    // Every option is checked before anything is registered or started.
+    const routes = new Map<string, OwnRoute>();
+    const correlation = parseCorrelation(options.correlation);
+    const deadline = parseDeadline(options.deadline, correlation !== undefined);
+    const health = parseHealth(options.health, routes);
+    const metrics = parseMetrics(options.metrics, routes);
+    const shedding = parseShedding(options.shedding);
     this.idempotency = resolveIdempotency(options.idempotency, this.clock);
+    const rateLimit = parseRateLimit<Req>(options.rateLimit, this.clock);
+    this.rateLimit = rateLimit === undefined ? undefined : new InboundRateLimit(rateLimit);
+
+    this.ownRoutes = routes;
+    this.ownAdmissions = new Map(
+      [...routes].map(([path, route]) => [
+        path,
+        Object.freeze({ kind: 'own-route' as const, route }),
+      ]),
+    );
+    this.propagator = correlation?.propagator;
+    this.responseHeader = correlation?.responseHeader;
+    this.budgetOptions = deadline?.read;
+    this.budgetHeaders = deadline?.headers ?? [];
+    this.registry = metrics?.registry;
+    const listener = metrics === undefined ? undefined : this.measure(metrics);
+    this.metrics = metrics === undefined ? undefined : this.requestMetrics(metrics);
+    const parts = shedding === undefined ? undefined : this.shed(shedding, listener, probe);
+    this.slots = parts?.slots;
+    this.limiter = parts?.limiter;
+    this.pressure = parts?.pressure;
+    this.pressureRetryAfterMs = shedding?.pressureRetryAfterMs ?? DEFAULT_SAMPLE_INTERVAL_MS;
+    this.ownHealth = health !== undefined && health.registry === undefined;
+    this.healthRegistry =
+      health === undefined ? undefined : (health.registry ?? healthRegistry({ clock: this.clock }));
+    this.detailed = health?.detailed ?? false;
   }
 
   /** Starts the pressure sampler (idempotent). */
@@ -276,10 +164,88 @@ export class BulwarkStack<Req = unknown> {
     if (this.ownHealth) this.healthRegistry?.close();
   }
 
+  /** Whether a request's slot must be given back when its response closes. */
+  get holdsSlots(): boolean {
+    return this.slots !== undefined || this.limiter !== undefined;
+  }
+
+  /** The stack's own route a GET or HEAD of this URL asks for, if it is one. */
+  ownRoute(method: string, url: string): OwnRouteAdmission | undefined {
+    if (this.ownAdmissions.size === 0 || (method !== 'GET' && method !== 'HEAD')) return undefined;
+    return this.ownAdmissions.get(pathOf(url));
+  }
+
+  /**
+   * Decides whether a request may go on to the routes, in this order: the stack's own routes;
+   * the correlation context, its ID echoed on the response; a caller's budget already spent;
+   * pressure; the caller's rate limit; a concurrency slot, taken at once or waited for in the
+   * bulkhead's queue. Each refusal is counted. A request that waits (for a slot, or for a
+   * remote limiter's decision) gets `PENDING` now and its outcome through `ticket.resume()`;
+   * every other outcome but a refusal is a shared constant.
+   */
+  admit(ticket: Ticket<Req>): Admission {
+    const own = this.ownRoute(ticket.method, ticket.url);
+    if (own !== undefined) return own;
+    if (this.propagator !== undefined) {
+      const context = (ticket.context ??= this.context(ticket.headers));
+      const header = this.responseHeader;
+      if (header !== undefined) ticket.setHeader(header, context.correlationId);
+      if (context.deadline !== Infinity && context.deadline <= this.clock.now()) {
+        return rejected(expiredBudgetError());
+      }
+    }
+    const pressure = this.pressureRejection();
+    if (pressure !== undefined) return rejected(pressure);
+    // Before a slot is taken, so a slot is never held while a decision is on the wire.
+    const limit = this.rateLimit;
+    if (limit !== undefined && limit.applies(ticket.url)) return this.limitCaller(ticket, limit);
+    return this.takeSlot(ticket);
+  }
+
+  /**
+   * The response closed, finished or abandoned by its client: gives back the slot the ticket
+   * holds, whichever kind, once, and takes a request still queued out of the queue at once.
+   */
+  release(ticket: Ticket<Req>): void {
+    ticket.closed = true;
+    if (ticket.held) {
+      ticket.held = false;
+      this.slots!.release();
+    }
+    const release = ticket.release;
+    if (release !== undefined) {
+      ticket.release = undefined;
+      release();
+    }
+    const abort = ticket.abort;
+    if (abort !== undefined) {
+      ticket.abort = undefined;
+      abort.abort();
+    }
+  }
+
+  /**
+   * Records a request's duration, once: a request whose client left is counted when it left,
+   * as `statusCode` 499, and not again if its handler answers later.
+   */
+  observe(ticket: Ticket<Req>, route: string, statusCode: number, seconds: number): void {
+    const metrics = this.metrics;
+    if (metrics === undefined || ticket.observed) return;
+    ticket.observed = true;
+    metrics.observe(ticket.method, route, statusCode, seconds);
+  }
+
+  /**
+   * The Idempotency-Key step of an admitted request: `bypass` at once (no promise) when the gate
+   * is off or does not handle the method, else what the gate decided.
+   */
+  idempotencyStep(ticket: Ticket<Req>): IdempotencyStep | Promise<IdempotencyStep> {
+    const gate = this.idempotency;
+    return gate === undefined ? BYPASS : gate.step(ticket);
+  }
+
   /** The request context for inbound headers: correlation ID, trace, and deadline from the caller's budget. */
-  context(
-    headers: Readonly<Record<string, string | readonly string[] | undefined>>,
-  ): RequestContext {
+  context(headers: InboundHeaders): RequestContext {
     const budget = this.budget(headers);
     const view = this.headerView;
     view.headers = headers;
@@ -294,9 +260,7 @@ export class BulwarkStack<Req = unknown> {
   }
 
   /** The caller's remaining budget in ms, or undefined when none (or none valid) was sent. */
-  budget(
-    headers: Readonly<Record<string, string | readonly string[] | undefined>>,
-  ): number | undefined {
+  budget(headers: InboundHeaders): number | undefined {
     const names = this.budgetHeaders;
     // Most requests carry no budget: look before paying for the parse.
     for (let i = 0; i < names.length; i++) {
@@ -340,32 +304,154 @@ export class BulwarkStack<Req = unknown> {
     };
   }
 
-  private addRoute(
-    name: string,
-    value: string | false | undefined,
-    fallback: string,
-    route: OwnRoute,
-  ): void {
-    if (value === false) return;
-    const path = value ?? fallback;
-    checkString(name, path, 1024);
-    if (!path.startsWith('/') || /[?#\s]/.test(path)) {
-      throw new TypeError(
-        `expected ${name} to be a path starting with "/" without query or spaces, got ${describeValue(path)}`,
-      );
+  /** Takes a permit of the caller's rate limit, then a slot; a remote decision is waited for. */
+  private limitCaller(ticket: Ticket<Req>, limit: InboundRateLimit<Req>): Admission {
+    let decision: RateLimitDecision | Promise<RateLimitDecision>;
+    try {
+      decision = limit.take(ticket);
+    } catch (error: unknown) {
+      // An identity callback that throws, or a key no limiter takes: the application's error.
+      return rejected(asError(error));
     }
-    if (this.ownRoutes.has(path)) {
-      throw new TypeError(
-        `expected ${name} to differ from the other health and metrics paths, got ${describeValue(path)}`,
-      );
+    if (!(decision instanceof Promise)) return this.afterLimit(ticket, limit, decision);
+    decision.then(
+      (decided) => {
+        if (ticket.closed) {
+          ticket.resume(GONE);
+          return;
+        }
+        const outcome = this.afterLimit(ticket, limit, decided);
+        // A request that now queues for a slot is resumed by the queue.
+        if (outcome.kind !== 'pending') ticket.resume(outcome);
+      },
+      (error: unknown) => ticket.resume(rejected(asError(error))),
+    );
+    return PENDING;
+  }
+
+  private afterLimit(
+    ticket: Ticket<Req>,
+    limit: InboundRateLimit<Req>,
+    decision: RateLimitDecision,
+  ): Admission {
+    if (!decision.allowed) {
+      this.metrics?.rateLimited(decision.storeFailed ? 'store-error' : 'limit');
+      return answered(limit.refusal(decision));
     }
-    this.ownRoutes.set(path, route);
+    limit.allowed(ticket, decision);
+    return this.takeSlot(ticket);
+  }
+
+  /** A slot of the concurrency limit: a fixed slot at once, or the bulkhead's, maybe after a wait. */
+  private takeSlot(ticket: Ticket<Req>): Admission {
+    const slots = this.slots;
+    if (slots !== undefined) {
+      if (!slots.tryAcquire()) return rejected(this.limitRejection(slots.rejection()));
+      ticket.held = true;
+      return ADMITTED;
+    }
+    return this.limiter === undefined ? ADMITTED : this.queue(ticket, this.limiter);
+  }
+
+  /**
+   * Runs the request inside a bulkhead call that lasts until `release()`. The bulkhead calls back
+   * at once when a slot is free (ADMITTED), or later from its queue (PENDING, then `resume()`).
+   */
+  private queue(ticket: Ticket<Req>, limiter: Bulkhead): Admission {
+    let waited = false;
+    let admittedAtOnce = false;
+    const run = () =>
+      new Promise<void>((release) => {
+        ticket.abort = undefined;
+        // The response may have closed while the request waited: give the slot back at once.
+        if (ticket.closed) {
+          release();
+          return;
+        }
+        ticket.release = release;
+        if (waited) ticket.resume(ADMITTED);
+        else admittedAtOnce = true;
+      });
+    let running: Promise<void>;
+    if (limiter.queueLimit > 0) {
+      const controller = new AbortController();
+      ticket.abort = controller;
+      running = limiter.execute(run, controller.signal);
+    } else {
+      // No signal argument at all: with one, the policy builds a spreadable context per call.
+      running = limiter.execute(run);
+    }
+    waited = true;
+    running.then(undefined, (error: unknown) => {
+      // A client that left while queued needs no answer.
+      if (ticket.closed) ticket.resume(GONE);
+      else ticket.resume(rejected(this.limitError(error)));
+    });
+    return admittedAtOnce ? ADMITTED : PENDING;
+  }
+
+  private limitError(error: unknown): Error {
+    return isBulkheadRejectedError(error) ? this.limitRejection(error) : asError(error);
+  }
+
+  /** The listener that names Bulwark's policy metrics, and validates the registry. */
+  private measure(settings: MetricsSettings): Listener {
+    return prometheusListener({ registry: settings.registry, prefix: settings.prefix });
+  }
+
+  private requestMetrics(settings: MetricsSettings): RequestMetrics {
+    const metrics = new RequestMetrics(settings.registry, settings.prefix, [...settings.buckets]);
+    this.stops.push(() => metrics.unregister());
+    return metrics;
+  }
+
+  private shed(
+    settings: SheddingSettings,
+    listener: Listener | undefined,
+    probe: PressureProbe | undefined,
+  ): Shedding {
+    const pressure =
+      settings.pressure === undefined
+        ? undefined
+        : new PressureMonitor(settings.pressure, settings.sampleIntervalMs, this.clock, probe);
+    if (settings.limit === undefined) return { slots: undefined, limiter: undefined, pressure };
+    if (settings.fixed) {
+      const slots = new FixedSlots(
+        settings.limit as number,
+        settings.retryAfterMs ?? DEFAULT_LIMIT_RETRY_AFTER_MS,
+        SHEDDING_BULKHEAD_NAME,
+        listener,
+      );
+      this.observeLimit(slots, listener);
+      return { slots, limiter: undefined, pressure };
+    }
+    const limiter = bulkhead({
+      limit: settings.limit,
+      queue: settings.queue,
+      queueTimeoutMs: settings.queueTimeoutMs,
+      retryAfterMs: settings.retryAfterMs,
+      name: SHEDDING_BULKHEAD_NAME,
+      listener,
+      clock: this.clock,
+    });
+    this.observeLimit(limiter, listener);
+    return { slots: undefined, limiter, pressure };
+  }
+
+  /** The limit's gauges (in flight, queued, limit) in Bulwark's policy metrics. */
+  private observeLimit(limit: FixedSlots | Bulkhead, listener: Listener | undefined): void {
+    if (listener !== undefined) {
+      this.stops.push(listener.observeBulkhead(limit, { name: SHEDDING_BULKHEAD_NAME }));
+    }
   }
 }
 
-const NO_HEADERS: Readonly<Record<string, string | readonly string[] | undefined>> = Object.freeze(
-  {},
-);
+/** What the frameworks' error handling takes: anything thrown, as an Error. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+const NO_HEADERS: InboundHeaders = Object.freeze({});
 
 /**
  * Node's request headers as a `get()` source. Node names every header in lowercase, so a miss
@@ -373,64 +459,11 @@ const NO_HEADERS: Readonly<Record<string, string | readonly string[] | undefined
  * casings of each one that is absent. One view is reused, as `extract()` is synchronous.
  */
 class NodeHeaders {
-  headers: Readonly<Record<string, string | readonly string[] | undefined>> = NO_HEADERS;
+  headers: InboundHeaders = NO_HEADERS;
   get(name: string): string | undefined {
     const value = this.headers[name];
     if (typeof value === 'string') return value;
     // Node joins repeated headers, set-cookie aside; an array only comes from other sources.
     return value === undefined ? undefined : value.join(', ');
   }
-}
-
-/** An option that is `true`/absent (defaults), `false` (off) or an options object. */
-function part<T extends object>(name: string, value: unknown, onByDefault: boolean): T | undefined {
-  if (value === undefined) return onByDefault ? ({} as T) : undefined;
-  if (value === false) return undefined;
-  if (value === true) return {} as T;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(
-      `expected ${name} to be a boolean or an options object, got ${describeValue(value)}`,
-    );
-  }
-  return value as T;
-}
-
-function optionalNumber(
-  name: string,
-  value: unknown,
-  min: number,
-  max = Number.MAX_VALUE,
-): number | undefined {
-  if (value === undefined) return undefined;
-  checkNumber(name, value, min, max);
-  return value;
-}
-
-function checkHeaderName(name: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(value)) {
-    throw new TypeError(
-      `expected ${name} to be a lowercase header name, got ${describeValue(value)}`,
-    );
-  }
-}
-
-function checkBuckets(value: unknown): asserts value is readonly number[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_BUCKETS) {
-    throw new TypeError(
-      `expected metrics.buckets to be an array of 1 to ${MAX_BUCKETS} numbers, got ${describeValue(value)}`,
-    );
-  }
-  (value as unknown[]).forEach((bound, i) => {
-    const previous = i === 0 ? 0 : (value[i - 1] as number);
-    if (typeof bound !== 'number' || !Number.isFinite(bound) || bound <= previous) {
-      throw new RangeError(
-        `expected metrics.buckets to be finite, positive and increasing, got ${describeValue(bound)} at index ${i}`,
-      );
-    }
-  });
-}
-
-function isHealthRegistry(value: unknown): value is HealthRegistry {
-  const r = value as Partial<HealthRegistry> | null;
-  return typeof r === 'object' && r !== null && typeof r.report === 'function';
 }
