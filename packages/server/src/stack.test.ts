@@ -176,7 +176,7 @@ describe('BulwarkStack options', () => {
     [
       'health.paths',
       { health: { paths: { live: '/live' } } },
-      'unknown option "health.paths.live" for bulwark(); expected one of liveness, readiness, startup',
+      'unknown option "health.paths.live" for bulwark(); did you mean "liveness"? expected one of liveness, readiness, startup',
     ],
     [
       'metrics',
