@@ -1,6 +1,8 @@
 // The four core policies composed around `async () => 1`: Bulwark's pipeline against cockatiel's
 // wrap() of its own equivalents and against the bare call, in one process, as ns/op, heap bytes
-// allocated per call, and ratios. Then each policy alone against cockatiel's.
+// allocated per call, and ratios; and @bulwark/resilience's standardPipeline() with its default
+// stages (deadline, retry on a budget, time-window breaker, attempt timeout) next to them. Then
+// each policy alone against cockatiel's.
 import {
   ConsecutiveBreaker,
   ExponentialBackoff,
@@ -15,9 +17,10 @@ import {
 import { pipeline } from '@bulwark/core';
 import { bulkhead } from '@bulwark/bulkhead';
 import { circuitBreaker, consecutive } from '@bulwark/circuit-breaker';
+import { standardPipeline } from '@bulwark/resilience';
 import { retry } from '@bulwark/retry';
 import { deadline, timeout } from '@bulwark/timeout';
-import { machine, report, runCases } from './harness.mjs';
+import { machine, pairedRatio, report, runCases } from './harness.mjs';
 
 const work = async () => 1;
 const listener = () => {};
@@ -64,6 +67,7 @@ const bulwark4DeadlineListener = pipeline(
   bl.breaker,
   bl.timeout,
 );
+const standard = standardPipeline();
 const cockatiel4 = wrap(c.timeout, c.retry, c.breaker, c.bulkhead);
 const cockatiel4Listener = wrap(cl.timeout, cl.retry, cl.breaker, cl.bulkhead);
 
@@ -93,6 +97,11 @@ const composed = [
     group: 'composed',
     name: 'bulwark pipeline(... deadline ...) with telemetry listener',
     fn: () => bulwark4DeadlineListener.execute(work),
+  },
+  {
+    group: 'composed',
+    name: 'bulwark standardPipeline() (its defaults)',
+    fn: () => standard.execute(work),
   },
 ];
 
@@ -133,6 +142,17 @@ report(
   columns(composedRows, 'cockatiel wrap(timeout, retry, breaker, bulkhead)'),
   'policies-composed.json',
 );
+// The standard pipeline's goals: at most 1.2× the five-policy pipeline's time, at most 1 KB a call.
+const fivePolicy = composedRows.find(
+  (r) => r.name === 'bulwark pipeline(bulkhead, deadline, retry, breaker, timeout)',
+);
+const standardRow = composedRows.find(
+  (r) => r.name === 'bulwark standardPipeline() (its defaults)',
+);
+console.log(
+  `standardPipeline(): ${pairedRatio(standardRow, fivePolicy).toFixed(2)}× the five-policy pipeline's ns/op (goal ≤ 1.20), ${standardRow.bytesPerOp.toFixed(0)} bytes/op (goal ≤ 1024)`,
+);
+
 const singleRows = await runCases(single, settings);
 report('Each policy alone', singleRows, columns(singleRows, 'bare call'), 'policies-single.json');
 

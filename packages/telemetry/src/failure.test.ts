@@ -6,6 +6,7 @@ import {
   IsolatedCircuitError,
   TimeoutError,
 } from '@bulwark/core';
+import { RateLimitedError } from '@bulwark/rate-limit';
 import { describe, expect, it } from 'vitest';
 import { OUTCOMES, describeFailure, outcomeIndex } from './failure.js';
 
@@ -20,6 +21,7 @@ describe('outcomeIndex', () => {
     ['failure', new BrokenCircuitError(), 'circuit-open'],
     ['failure', new IsolatedCircuitError(), 'circuit-open'],
     ['failure', new BulkheadRejectedError('full', 1, 0), 'bulkhead-rejected'],
+    ['failure', new RateLimitedError('limit', 'partner', 10, 100), 'rate-limited'],
   ] as const)('maps a %s with %o to %s', (outcome, error, expected) => {
     expect(OUTCOMES[outcomeIndex(outcome, error)]).toBe(expected);
   });

@@ -14,11 +14,13 @@ export const OUTCOMES = [
   'cancelled',
   'circuit-open',
   'bulkhead-rejected',
+  'rate-limited',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 const SUCCESS = 0;
 const FAILURE = 1;
+const RATE_LIMITED_CODE = 'BULWARK_RATE_LIMITED';
 
 const OUTCOME_BY_CODE: ReadonlyMap<string, number> = new Map([
   [ErrorCode.Timeout, OUTCOMES.indexOf('timeout')],
@@ -27,6 +29,9 @@ const OUTCOME_BY_CODE: ReadonlyMap<string, number> = new Map([
   [ErrorCode.BrokenCircuit, OUTCOMES.indexOf('circuit-open')],
   [ErrorCode.IsolatedCircuit, OUTCOMES.indexOf('circuit-open')],
   [ErrorCode.BulkheadRejected, OUTCOMES.indexOf('bulkhead-rejected')],
+  // @bulwark/rate-limit's RateLimitedError: its code is that package's, and this one needs no
+  // dependency on it to name it.
+  [RATE_LIMITED_CODE, OUTCOMES.indexOf('rate-limited')],
 ]);
 
 /** The index in {@link OUTCOMES} of an event's outcome. */

@@ -17,3 +17,13 @@ export { type UrlQuery } from './http-attributes.js';
 export { openTelemetryListener, type OpenTelemetryListenerOptions } from './otel-listener.js';
 export { tracedAttempt, type TracedAttemptOptions } from './traced-attempt.js';
 export { tracedOperation, type TracedOperationOptions } from './traced-operation.js';
+export type {
+  BulwarkEvent,
+  BulwarkListener,
+  ChaosEventShape,
+  RateLimitEventShape,
+  RateLimitGrantedShape,
+  RateLimitQueuedShape,
+  RateLimitRejectedShape,
+  RateLimitStoreErrorShape,
+} from './events.js';

@@ -1,15 +1,23 @@
-import type { PolicyEvent, TelemetryListener } from '@bulwark/core';
+import type { CacheEvent, PolicyEvent } from '@bulwark/core';
 import { checkKnownOptions, checkOneOf, checkOptionsObject } from '@bulwark/core/internal';
 import type { Attributes, Context as OtelContext, Span } from '@opentelemetry/api';
+import type {
+  BulwarkEvent,
+  BulwarkListener,
+  ChaosEventShape,
+  RateLimitEventShape,
+} from './events.js';
 import { OUTCOMES, describeFailure, outcomeIndex } from './failure.js';
 import { URL_QUERY_CHOICES, type UrlQuery, setHttpAttributes } from './http-attributes.js';
 import { Attr, OPERATION_KEY, type OperationState, endSpan, otelNow } from './operation-state.js';
 import { type OpenTelemetryApi, openTelemetryApi } from './peers.js';
 
-/** The attributes of a policy decision recorded as a span event. */
-function eventAttributes(
-  event: Exclude<PolicyEvent, { type: 'call' | 'breaker-created' }>,
-): Attributes {
+/** The events recorded as span events: every one but a call and a breaker's creation. */
+type DecisionEvent = Exclude<BulwarkEvent, { type: 'call' | 'breaker-created' }>;
+type Of<Type extends PolicyEvent['type']> = Extract<PolicyEvent, { type: Type }>;
+
+/** The attributes of a decision recorded as a span event: the policy's, then its family's. */
+function eventAttributes(event: DecisionEvent): Attributes {
   const a: Attributes = { [Attr.policy]: event.name ?? event.policy };
   switch (event.type) {
     case 'attempt':
@@ -27,27 +35,13 @@ function eventAttributes(
       a[Attr.gaveUpReason] = event.reason;
       break;
     case 'breaker-state':
-      a[Attr.breakerFrom] = event.from;
-      a[Attr.breakerState] = event.to;
-      if (event.key !== undefined) a[Attr.breakerKey] = event.key;
-      break;
     case 'breaker-rejected':
-      a[Attr.breakerState] = event.state;
-      if (event.key !== undefined) a[Attr.breakerKey] = event.key;
+      breakerAttributes(event, a);
       break;
     case 'bulkhead-rejected':
-      a[Attr.bulkheadReason] = event.reason;
-      a[Attr.bulkheadActive] = event.active;
-      a[Attr.bulkheadQueued] = event.queued;
-      a[Attr.bulkheadLimit] = event.limit;
-      break;
     case 'bulkhead-queued':
-      a[Attr.bulkheadActive] = event.active;
-      a[Attr.bulkheadQueued] = event.queued;
-      break;
     case 'bulkhead-limit':
-      a[Attr.bulkheadFrom] = event.from;
-      a[Attr.bulkheadLimit] = event.to;
+      bulkheadAttributes(event, a);
       break;
     case 'timeout':
       a[Attr.timeoutMs] = event.timeoutMs;
@@ -56,63 +50,33 @@ function eventAttributes(
       if (event.budgetMs !== undefined) a[Attr.budgetMs] = event.budgetMs;
       break;
     case 'hedge-started':
-      a[Attr.attempt] = event.attempt;
-      a[Attr.hedgeDelayMs] = event.delayMs;
-      a[Attr.hedgeTrigger] = event.trigger;
-      break;
     case 'hedge-won':
-      a[Attr.attempt] = event.attempt;
-      a[Attr.attempts] = event.attempts;
-      break;
     case 'hedge-cancelled':
-      a[Attr.hedgeCancelled] = event.count;
+      hedgeAttributes(event, a);
       break;
     case 'fallback':
       a[Attr.outcome] = event.outcome;
       a[Attr.errorType] = event.reason;
       break;
     case 'cache-hit':
-      a[Attr.httpMethod] = event.method;
-      a[Attr.cacheAgeSeconds] = event.ageSeconds;
-      break;
     case 'cache-miss':
-      a[Attr.httpMethod] = event.method;
-      a[Attr.cacheReason] = event.reason;
-      break;
     case 'cache-stale-served':
-      a[Attr.httpMethod] = event.method;
-      a[Attr.cacheReason] = event.reason;
-      a[Attr.cacheAgeSeconds] = event.ageSeconds;
-      if (event.error !== undefined) {
-        a[Attr.errorType] =
-          typeof event.error === 'number' ? String(event.error) : describeFailure(event.error);
-      }
-      break;
     case 'cache-revalidated':
-      a[Attr.httpMethod] = event.method;
-      a[Attr.cacheOutcome] = event.outcome;
-      a[Attr.cacheBackground] = event.background;
-      break;
     case 'cache-stored':
-      a[Attr.httpMethod] = event.method;
-      a[Attr.cacheStatus] = event.status;
-      a[Attr.cacheBytes] = event.bytes;
-      a[Attr.cacheTtlMs] = event.ttlMs;
-      break;
     case 'cache-not-stored':
-      a[Attr.httpMethod] = event.method;
-      a[Attr.cacheStatus] = event.status;
-      a[Attr.cacheReason] = event.reason;
-      break;
     case 'cache-invalidated':
-      a[Attr.cacheCause] = event.cause;
-      break;
     case 'cache-store-error':
-      a[Attr.cacheStoreOperation] = event.storeOperation;
-      a[Attr.errorType] = describeFailure(event.error);
-      break;
     case 'cache-coalesced':
-      a[Attr.httpMethod] = event.method;
+      cacheAttributes(event, a);
+      break;
+    case 'rate-limit-granted':
+    case 'rate-limit-queued':
+    case 'rate-limit-rejected':
+    case 'rate-limit-store-error':
+      rateLimitAttributes(event, a);
+      break;
+    case 'chaos-injected':
+      chaosAttributes(event, a);
       break;
     default: {
       const unhandled: never = event;
@@ -120,6 +84,133 @@ function eventAttributes(
     }
   }
   return a;
+}
+
+function breakerAttributes(event: Of<'breaker-state' | 'breaker-rejected'>, a: Attributes): void {
+  if (event.type === 'breaker-state') {
+    a[Attr.breakerFrom] = event.from;
+    a[Attr.breakerState] = event.to;
+  } else {
+    a[Attr.breakerState] = event.state;
+  }
+  if (event.key !== undefined) a[Attr.breakerKey] = event.key;
+}
+
+function bulkheadAttributes(
+  event: Of<'bulkhead-rejected' | 'bulkhead-queued' | 'bulkhead-limit'>,
+  a: Attributes,
+): void {
+  if (event.type === 'bulkhead-limit') {
+    a[Attr.bulkheadFrom] = event.from;
+    a[Attr.bulkheadLimit] = event.to;
+    return;
+  }
+  if (event.type === 'bulkhead-rejected') {
+    a[Attr.bulkheadReason] = event.reason;
+    a[Attr.bulkheadLimit] = event.limit;
+  }
+  a[Attr.bulkheadActive] = event.active;
+  a[Attr.bulkheadQueued] = event.queued;
+}
+
+function hedgeAttributes(
+  event: Of<'hedge-started' | 'hedge-won' | 'hedge-cancelled'>,
+  a: Attributes,
+): void {
+  switch (event.type) {
+    case 'hedge-started':
+      a[Attr.attempt] = event.attempt;
+      a[Attr.hedgeDelayMs] = event.delayMs;
+      a[Attr.hedgeTrigger] = event.trigger;
+      return;
+    case 'hedge-won':
+      a[Attr.attempt] = event.attempt;
+      a[Attr.attempts] = event.attempts;
+      return;
+    case 'hedge-cancelled':
+      a[Attr.hedgeCancelled] = event.count;
+      return;
+  }
+}
+
+/** The cache's decisions: the method where it applies, never the URL (a query can hold a token). */
+function cacheAttributes(event: CacheEvent, a: Attributes): void {
+  if (event.type !== 'cache-invalidated' && event.type !== 'cache-store-error') {
+    a[Attr.httpMethod] = event.method;
+  }
+  switch (event.type) {
+    case 'cache-hit':
+      a[Attr.cacheAgeSeconds] = event.ageSeconds;
+      return;
+    case 'cache-miss':
+      a[Attr.cacheReason] = event.reason;
+      return;
+    case 'cache-stale-served':
+      a[Attr.cacheReason] = event.reason;
+      a[Attr.cacheAgeSeconds] = event.ageSeconds;
+      if (event.error !== undefined) {
+        a[Attr.errorType] =
+          typeof event.error === 'number' ? String(event.error) : describeFailure(event.error);
+      }
+      return;
+    case 'cache-revalidated':
+      a[Attr.cacheOutcome] = event.outcome;
+      a[Attr.cacheBackground] = event.background;
+      return;
+    case 'cache-stored':
+      a[Attr.cacheStatus] = event.status;
+      a[Attr.cacheBytes] = event.bytes;
+      a[Attr.cacheTtlMs] = event.ttlMs;
+      return;
+    case 'cache-not-stored':
+      a[Attr.cacheStatus] = event.status;
+      a[Attr.cacheReason] = event.reason;
+      return;
+    case 'cache-invalidated':
+      a[Attr.cacheCause] = event.cause;
+      return;
+    case 'cache-store-error':
+      a[Attr.cacheStoreOperation] = event.storeOperation;
+      a[Attr.errorType] = describeFailure(event.error);
+      return;
+    case 'cache-coalesced':
+      return;
+  }
+}
+
+function rateLimitAttributes(event: RateLimitEventShape, a: Attributes): void {
+  switch (event.type) {
+    case 'rate-limit-granted':
+      a[Attr.rateLimitPermits] = event.permits;
+      a[Attr.rateLimitRemaining] = event.remaining;
+      a[Attr.rateLimitWaitedMs] = event.waitedMs;
+      return;
+    case 'rate-limit-queued':
+      a[Attr.rateLimitPermits] = event.permits;
+      a[Attr.rateLimitQueued] = event.queued;
+      return;
+    case 'rate-limit-rejected':
+      a[Attr.rateLimitReason] = event.reason;
+      a[Attr.rateLimitPermits] = event.permits;
+      a[Attr.rateLimitRetryAfterMs] = event.retryAfterMs;
+      return;
+    case 'rate-limit-store-error':
+      a[Attr.rateLimitStoreMode] = event.mode;
+      a[Attr.errorType] = describeFailure(event.error);
+      return;
+  }
+}
+
+/** What a chaos policy injected: its kind and the fields that kind has. Never the origin. */
+function chaosAttributes(event: ChaosEventShape, a: Attributes): void {
+  a[Attr.chaosKind] = event.kind;
+  if (event.latencyMs !== undefined) a[Attr.chaosLatencyMs] = event.latencyMs;
+  if (event.cutByDeadline !== undefined) a[Attr.chaosCutByDeadline] = event.cutByDeadline;
+  if (event.error !== undefined) a[Attr.errorType] = describeFailure(event.error);
+  if (event.method !== undefined) a[Attr.httpMethod] = event.method;
+  if (event.status !== undefined) a[Attr.chaosStatus] = event.status;
+  if (event.afterBytes !== undefined) a[Attr.chaosAfterBytes] = event.afterBytes;
+  if (event.chunkDelayMs !== undefined) a[Attr.chaosChunkDelayMs] = event.chunkDelayMs;
 }
 
 export interface OpenTelemetryListenerOptions {
@@ -136,10 +227,11 @@ class OpenTelemetryRecorder {
     private readonly urlQuery: UrlQuery,
   ) {}
 
-  readonly record = (event: PolicyEvent): void => {
+  readonly record = (event: BulwarkEvent): void => {
     // The operation span (tracedOperation) covers the whole call; a breaker's creation is no
-    // decision about the call in progress.
+    // decision about the call in progress, and a permit granted at once is no decision either.
     if (event.type === 'call' || event.type === 'breaker-created') return;
+    if (event.type === 'rate-limit-granted' && event.waitedMs === 0) return;
     const active = this.api.context.active();
     const state = active.getValue(OPERATION_KEY) as OperationState | undefined;
     const span = this.api.trace.getSpan(active);
@@ -166,36 +258,15 @@ class OpenTelemetryRecorder {
         }
         break;
       case 'breaker-state':
-        if (state !== undefined) state.breakerState = event.to;
-        span?.setAttribute(Attr.breakerState, event.to);
+      case 'breaker-rejected': {
+        const breakerState = event.type === 'breaker-state' ? event.to : event.state;
+        if (state !== undefined) state.breakerState = breakerState;
+        span?.setAttribute(Attr.breakerState, breakerState);
         break;
-      case 'breaker-rejected':
-        if (state !== undefined) state.breakerState = event.state;
-        span?.setAttribute(Attr.breakerState, event.state);
-        break;
-      case 'bulkhead-queued':
-      case 'bulkhead-rejected':
-      case 'bulkhead-limit':
-      case 'timeout':
-      case 'deadline-exceeded':
-      case 'hedge-started':
-      case 'hedge-won':
-      case 'hedge-cancelled':
-      case 'fallback':
-      case 'cache-hit':
-      case 'cache-miss':
-      case 'cache-coalesced':
-      case 'cache-stale-served':
-      case 'cache-revalidated':
-      case 'cache-stored':
-      case 'cache-not-stored':
-      case 'cache-invalidated':
-      case 'cache-store-error':
-        break;
-      default: {
-        const unhandled: never = event;
-        return unhandled;
       }
+      default:
+        // Every other decision is a span event only (eventAttributes covers them all).
+        break;
     }
     span?.addEvent(event.type, eventAttributes(event));
   };
@@ -244,12 +315,12 @@ class OpenTelemetryRecorder {
  * with its real start and duration, unless `tracedAttempt()` made it live) with its number,
  * outcome, retry reason and breaker state; and a span event on the active span for every policy
  * decision (retry scheduled or given up, breaker transitions and rejections, bulkhead queueing
- * and rejections, timeouts, exceeded deadlines). Uses only `@opentelemetry/api`: the
- * application registers the SDK. Without one, each event costs a context lookup.
+ * and rejections, timeouts, exceeded deadlines, hedges, fallbacks, the cache's decisions, rate
+ * limiters' refusals and waits, chaos injections). Give it to rate limiters and chaos policies
+ * too. Uses only `@opentelemetry/api`: the application registers the SDK. Without one, each
+ * event costs a context lookup.
  */
-export function openTelemetryListener(
-  options: OpenTelemetryListenerOptions = {},
-): TelemetryListener {
+export function openTelemetryListener(options: OpenTelemetryListenerOptions = {}): BulwarkListener {
   checkOptionsObject('openTelemetryListener', options);
   checkKnownOptions('openTelemetryListener', options, ['urlQuery']);
   if (options.urlQuery !== undefined) checkOneOf('urlQuery', options.urlQuery, URL_QUERY_CHOICES);

@@ -13,6 +13,7 @@ import {
   httpAttemptSource,
 } from '@bulwark/core/internal';
 import { httpCache } from '@bulwark/cache';
+import { rateLimit, tokenBucket } from '@bulwark/rate-limit';
 import { constantBackoff, retry } from '@bulwark/retry';
 import { FakeClock } from '@bulwark/testing';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
@@ -25,6 +26,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HttpAttemptInfo } from '@bulwark/core';
+import type { ChaosEventShape } from './events.js';
 import { openTelemetryListener } from './otel-listener.js';
 import { tracedAttempt } from './traced-attempt.js';
 import { tracedOperation } from './traced-operation.js';
@@ -84,6 +86,20 @@ class RejectingBreaker extends BulwarkPolicy {
         new BrokenCircuitError('circuit is open', 'https://api.example.com', 100),
       );
     }
+    return Promise.resolve(next.call(ctx));
+  }
+}
+
+/** Calls `inject` with the call's operation before the call, as a chaos policy reports. */
+class Injecting extends BulwarkPolicy {
+  constructor(
+    clock: FakeClock,
+    private readonly inject: (operation: string | undefined) => void,
+  ) {
+    super(clock);
+  }
+  protected run(ctx: Context, next: Next): Promise<unknown> {
+    this.inject(ctx.operation);
     return Promise.resolve(next.call(ctx));
   }
 }
@@ -685,6 +701,159 @@ describe('openTelemetryListener without tracedOperation', () => {
       }),
     ).not.toThrow();
     expect(exporter.getFinishedSpans()).toHaveLength(0);
+  });
+});
+
+describe('openTelemetryListener: rate limiters and chaos', () => {
+  it('puts a rate limiter’s refusals and waits on the operation span, and no immediate grant', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    const limiter = tokenBucket({
+      name: 'partner',
+      limit: 1,
+      windowMs: 1_000,
+      queue: 1,
+      listener,
+      clock,
+    });
+    const partner = pipeline(
+      { operation: 'partner.get', clock },
+      tracedOperation({ clock }),
+      rateLimit({ limiter }),
+    );
+    await partner.execute(() => 'granted at once');
+    const waiting = partner.execute(() => 'waited');
+    await expect(partner.execute(() => 'refused')).rejects.toThrow('rate limit "partner"');
+    await clock.advance(1_000);
+    await waiting;
+
+    // The refused call's span also records its exception, as every failed operation's does.
+    const events = spanNamed('partner.get').map((span) =>
+      span.events.filter((e) => e.name !== 'exception').map((e) => [e.name, e.attributes]),
+    );
+    expect(events).toEqual([
+      [],
+      [
+        [
+          'rate-limit-rejected',
+          {
+            'bulwark.policy': 'partner',
+            'bulwark.rate_limit.reason': 'queue-full',
+            'bulwark.rate_limit.permits': 1,
+            'bulwark.rate_limit.retry_after_ms': 1_000,
+          },
+        ],
+      ],
+      [
+        [
+          'rate-limit-queued',
+          {
+            'bulwark.policy': 'partner',
+            'bulwark.rate_limit.permits': 1,
+            'bulwark.rate_limit.queued': 1,
+          },
+        ],
+      ],
+    ]);
+  });
+
+  it('records a grant after a wait and a store failure with their fields', () => {
+    const listener = openTelemetryListener();
+    const common = { policy: 'rate-limit', name: 'partner', operation: 'x' } as const;
+    provider.getTracer('app').startActiveSpan('s', (span) => {
+      listener({ ...common, type: 'rate-limit-granted', permits: 2, remaining: 3, waitedMs: 250 });
+      listener({
+        ...common,
+        type: 'rate-limit-store-error',
+        mode: 'allow',
+        error: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      });
+      span.end();
+    });
+    expect(spanNamed('s')[0]!.events.map((e) => [e.name, e.attributes])).toEqual([
+      [
+        'rate-limit-granted',
+        {
+          'bulwark.policy': 'partner',
+          'bulwark.rate_limit.permits': 2,
+          'bulwark.rate_limit.remaining': 3,
+          'bulwark.rate_limit.waited_ms': 250,
+        },
+      ],
+      [
+        'rate-limit-store-error',
+        {
+          'bulwark.policy': 'partner',
+          'bulwark.rate_limit.store_error_mode': 'allow',
+          'error.type': 'ECONNREFUSED',
+        },
+      ],
+    ]);
+  });
+
+  it('puts chaos injections on the operation span with what was injected, never the origin', async () => {
+    const clock = new FakeClock();
+    const listener = openTelemetryListener();
+    // Reports as @bulwark/chaos's policies do (that package cannot be a dependency of this one).
+    const common = { type: 'chaos-injected', policy: 'chaos', name: 'rehearsal' } as const;
+    const injecting = new Injecting(clock, (operation) => {
+      listener({ ...common, operation, kind: 'latency', latencyMs: 200, cutByDeadline: true });
+      listener({ ...common, operation, kind: 'fault', error: reset() });
+      listener({
+        ...common,
+        operation,
+        kind: 'http-status',
+        method: 'GET',
+        origin: 'https://api.example.com',
+        status: 503,
+      } as ChaosEventShape);
+      listener({ ...common, operation, kind: 'truncated-body', method: 'GET', afterBytes: 10 });
+    });
+    const users = pipeline(
+      { operation: 'users.get', clock },
+      tracedOperation({ clock }),
+      injecting,
+    );
+    await users.execute(() => 'ok');
+
+    const [span] = spanNamed('users.get');
+    expect(span!.events.map((e) => [e.name, e.attributes])).toEqual([
+      [
+        'chaos-injected',
+        {
+          'bulwark.policy': 'rehearsal',
+          'bulwark.chaos.kind': 'latency',
+          'bulwark.chaos.latency_ms': 200,
+          'bulwark.chaos.cut_by_deadline': true,
+        },
+      ],
+      [
+        'chaos-injected',
+        {
+          'bulwark.policy': 'rehearsal',
+          'bulwark.chaos.kind': 'fault',
+          'error.type': 'ECONNRESET',
+        },
+      ],
+      [
+        'chaos-injected',
+        {
+          'bulwark.policy': 'rehearsal',
+          'bulwark.chaos.kind': 'http-status',
+          'http.request.method': 'GET',
+          'bulwark.chaos.status': 503,
+        },
+      ],
+      [
+        'chaos-injected',
+        {
+          'bulwark.policy': 'rehearsal',
+          'bulwark.chaos.kind': 'truncated-body',
+          'http.request.method': 'GET',
+          'bulwark.chaos.after_bytes': 10,
+        },
+      ],
+    ]);
   });
 });
 

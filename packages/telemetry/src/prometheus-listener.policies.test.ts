@@ -1,10 +1,21 @@
 import { pipeline } from '@bulwark/core';
 import { bulkhead } from '@bulwark/bulkhead';
 import { breakerRegistry, circuitBreaker, consecutive } from '@bulwark/circuit-breaker';
+import { fallback } from '@bulwark/fallback';
+import { hedging } from '@bulwark/hedging';
+import {
+  type RedisLike,
+  isRateLimitedError,
+  rateLimit,
+  redisStore,
+  slidingWindow,
+  tokenBucket,
+} from '@bulwark/rate-limit';
 import { FakeClock } from '@bulwark/testing';
 import { deadline, timeout } from '@bulwark/timeout';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import type { ChaosEventShape } from './events.js';
 import { prometheusListener } from './prometheus-listener.js';
 
 /** The sample lines of a scrape whose name starts with `prefix`. */
@@ -120,6 +131,190 @@ describe('prometheusListener, fed by the real policies', () => {
     ]);
     expect(await lines(registry, 'bulwark_deadline_exceeded_total')).toEqual([
       'bulwark_deadline_exceeded_total{policy="timeout",operation="slow"} 1',
+    ]);
+  });
+});
+
+describe('prometheusListener, fed by hedging, fallback and rate limiters', () => {
+  const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+
+  it('counts hedges by trigger, wins by attempt, and the attempts a win cancelled', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry });
+    const clock = new FakeClock();
+    const items = pipeline(
+      { operation: 'items.get', clock },
+      hedging({ idempotent: true, delay: 50, maxHedgedAttempts: 2, listener: metrics, clock }),
+    );
+    // A slow first attempt: the hedge started after 50 ms answers, and the first is aborted.
+    let slowCalls = 0;
+    const slow = items.execute(() => (++slowCalls === 1 ? never() : Promise.resolve('hedged')));
+    await clock.advance(50);
+    await expect(slow).resolves.toBe('hedged');
+    // A failed first attempt starts a hedge at once; that hedge answers.
+    let failingCalls = 0;
+    const failing = items.execute(() =>
+      ++failingCalls === 1 ? Promise.reject(reset()) : Promise.resolve('after failure'),
+    );
+    await clock.advance(0);
+    await expect(failing).resolves.toBe('after failure');
+
+    const labels = 'policy="hedging",operation="items.get"';
+    expect(await lines(registry, 'bulwark_hedge')).toEqual([
+      `bulwark_hedges_total{${labels},trigger="delay"} 1`,
+      `bulwark_hedges_total{${labels},trigger="failure"} 1`,
+      `bulwark_hedge_wins_total{${labels},attempt="2"} 2`,
+      `bulwark_hedge_cancelled_attempts_total{${labels}} 1`,
+    ]);
+  });
+
+  it('counts the failures a fallback answered for by reason, and the ones it failed on', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry });
+    const clock = new FakeClock();
+    const breaker = circuitBreaker({ strategy: consecutive({ threshold: 1 }), clock });
+    const prices = pipeline(
+      { operation: 'prices.get', clock },
+      fallback({ value: { price: undefined }, listener: metrics, clock }),
+      breaker,
+    );
+    await expect(prices.execute(() => Promise.reject(reset()))).resolves.toEqual({
+      price: undefined,
+    });
+    // The breaker is open now: the fallback answers for it without a call.
+    await expect(prices.execute(() => 'not run')).resolves.toEqual({ price: undefined });
+    const broken = pipeline(
+      { operation: 'prices.get', clock },
+      fallback({
+        fn: () => Promise.reject(new Error('cache down')),
+        name: 'price-cache',
+        listener: metrics,
+        clock,
+      }),
+    );
+    await expect(broken.execute(() => Promise.reject(reset()))).rejects.toThrow(
+      'the fallback for ECONNRESET failed',
+    );
+
+    expect(await lines(registry, 'bulwark_fallbacks_total')).toEqual([
+      'bulwark_fallbacks_total{policy="fallback",operation="prices.get",reason="ECONNRESET",outcome="success"} 1',
+      'bulwark_fallbacks_total{policy="fallback",operation="prices.get",reason="BULWARK_BROKEN_CIRCUIT",outcome="success"} 1',
+      'bulwark_fallbacks_total{policy="price-cache",operation="prices.get",reason="ECONNRESET",outcome="failure"} 1',
+    ]);
+  });
+
+  it('counts a rate limiter’s grants, waits and refusals by reason, with no key in any label', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry });
+    const clock = new FakeClock();
+    const limiter = tokenBucket({
+      name: 'partner',
+      limit: 1,
+      windowMs: 1_000,
+      queue: 1,
+      listener: metrics,
+      clock,
+    });
+    const partner = pipeline(
+      { operation: 'partner.get', listener: metrics, clock },
+      rateLimit({ limiter, key: () => 'tenant-42' }),
+    );
+    await expect(partner.execute(() => 'first')).resolves.toBe('first');
+    const waiting = partner.execute(() => 'waited');
+    await expect(partner.execute(() => 'refused')).rejects.toSatisfy(isRateLimitedError);
+    await clock.advance(1_000);
+    await expect(waiting).resolves.toBe('waited');
+    // take() outside any pipeline: no operation.
+    expect(limiter.take('tenant-42').allowed).toBe(false);
+
+    const labels = 'policy="partner",operation="partner.get"';
+    expect(await lines(registry, 'bulwark_rate_limit_')).toEqual([
+      `bulwark_rate_limit_granted_total{${labels}} 2`,
+      `bulwark_rate_limit_queued_total{${labels}} 1`,
+      `bulwark_rate_limit_rejected_total{${labels},reason="queue-full"} 1`,
+      'bulwark_rate_limit_rejected_total{policy="partner",operation="",reason="limit"} 1',
+    ]);
+    expect(await registry.metrics()).not.toContain('tenant-42');
+    expect(await lines(registry, 'bulwark_calls_total')).toEqual([
+      'bulwark_calls_total{operation="partner.get",outcome="success"} 2',
+      'bulwark_calls_total{operation="partner.get",outcome="rate-limited"} 1',
+    ]);
+  });
+
+  it('counts the decisions a failing store could not make, by what the limiter did instead', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry });
+    // A Redis that answers every script with an error, as a read-only replica does.
+    const client: RedisLike = {
+      status: 'ready',
+      evalsha: () =>
+        Promise.reject(new Error('READONLY You cannot write against a read only replica')),
+      eval: () =>
+        Promise.reject(new Error('READONLY You cannot write against a read only replica')),
+    };
+    const open = tokenBucket({
+      name: 'open',
+      limit: 10,
+      windowMs: 1_000,
+      store: redisStore({ client }),
+      listener: metrics,
+    });
+    const closed = slidingWindow({
+      name: 'closed',
+      limit: 10,
+      windowMs: 1_000,
+      store: redisStore({ client, prefix: 'other:' }),
+      onStoreError: 'deny',
+      listener: metrics,
+    });
+    expect((await open.take()).storeFailed).toBe(true);
+    expect((await closed.take()).allowed).toBe(false);
+
+    expect(await lines(registry, 'bulwark_rate_limit_store_errors_total')).toEqual([
+      'bulwark_rate_limit_store_errors_total{policy="open",operation="",mode="allow"} 1',
+      'bulwark_rate_limit_store_errors_total{policy="closed",operation="",mode="deny"} 1',
+    ]);
+    expect(await lines(registry, 'bulwark_rate_limit_rejected_total')).toEqual([
+      'bulwark_rate_limit_rejected_total{policy="closed",operation="",reason="store-error"} 1',
+    ]);
+  });
+});
+
+describe('prometheusListener, fed by chaos injections', () => {
+  // @bulwark/chaos's events, as its policies and interceptor report them. (Its own tests feed
+  // this listener from real chaos policies: it cannot be a dependency of this package.)
+  const injected = (kind: string, more: object = {}): ChaosEventShape => ({
+    type: 'chaos-injected',
+    policy: 'chaos',
+    name: 'flaky',
+    operation: 'users.get',
+    kind,
+    ...more,
+  });
+
+  it('counts injections by kind, so a rehearsal never reads as an outage', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry });
+    metrics(injected('fault', { error: new Error('reset') }));
+    metrics(injected('fault', { error: new Error('reset') }));
+    metrics(injected('latency', { latencyMs: 1_000, cutByDeadline: false }));
+    metrics({ ...injected('http-status', { method: 'GET', status: 503 }), name: undefined });
+
+    expect(await lines(registry, 'bulwark_chaos_injections_total')).toEqual([
+      'bulwark_chaos_injections_total{policy="flaky",operation="users.get",kind="fault"} 2',
+      'bulwark_chaos_injections_total{policy="flaky",operation="users.get",kind="latency"} 1',
+      'bulwark_chaos_injections_total{policy="chaos",operation="users.get",kind="http-status"} 1',
+    ]);
+  });
+
+  it('caps the values of a kind it does not know like any label', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry, maxLabelValues: 2 });
+    for (const kind of ['a', 'b', 'c', 'd']) metrics(injected(kind));
+    expect(await lines(registry, 'bulwark_chaos_injections_total')).toEqual([
+      'bulwark_chaos_injections_total{policy="flaky",operation="users.get",kind="a"} 1',
+      'bulwark_chaos_injections_total{policy="flaky",operation="users.get",kind="b"} 1',
+      'bulwark_chaos_injections_total{policy="flaky",operation="users.get",kind="other"} 2',
     ]);
   });
 });

@@ -252,9 +252,18 @@ describe('prometheusListener: a scripted run scraped from a real registry', () =
       'bulwark_cache_not_stored_total counter',
       'bulwark_cache_invalidations_total counter',
       'bulwark_cache_store_errors_total counter',
+      'bulwark_rate_limit_granted_total counter',
+      'bulwark_rate_limit_queued_total counter',
+      'bulwark_rate_limit_rejected_total counter',
+      'bulwark_rate_limit_store_errors_total counter',
+      'bulwark_hedges_total counter',
+      'bulwark_hedge_wins_total counter',
+      'bulwark_hedge_cancelled_attempts_total counter',
+      'bulwark_fallbacks_total counter',
+      'bulwark_chaos_injections_total counter',
       'bulwark_telemetry_series_dropped_total counter',
     ]);
-    expect(text.match(/^# HELP /gm)).toHaveLength(25);
+    expect(text.match(/^# HELP /gm)).toHaveLength(34);
     // What promtool's metric lint checks: snake_case names, a HELP for each, counters ending in
     // _total and nothing else, durations in base units (seconds).
     for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {

@@ -1,4 +1,4 @@
-import { type BreakerState, type TelemetryListener, bindSuccess } from '@bulwark/core';
+import { type BreakerState, bindSuccess } from '@bulwark/core';
 import {
   checkInteger,
   checkKnownOptions,
@@ -7,9 +7,10 @@ import {
   describeValue,
 } from '@bulwark/core/internal';
 import type { OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client';
+import type { BulwarkListener } from './events.js';
 import { isFamily } from './metric-family.js';
 import { promClient } from './peers.js';
-import { PrometheusMetrics } from './prometheus-metrics.js';
+import { type PrometheusMetrics, prometheusMetrics } from './prometheus-metrics.js';
 import { PrometheusRecorder } from './prometheus-recorder.js';
 
 /** Prometheus' own client libraries prefix metrics with the library's name. */
@@ -78,9 +79,10 @@ export interface ObserveBreakersOptions {
 
 /**
  * A telemetry listener that records prom-client metrics, and reads live gauges from the
- * bulkheads and breakers it is told to observe.
+ * bulkheads and breakers it is told to observe. It takes the rate limiters' and chaos policies'
+ * events too.
  */
-export interface PrometheusListener extends TelemetryListener {
+export interface PrometheusListener extends BulwarkListener {
   /**
    * Reports the bulkhead's `in_flight`, `queue_length` and `limit` gauges at every scrape, which
    * events alone cannot keep right (no event says a call left). Returns a function that stops.
@@ -108,9 +110,11 @@ const setsByRegistry = new WeakMap<object, Map<string, MetricSet>>();
  * A telemetry listener that records Bulwark's events as Prometheus metrics: calls and attempts
  * by outcome with duration histograms, retries, give-ups (retry-budget exhaustion among them),
  * breaker state and transitions, bulkhead rejections and queueing, timeouts and exceeded
- * deadlines. See the README for the metrics table.
+ * deadlines, hedges, fallbacks, rate-limit decisions and chaos injections. See the README for
+ * the metrics table.
  *
- * Give the same listener to the pipeline (`listener` option, for `calls`) and to each policy.
+ * Give the same listener to the pipeline (`listener` option, for `calls`), to each policy, and to
+ * rate limiters and chaos policies (their `listener` option).
  * Calling this again with the same registry and prefix returns the same listener.
  *
  * @example
@@ -172,7 +176,7 @@ function createSet(
   maxLabelValues: number,
   maxSeries: number,
 ): MetricSet {
-  const metrics = new PrometheusMetrics(prefix, buckets, maxSeries);
+  const metrics = prometheusMetrics(prefix, buckets, maxSeries);
   for (const family of metrics.all()) {
     const taken: unknown = registry.getSingleMetric(family.registeredName);
     if (taken !== undefined) {

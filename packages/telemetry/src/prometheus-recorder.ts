@@ -1,12 +1,23 @@
-import type { BreakerState, PolicyEvent, SuccessRecorder, SuccessTemplate } from '@bulwark/core';
+import type {
+  BreakerState,
+  CacheEvent,
+  PolicyEvent,
+  SuccessRecorder,
+  SuccessTemplate,
+} from '@bulwark/core';
+import type { BulwarkEvent, ChaosEventShape, RateLimitEventShape } from './events.js';
 import { OUTCOMES, outcomeIndex } from './failure.js';
-import { LabelGuard } from './label-guard.js';
+import { LabelGuard, OTHER_LABEL_VALUE } from './label-guard.js';
 import type { Cell, CounterFamily, HistogramCell } from './metric-family.js';
 import type { PrometheusMetrics } from './prometheus-metrics.js';
 import { SeriesCache } from './series-cache.js';
 
 export const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 const DELAY_SOURCES = ['backoff', 'server-hint'] as const;
+const HEDGE_TRIGGERS = ['delay', 'failure'] as const;
+const FALLBACK_OUTCOMES = ['success', 'failure'] as const;
+/** Hedgers make at most eleven attempts: the `attempt` label of a win is 1 to 11, else "other". */
+const MAX_ATTEMPT_LABEL = 12;
 /** `bulwark_cache_lookups_total`'s results, indexed by {@link LOOKUP_HIT} and friends. */
 const LOOKUP_RESULTS = ['hit', 'stale', 'miss'] as const;
 const LOOKUP_HIT = 0;
@@ -15,6 +26,9 @@ const LOOKUP_MISS = 2;
 const NO_OPERATION = '';
 const NO_ORIGIN = '';
 const MS_PER_SECOND = 1000;
+
+/** The core event of one `type` (or several). */
+type Of<Type extends PolicyEvent['type']> = Extract<PolicyEvent, { type: Type }>;
 
 /** Series of one operation's calls, per outcome, created on first use. */
 class CallSlot {
@@ -45,6 +59,16 @@ class PolicySlot {
   cacheCoalesced: Cell | undefined = undefined;
   cacheStored: Cell | undefined = undefined;
   cacheInvalidations: Cell | undefined = undefined;
+  readonly hedges: Array<Cell | undefined> = [undefined, undefined];
+  readonly hedgeWins: Array<Cell | undefined> = [];
+  hedgesCancelled: Cell | undefined = undefined;
+  /** By the fallback's outcome: success, failure; each by reason. */
+  readonly fallbacks: Array<Map<string, Cell> | undefined> = [undefined, undefined];
+  rateLimitGranted: Cell | undefined = undefined;
+  rateLimitQueued: Cell | undefined = undefined;
+  readonly rateLimitRejected = new Map<string, Cell>();
+  readonly rateLimitStoreErrors = new Map<string, Cell>();
+  readonly chaosInjections = new Map<string, Cell>();
   constructor(
     readonly policy: string,
     readonly operation: string,
@@ -62,25 +86,13 @@ class BreakerSlot {
   ) {}
 }
 
-function counterIn(
-  map: Map<string, Cell>,
-  key: string,
-  family: CounterFamily,
-  labels: string[],
-): Cell {
-  let cell = map.get(key);
-  if (cell === undefined) {
-    cell = family.at(labels);
-    map.set(key, cell);
-  }
-  return cell;
-}
-
 /** Turns events into series updates. One per metric set, shared by every listener on it. */
 export class PrometheusRecorder {
   private readonly policyGuard: LabelGuard;
   private readonly operationGuard: LabelGuard;
   private readonly originGuard: LabelGuard;
+  /** Caps the values of labels typed as any string: a fallback's reason, a chaos kind. */
+  private readonly valueGuard: LabelGuard;
   private readonly callSlots: SeriesCache<CallSlot>;
   private readonly policySlots: SeriesCache<PolicySlot>;
   private readonly breakerSlots: SeriesCache<BreakerSlot>;
@@ -93,6 +105,7 @@ export class PrometheusRecorder {
     this.policyGuard = new LabelGuard(maxLabelValues);
     this.operationGuard = new LabelGuard(maxLabelValues);
     this.originGuard = new LabelGuard(maxLabelValues);
+    this.valueGuard = new LabelGuard(maxLabelValues);
     // Calls carry no policy name: the first key is a constant the guard always admits.
     this.callSlots = new SeriesCache(
       new LabelGuard(1),
@@ -125,196 +138,261 @@ export class PrometheusRecorder {
     };
   };
 
-  /** The telemetry listener: records one event. */
-  readonly record = (event: PolicyEvent): void => {
+  /** The telemetry listener: records one event, by its family. */
+  readonly record = (event: BulwarkEvent): void => {
     switch (event.type) {
-      case 'call': {
-        const slot = this.callSlots.get('', event.operation ?? NO_OPERATION);
-        const i = outcomeIndex(event.outcome, event.error);
-        (slot.counts[i] ?? this.callCells(slot, i)).value++;
-        slot.durations[i]!.observe(event.durationMs / MS_PER_SECOND);
-        return;
-      }
-      case 'attempt': {
-        const slot = this.policySlots.get(
-          event.name ?? event.policy,
-          event.operation ?? NO_OPERATION,
-        );
-        const i = outcomeIndex(event.outcome, event.error);
-        (slot.attempts[i] ?? this.attemptCells(slot, i)).value++;
-        slot.attemptDurations[i]!.observe(event.durationMs / MS_PER_SECOND);
-        return;
-      }
-      case 'retry-scheduled': {
-        const slot = this.policySlots.get(
-          event.name ?? event.policy,
-          event.operation ?? NO_OPERATION,
-        );
-        const i = event.delaySource === 'backoff' ? 0 : 1;
-        (slot.retries[i] ??= this.metrics.retries.at([
-          slot.policy,
-          slot.operation,
-          DELAY_SOURCES[i],
-        ])).value++;
-        return;
-      }
-      case 'retry-gave-up': {
-        const slot = this.policySlots.get(
-          event.name ?? event.policy,
-          event.operation ?? NO_OPERATION,
-        );
-        counterIn(slot.gaveUp, event.reason, this.metrics.retryGaveUp, [
-          slot.policy,
-          slot.operation,
-          event.reason,
-        ]).value++;
-        return;
-      }
+      case 'call':
+        return this.call(event);
+      case 'attempt':
+        return this.attempt(event);
+      case 'retry-scheduled':
+      case 'retry-gave-up':
+        return this.retry(event);
       case 'breaker-created':
-        this.setBreakerState(
-          this.breakerSlots.get(event.name ?? event.policy, event.key ?? NO_ORIGIN),
-          event.state,
-        );
-        return;
-      case 'breaker-state': {
-        const slot = this.breakerSlots.get(event.name ?? event.policy, event.key ?? NO_ORIGIN);
-        this.setBreakerState(slot, event.to);
-        counterIn(slot.transitions, `${event.from}>${event.to}`, this.metrics.breakerTransitions, [
-          slot.policy,
-          slot.origin,
-          event.from,
-          event.to,
-        ]).value++;
-        return;
-      }
-      case 'breaker-rejected': {
-        const slot = this.breakerSlots.get(event.name ?? event.policy, event.key ?? NO_ORIGIN);
-        counterIn(slot.rejected, event.state, this.metrics.breakerRejected, [
-          slot.policy,
-          slot.origin,
-          event.state,
-        ]).value++;
-        return;
-      }
-      case 'bulkhead-queued': {
-        const slot = this.policySlots.get(
-          event.name ?? event.policy,
-          event.operation ?? NO_OPERATION,
-        );
-        (slot.queued ??= this.metrics.bulkheadQueued.at([slot.policy, slot.operation])).value++;
-        return;
-      }
-      case 'bulkhead-rejected': {
-        const slot = this.policySlots.get(
-          event.name ?? event.policy,
-          event.operation ?? NO_OPERATION,
-        );
-        counterIn(slot.rejected, event.reason, this.metrics.bulkheadRejected, [
-          slot.policy,
-          slot.operation,
-          event.reason,
-        ]).value++;
-        return;
-      }
+      case 'breaker-state':
+      case 'breaker-rejected':
+        return this.breaker(event);
+      case 'bulkhead-queued':
+      case 'bulkhead-rejected':
       case 'bulkhead-limit':
-        this.limitCell(event.name ?? event.policy).value = event.to;
-        return;
-      case 'timeout': {
-        const slot = this.policySlots.get(
-          event.name ?? event.policy,
-          event.operation ?? NO_OPERATION,
-        );
-        (slot.timeouts ??= this.metrics.timeouts.at([slot.policy, slot.operation])).value++;
-        return;
-      }
-      case 'deadline-exceeded': {
-        const slot = this.policySlots.get(
-          event.name ?? event.policy,
-          event.operation ?? NO_OPERATION,
-        );
-        (slot.deadlineExceeded ??= this.metrics.deadlineExceeded.at([slot.policy, slot.operation]))
-          .value++;
-        return;
-      }
-      // Hedging and fallback have no metric families yet: their events reach span events
-      // (openTelemetryListener) and any listener of your own, and are not counted here.
+        return this.bulkhead(event);
+      case 'timeout':
+      case 'deadline-exceeded':
+        return this.timeLimit(event);
       case 'hedge-started':
       case 'hedge-won':
       case 'hedge-cancelled':
+        return this.hedge(event);
       case 'fallback':
-        return;
+        return this.fallback(event);
       case 'cache-hit':
-        this.cacheLookup(this.slotOf(event), LOOKUP_HIT);
-        return;
       case 'cache-miss':
-        this.cacheLookup(this.slotOf(event), LOOKUP_MISS);
-        return;
-      case 'cache-stale-served': {
-        const slot = this.slotOf(event);
-        // A stale-if-error response follows a miss (the origin was asked and failed): that
-        // lookup is counted already.
-        if (event.reason !== 'stale-if-error') this.cacheLookup(slot, LOOKUP_STALE);
-        counterIn(slot.cacheStale, event.reason, this.metrics.cacheStaleServed, [
-          slot.policy,
-          slot.operation,
-          event.reason,
-        ]).value++;
-        return;
-      }
-      case 'cache-revalidated': {
-        const slot = this.slotOf(event);
-        counterIn(slot.cacheRevalidations, event.outcome, this.metrics.cacheRevalidations, [
-          slot.policy,
-          slot.operation,
-          event.outcome,
-        ]).value++;
-        return;
-      }
-      case 'cache-coalesced': {
-        const slot = this.slotOf(event);
-        (slot.cacheCoalesced ??= this.metrics.cacheCoalesced.at([slot.policy, slot.operation]))
-          .value++;
-        return;
-      }
-      case 'cache-stored': {
-        const slot = this.slotOf(event);
-        (slot.cacheStored ??= this.metrics.cacheStored.at([slot.policy, slot.operation])).value++;
-        return;
-      }
-      case 'cache-not-stored': {
-        const slot = this.slotOf(event);
-        counterIn(slot.cacheNotStored, event.reason, this.metrics.cacheNotStored, [
-          slot.policy,
-          slot.operation,
-          event.reason,
-        ]).value++;
-        return;
-      }
-      case 'cache-invalidated': {
-        const slot = this.slotOf(event);
-        (slot.cacheInvalidations ??= this.metrics.cacheInvalidations.at([
-          slot.policy,
-          slot.operation,
-        ])).value++;
-        return;
-      }
-      case 'cache-store-error': {
-        const slot = this.slotOf(event);
-        counterIn(slot.cacheStoreErrors, event.storeOperation, this.metrics.cacheStoreErrors, [
-          slot.policy,
-          slot.operation,
-          event.storeOperation,
-        ]).value++;
-        return;
-      }
+      case 'cache-stale-served':
+      case 'cache-revalidated':
+      case 'cache-coalesced':
+      case 'cache-stored':
+      case 'cache-not-stored':
+      case 'cache-invalidated':
+      case 'cache-store-error':
+        return this.cache(event);
+      case 'rate-limit-granted':
+      case 'rate-limit-queued':
+      case 'rate-limit-rejected':
+      case 'rate-limit-store-error':
+        return this.rateLimit(event);
+      case 'chaos-injected':
+        return this.chaos(event);
       default: {
-        // A new event type in @bulwark/core must be handled above: this fails to compile until
-        // it is. At run time, an event from a newer core is ignored rather than thrown on.
+        // A new event type must be handled above: this fails to compile until it is. At run
+        // time, an event from a newer package is ignored rather than thrown on.
         const unhandled: never = event;
         return unhandled;
       }
     }
   };
+
+  private call(event: Of<'call'>): void {
+    const slot = this.callSlots.get('', event.operation ?? NO_OPERATION);
+    const i = outcomeIndex(event.outcome, event.error);
+    (slot.counts[i] ?? this.callCells(slot, i)).value++;
+    slot.durations[i]!.observe(event.durationMs / MS_PER_SECOND);
+  }
+
+  private attempt(event: Of<'attempt'>): void {
+    const slot = this.slotOf(event);
+    const i = outcomeIndex(event.outcome, event.error);
+    (slot.attempts[i] ?? this.attemptCells(slot, i)).value++;
+    slot.attemptDurations[i]!.observe(event.durationMs / MS_PER_SECOND);
+  }
+
+  private retry(event: Of<'retry-scheduled' | 'retry-gave-up'>): void {
+    const slot = this.slotOf(event);
+    if (event.type === 'retry-scheduled') {
+      const i = event.delaySource === 'backoff' ? 0 : 1;
+      (slot.retries[i] ??= this.metrics.retries.at([slot.policy, slot.operation, DELAY_SOURCES[i]]))
+        .value++;
+      return;
+    }
+    this.count(slot, slot.gaveUp, event.reason, this.metrics.retryGaveUp);
+  }
+
+  private breaker(event: Of<'breaker-created' | 'breaker-state' | 'breaker-rejected'>): void {
+    const slot = this.breakerSlots.get(event.name ?? event.policy, event.key ?? NO_ORIGIN);
+    switch (event.type) {
+      case 'breaker-created':
+        return this.setBreakerState(slot, event.state);
+      case 'breaker-state': {
+        this.setBreakerState(slot, event.to);
+        const key = `${event.from}>${event.to}`;
+        let cell = slot.transitions.get(key);
+        if (cell === undefined) {
+          const labels = [slot.policy, slot.origin, event.from, event.to];
+          cell = this.metrics.breakerTransitions.at(labels);
+          slot.transitions.set(key, cell);
+        }
+        cell.value++;
+        return;
+      }
+      case 'breaker-rejected': {
+        let cell = slot.rejected.get(event.state);
+        if (cell === undefined) {
+          cell = this.metrics.breakerRejected.at([slot.policy, slot.origin, event.state]);
+          slot.rejected.set(event.state, cell);
+        }
+        cell.value++;
+        return;
+      }
+    }
+  }
+
+  private bulkhead(event: Of<'bulkhead-queued' | 'bulkhead-rejected' | 'bulkhead-limit'>): void {
+    if (event.type === 'bulkhead-limit') {
+      this.limitCell(event.name ?? event.policy).value = event.to;
+      return;
+    }
+    const slot = this.slotOf(event);
+    if (event.type === 'bulkhead-rejected') {
+      this.count(slot, slot.rejected, event.reason, this.metrics.bulkheadRejected);
+      return;
+    }
+    (slot.queued ??= this.metrics.bulkheadQueued.at([slot.policy, slot.operation])).value++;
+  }
+
+  private timeLimit(event: Of<'timeout' | 'deadline-exceeded'>): void {
+    const slot = this.slotOf(event);
+    const m = this.metrics;
+    if (event.type === 'timeout') {
+      (slot.timeouts ??= m.timeouts.at([slot.policy, slot.operation])).value++;
+    } else {
+      (slot.deadlineExceeded ??= m.deadlineExceeded.at([slot.policy, slot.operation])).value++;
+    }
+  }
+
+  private hedge(event: Of<'hedge-started' | 'hedge-won' | 'hedge-cancelled'>): void {
+    const slot = this.slotOf(event);
+    switch (event.type) {
+      case 'hedge-started': {
+        const i = event.trigger === 'delay' ? 0 : 1;
+        (slot.hedges[i] ??= this.metrics.hedges.at([
+          slot.policy,
+          slot.operation,
+          HEDGE_TRIGGERS[i],
+        ])).value++;
+        return;
+      }
+      case 'hedge-won': {
+        // Hedgers make at most eleven attempts: anything else is folded, not a label of its own.
+        const i = Number.isInteger(event.attempt) && event.attempt > 0 ? event.attempt : 0;
+        const at = i < MAX_ATTEMPT_LABEL ? i : 0;
+        (slot.hedgeWins[at] ??= this.metrics.hedgeWins.at([
+          slot.policy,
+          slot.operation,
+          at === 0 ? OTHER_LABEL_VALUE : String(at),
+        ])).value++;
+        return;
+      }
+      case 'hedge-cancelled':
+        (slot.hedgesCancelled ??= this.metrics.hedgesCancelled.at([
+          slot.policy,
+          slot.operation,
+        ])).value += event.count;
+        return;
+    }
+  }
+
+  private fallback(event: Of<'fallback'>): void {
+    const slot = this.slotOf(event);
+    const i = event.outcome === 'success' ? 0 : 1;
+    const reason = this.valueGuard.admit(event.reason);
+    const cells = (slot.fallbacks[i] ??= new Map<string, Cell>());
+    let cell = cells.get(reason);
+    if (cell === undefined) {
+      const labels = [slot.policy, slot.operation, reason, FALLBACK_OUTCOMES[i]];
+      cell = this.metrics.fallbacks.at(labels);
+      cells.set(reason, cell);
+    }
+    cell.value++;
+  }
+
+  private cache(event: CacheEvent): void {
+    const slot = this.slotOf(event);
+    const m = this.metrics;
+    switch (event.type) {
+      case 'cache-hit':
+        return this.cacheLookup(slot, LOOKUP_HIT);
+      case 'cache-miss':
+        return this.cacheLookup(slot, LOOKUP_MISS);
+      case 'cache-stale-served':
+        // A stale-if-error response follows a miss (the origin was asked and failed): that
+        // lookup is counted already.
+        if (event.reason !== 'stale-if-error') this.cacheLookup(slot, LOOKUP_STALE);
+        return this.count(slot, slot.cacheStale, event.reason, m.cacheStaleServed);
+      case 'cache-revalidated':
+        return this.count(slot, slot.cacheRevalidations, event.outcome, m.cacheRevalidations);
+      case 'cache-not-stored':
+        return this.count(slot, slot.cacheNotStored, event.reason, m.cacheNotStored);
+      case 'cache-store-error':
+        return this.count(slot, slot.cacheStoreErrors, event.storeOperation, m.cacheStoreErrors);
+      case 'cache-coalesced':
+        (slot.cacheCoalesced ??= m.cacheCoalesced.at([slot.policy, slot.operation])).value++;
+        return;
+      case 'cache-stored':
+        (slot.cacheStored ??= m.cacheStored.at([slot.policy, slot.operation])).value++;
+        return;
+      case 'cache-invalidated':
+        (slot.cacheInvalidations ??= m.cacheInvalidations.at([slot.policy, slot.operation]))
+          .value++;
+        return;
+    }
+  }
+
+  private rateLimit(event: RateLimitEventShape): void {
+    const slot = this.slotOf(event);
+    const m = this.metrics;
+    switch (event.type) {
+      case 'rate-limit-granted':
+        (slot.rateLimitGranted ??= m.rateLimitGranted.at([slot.policy, slot.operation])).value++;
+        return;
+      case 'rate-limit-queued':
+        (slot.rateLimitQueued ??= m.rateLimitQueued.at([slot.policy, slot.operation])).value++;
+        return;
+      case 'rate-limit-rejected':
+        return this.count(slot, slot.rateLimitRejected, event.reason, m.rateLimitRejected, true);
+      case 'rate-limit-store-error':
+        return this.count(
+          slot,
+          slot.rateLimitStoreErrors,
+          event.mode,
+          m.rateLimitStoreErrors,
+          true,
+        );
+    }
+  }
+
+  private chaos(event: ChaosEventShape): void {
+    const slot = this.slotOf(event);
+    this.count(slot, slot.chaosInjections, event.kind, this.metrics.chaosInjections, true);
+  }
+
+  /**
+   * Counts one event under its slot's labels and `value`, the one label it adds. `free` marks a
+   * value typed as any string (another package's reason or kind): it is capped like a name.
+   */
+  private count(
+    slot: PolicySlot,
+    cells: Map<string, Cell>,
+    value: string,
+    family: CounterFamily,
+    free = false,
+  ): void {
+    const label = free ? this.valueGuard.admit(value) : value;
+    let cell = cells.get(label);
+    if (cell === undefined) {
+      cell = family.at([slot.policy, slot.operation, label]);
+      cells.set(label, cell);
+    }
+    cell.value++;
+  }
 
   /** The (policy, operation) series of an event: the policy's name, else its kind. */
   private slotOf(event: {

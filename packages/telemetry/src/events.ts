@@ -1,0 +1,92 @@
+import type { PolicyEvent, TelemetryListener } from '@bulwark/core';
+
+/**
+ * The events of `@bulwark/rate-limit` and `@bulwark/chaos`, which are not (yet) in core's
+ * `PolicyEvent` union. They are described here by their shape, the fields these listeners read,
+ * so that this package depends on neither at run time and its published types need neither
+ * installed: a limiter's or a chaos policy's own event type is assignable to these, and the
+ * listeners can be given as their `listener` option. Fields a listener does not read are left
+ * out; fields whose values may grow (a refusal's reason, what chaos injected) are strings.
+ */
+interface ForeignEventBase {
+  /** The limiter's or the chaos policy's `name` option, when set. */
+  readonly name: string | undefined;
+  /** The operation of the call, when it was made through a pipeline. */
+  readonly operation: string | undefined;
+}
+
+/** Permits were granted (`@bulwark/rate-limit`'s `RateLimitGrantedEvent`). */
+export interface RateLimitGrantedShape extends ForeignEventBase {
+  readonly type: 'rate-limit-granted';
+  readonly policy: 'rate-limit';
+  readonly permits: number;
+  readonly remaining: number;
+  readonly waitedMs: number;
+}
+
+/** A call joined the limiter's queue (`RateLimitQueuedEvent`). */
+export interface RateLimitQueuedShape extends ForeignEventBase {
+  readonly type: 'rate-limit-queued';
+  readonly policy: 'rate-limit';
+  readonly permits: number;
+  readonly queued: number;
+}
+
+/** A call or a `take()` was refused (`RateLimitRejectedEvent`). */
+export interface RateLimitRejectedShape extends ForeignEventBase {
+  readonly type: 'rate-limit-rejected';
+  readonly policy: 'rate-limit';
+  /** `limit`, `queue-full`, `max-wait` or `store-error`. */
+  readonly reason: string;
+  readonly permits: number;
+  readonly retryAfterMs: number;
+}
+
+/** The limiter's store failed; `mode` is what it did instead (`RateLimitStoreErrorEvent`). */
+export interface RateLimitStoreErrorShape extends ForeignEventBase {
+  readonly type: 'rate-limit-store-error';
+  readonly policy: 'rate-limit';
+  /** `allow` (the call went ahead unmetered) or `deny`. */
+  readonly mode: string;
+  readonly error: unknown;
+}
+
+/** Any event of a `@bulwark/rate-limit` limiter. */
+export type RateLimitEventShape =
+  RateLimitGrantedShape | RateLimitQueuedShape | RateLimitRejectedShape | RateLimitStoreErrorShape;
+
+/**
+ * One injection by a `@bulwark/chaos` policy or its HTTP interceptor (`ChaosEvent`). The fields
+ * after `kind` depend on it, and are optional here for that reason.
+ */
+export interface ChaosEventShape extends ForeignEventBase {
+  readonly type: 'chaos-injected';
+  readonly policy: 'chaos';
+  /** What was injected: `latency`, `fault`, `outcome`, `behavior`, `http-status`... */
+  readonly kind: string;
+  /** `latency`: how long the call was held. */
+  readonly latencyMs?: number;
+  /** `latency`: true when the deadline came first. */
+  readonly cutByDeadline?: boolean;
+  /** `fault`: the error the call fails with. */
+  readonly error?: unknown;
+  /** The HTTP interceptor's: the request's method. */
+  readonly method?: string;
+  /** `http-status`: the status answered. */
+  readonly status?: number;
+  /** `reset-after-headers`, `truncated-body`: body bytes passed on before the cut. */
+  readonly afterBytes?: number;
+  /** `slow-body`: how long each chunk is held. */
+  readonly chunkDelayMs?: number;
+}
+
+/** Every event `@bulwark/telemetry`'s listeners record. */
+export type BulwarkEvent = PolicyEvent | RateLimitEventShape | ChaosEventShape;
+
+/**
+ * A telemetry listener that also takes the rate limiters' and chaos policies' events: give it
+ * to a pipeline and its policies, to a `tokenBucket()`/`slidingWindow()`, and to a chaos policy.
+ */
+export interface BulwarkListener extends TelemetryListener {
+  (event: BulwarkEvent): void;
+}
