@@ -15,7 +15,7 @@ import {
   variantCacheKey,
 } from './cache-key.js';
 import type { CacheStatus, ForwardReason } from './cache-status.js';
-import { Call, type Exchange, failure } from './call.js';
+import { Call } from './call.js';
 import {
   type OriginReply,
   type StorageDecision,
@@ -30,6 +30,7 @@ import {
   type CacheEvent,
   type CacheListener,
   type CacheMissReason,
+  type EventSubject,
   type StaleReason,
   emitCacheEvent,
 } from './events.js';
@@ -58,6 +59,7 @@ import {
   raceSignal,
   toReply,
 } from './origin.js';
+import { type OriginOutcome, originFailure } from './origin-outcome.js';
 import { type CacheResult, CacheResponse } from './result.js';
 import { Verdict, assess, staleIfErrorAllowed } from './reuse.js';
 import { memoryStore } from './stores/memory.js';
@@ -123,7 +125,7 @@ export class HttpCache {
   private readonly name: string | undefined;
   private readonly clock: Clock;
   private readonly urls = new UrlNormalizer();
-  private readonly flights = new Map<string, Promise<Exchange>>();
+  private readonly flights = new Map<string, Promise<OriginOutcome>>();
   /**
    * URL -> wall-clock ms of its last invalidation. Entries of other partitions cannot be found by
    * key, so a partitioned entry whose request was sent no later than this is treated as gone.
@@ -303,7 +305,7 @@ export class HttpCache {
   private forwarded(
     reply: OriginReply,
     cacheStatus: CacheStatus,
-    fwd: ForwardReason,
+    forwardReason: ForwardReason,
     stored: boolean,
     collapsed: boolean,
   ): CacheResponse {
@@ -322,7 +324,7 @@ export class HttpCache {
       false,
       this.cacheName,
       undefined,
-      fwd,
+      forwardReason,
       reply.status,
       stored,
       collapsed,
@@ -334,8 +336,8 @@ export class HttpCache {
     entry: StoredResponse,
     ageMs: number,
     cacheStatus: CacheStatus,
-    fwd: ForwardReason | undefined,
-    fwdStatus: number | undefined,
+    forwardReason: ForwardReason | undefined,
+    forwardStatus: number | undefined,
     stored: boolean,
     collapsed: boolean,
     failure: unknown,
@@ -349,8 +351,8 @@ export class HttpCache {
       true,
       this.cacheName,
       Math.floor((entry.freshnessMs - ageMs) / 1000),
-      fwd,
-      fwdStatus,
+      forwardReason,
+      forwardStatus,
       stored,
       collapsed,
       failure,
@@ -399,7 +401,7 @@ export class HttpCache {
     origin: Origin,
     options: HandleOptions,
     method: string,
-    fwd: ForwardReason,
+    forwardReason: ForwardReason,
   ): Promise<CacheResult> {
     const requestTime = this.clock.dateNow();
     const raw = await origin({
@@ -409,7 +411,7 @@ export class HttpCache {
       signal: options.signal,
     });
     const reply = toReply(raw, requestTime, this.clock.dateNow());
-    return this.forwarded(reply, 'bypass', fwd, false, false);
+    return this.forwarded(reply, 'bypass', forwardReason, false, false);
   }
 
   /** Forwards an unsafe request and, when it succeeds, invalidates what it changed (RFC 9111 §4.4). */
@@ -462,20 +464,20 @@ export class HttpCache {
       invalidated.delete(invalidated.keys().next().value!);
     }
     for (const method of this.methods) {
-      const source: EventSource = { method, url, operation };
-      deletions.push(this.deleteKey(cacheKey(method, url, partition), source));
+      const subject: EventSubject = { method, url, operation };
+      deletions.push(this.deleteKey(cacheKey(method, url, partition), subject));
       if (partition !== undefined) {
-        deletions.push(this.deleteKey(cacheKey(method, url, undefined), source));
+        deletions.push(this.deleteKey(cacheKey(method, url, undefined), subject));
       }
     }
     await Promise.all(deletions);
   }
 
-  private async deleteKey(key: string, source: EventSource): Promise<void> {
+  private async deleteKey(key: string, subject: EventSubject): Promise<void> {
     try {
       await this.store.delete(key);
     } catch (error: unknown) {
-      this.storeError(source, 'delete', error);
+      this.storeError(subject, 'delete', error);
     }
   }
 
@@ -489,33 +491,33 @@ export class HttpCache {
     reason: CacheMissReason,
   ): Promise<CacheResult> {
     if (this.listener !== undefined) this.emit(call, { type: 'cache-miss', reason });
-    const fwd: ForwardReason = reason === 'store-error' ? 'uri-miss' : reason;
+    const forwardReason: ForwardReason = reason === 'store-error' ? 'uri-miss' : reason;
     const signal = call.options.signal;
     const flightKey = call.flightKey;
     for (let joins = 0; ; joins++) {
       const inFlight = joins < MAX_JOINS ? this.flights.get(flightKey) : undefined;
       if (inFlight === undefined) {
-        const exchange = await this.startFlight(call, entry, flightKey, signal);
-        return this.settle(call, entry, exchange, fwd, false);
+        const outcome = await this.startFlight(call, entry, flightKey, signal);
+        return this.toResult(call, entry, outcome, forwardReason, false);
       }
       if (this.listener !== undefined) this.emit(call, { type: 'cache-coalesced' });
-      const exchange = await raceSignal(inFlight, signal);
-      if (exchange.abortedByCaller) continue;
-      if (!this.canShare(call, exchange)) {
+      const outcome = await raceSignal(inFlight, signal);
+      if (outcome.abortedByCaller) continue;
+      if (!this.canShare(call, outcome)) {
         // The response is not for us (it varies, or is private to the leader): ask on our own.
-        const own = await this.exchange(call, entry, signal);
-        return this.settle(call, entry, own, fwd, false);
+        const own = await this.originOutcome(call, entry, signal);
+        return this.toResult(call, entry, own, forwardReason, false);
       }
-      return this.settle(call, entry, exchange, fwd, true);
+      return this.toResult(call, entry, outcome, forwardReason, true);
     }
   }
 
-  private canShare(call: Call, exchange: Exchange): boolean {
-    if (exchange.outcome === 'failure') return true;
-    if (!exchange.shareable) return false;
+  private canShare(call: Call, outcome: OriginOutcome): boolean {
+    if (outcome.kind === 'failure') return true;
+    if (!outcome.shareable) return false;
     return (
-      exchange.varyNames === undefined ||
-      variantKey(exchange.varyNames, call.request.headers) === exchange.leaderVariant
+      outcome.varyNames === undefined ||
+      variantKey(outcome.varyNames, call.request.headers) === outcome.leaderVariant
     );
   }
 
@@ -524,8 +526,8 @@ export class HttpCache {
     entry: StoredResponse | undefined,
     flightKey: string,
     signal: AbortSignal | undefined,
-  ): Promise<Exchange> {
-    const flight = this.exchange(call, entry, signal);
+  ): Promise<OriginOutcome> {
+    const flight = this.originOutcome(call, entry, signal);
     if (!this.flights.has(flightKey)) {
       this.flights.set(flightKey, flight);
       void flight.then(() => {
@@ -541,14 +543,14 @@ export class HttpCache {
     if (this.flights.has(flightKey)) return;
     const flight = this.startFlight(call, entry, flightKey, undefined);
     this.track(
-      flight.then((exchange) => {
+      flight.then((outcome) => {
         if (this.listener === undefined) return;
         this.emit(call, {
           type: 'cache-revalidated',
           outcome:
-            exchange.outcome === 'not-modified'
+            outcome.kind === 'not-modified'
               ? 'not-modified'
-              : exchange.outcome === 'response'
+              : outcome.kind === 'response'
                 ? 'modified'
                 : 'failed',
           background: true,
@@ -558,16 +560,16 @@ export class HttpCache {
   }
 
   /** One origin request and what it means for the store. Never rejects. */
-  private async exchange(
+  private async originOutcome(
     call: Call,
     entry: StoredResponse | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<Exchange> {
+  ): Promise<OriginOutcome> {
     try {
       return await this.ask(call, entry, signal);
     } catch (error: unknown) {
       // The origin failed, or a callback (isFailureResponse, partition) threw.
-      return failure(undefined, error, signal !== undefined && signal.aborted);
+      return originFailure(undefined, error, signal !== undefined && signal.aborted);
     }
   }
 
@@ -575,7 +577,7 @@ export class HttpCache {
     call: Call,
     entry: StoredResponse | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<Exchange> {
+  ): Promise<OriginOutcome> {
     const headers = toHeaderRecord(call.request.headers);
     const conditional =
       entry !== undefined && (entry.etag !== undefined || entry.lastModified !== undefined);
@@ -594,11 +596,11 @@ export class HttpCache {
       }
       return this.refresh(call, entry, reply);
     }
-    if (isInvalidStatus(reply.status)) return failure(reply, undefined, false);
+    if (isInvalidStatus(reply.status)) return originFailure(reply, undefined, false);
     let decision: StorageDecision | undefined;
     if (this.isFailureResponse({ status: reply.status, headers: reply.headers })) {
       decision = this.failureToStore(call, entry, reply);
-      if (decision === undefined) return failure(reply, undefined, false);
+      if (decision === undefined) return originFailure(reply, undefined, false);
     } else {
       decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
     }
@@ -629,7 +631,7 @@ export class HttpCache {
       ) === undefined;
     const varyNames = decision.vary.kind === 'names' ? decision.vary.names : undefined;
     return {
-      outcome: 'response',
+      kind: 'response',
       reply,
       error: undefined,
       entry: undefined,
@@ -667,7 +669,7 @@ export class HttpCache {
   }
 
   /** A 304 refreshed the stored response (RFC 9111 §4.3.4). */
-  private refresh(call: Call, entry: StoredResponse, notModified: OriginReply): Exchange {
+  private refresh(call: Call, entry: StoredResponse, notModified: OriginReply): OriginOutcome {
     const merged = mergeNotModified(entry, notModified, this.policy.shared);
     const decision = decideStorage(merged, call.facts, this.policyFor(call), call.request.headers);
     let served: StoredResponse;
@@ -690,7 +692,7 @@ export class HttpCache {
       this.emit(call, { type: 'cache-revalidated', outcome: 'not-modified', background: false });
     }
     return {
-      outcome: 'not-modified',
+      kind: 'not-modified',
       reply: merged,
       error: undefined,
       entry: served,
@@ -702,36 +704,35 @@ export class HttpCache {
     };
   }
 
-  /** Turns an exchange into this caller's result. */
-  private settle(
+  /** Turns an origin outcome into this caller's result. */
+  private toResult(
     call: Call,
     entry: StoredResponse | undefined,
-    exchange: Exchange,
-    fwd: ForwardReason,
+    outcome: OriginOutcome,
+    forwardReason: ForwardReason,
     collapsed: boolean,
   ): CacheResult {
-    switch (exchange.outcome) {
+    switch (outcome.kind) {
       case 'not-modified': {
-        const served = exchange.entry!;
+        const served = outcome.entry!;
         const ageMs = currentAgeMs(served, this.clock.dateNow());
         return this.fromStore(
           served,
           ageMs,
           'revalidated',
-          fwd,
+          forwardReason,
           304,
-          exchange.stored,
+          outcome.stored,
           collapsed,
           undefined,
         );
       }
       case 'response':
-        return this.forwarded(exchange.reply!, 'miss', fwd, exchange.stored, collapsed);
+        return this.forwarded(outcome.reply!, 'miss', forwardReason, outcome.stored, collapsed);
       case 'failure': {
         const signal = call.options.signal;
         if (signal !== undefined && signal.aborted) throw abortError(signal);
-        const failure: unknown =
-          exchange.reply !== undefined ? exchange.reply.status : exchange.error;
+        const failure: unknown = outcome.reply !== undefined ? outcome.reply.status : outcome.error;
         if (entry !== undefined) {
           const ageMs = currentAgeMs(entry, this.clock.dateNow());
           if (staleIfErrorAllowed(entry, ageMs, call.directives, this.policy.staleIfErrorMs)) {
@@ -747,8 +748,8 @@ export class HttpCache {
               entry,
               ageMs,
               'stale-if-error',
-              fwd,
-              exchange.reply?.status,
+              forwardReason,
+              outcome.reply?.status,
               false,
               collapsed,
               failure,
@@ -758,8 +759,8 @@ export class HttpCache {
             this.emit(call, { type: 'cache-revalidated', outcome: 'failed', background: false });
           }
         }
-        if (exchange.reply === undefined) throw exchange.error;
-        return this.forwarded(exchange.reply, 'miss', fwd, false, collapsed);
+        if (outcome.reply === undefined) throw outcome.error;
+        return this.forwarded(outcome.reply, 'miss', forwardReason, false, collapsed);
       }
     }
   }
@@ -816,38 +817,31 @@ export class HttpCache {
   }
 
   private storeError(
-    source: EventSource,
+    subject: EventSubject,
     storeOperation: 'get' | 'set' | 'delete',
     error: unknown,
   ): void {
     if (this.listener !== undefined) {
-      this.emit(source, { type: 'cache-store-error', storeOperation, error });
+      this.emit(subject, { type: 'cache-store-error', storeOperation, error });
     }
   }
 
   private emit(
-    source: EventSource,
+    subject: EventSubject,
     event: DistributiveOmit<CacheEvent, 'policy' | 'name' | 'operation' | 'method' | 'url'>,
   ): void {
     emitCacheEvent(this.listener!, {
       ...event,
       policy: 'cache',
       name: this.name,
-      operation: source.operation,
-      method: source.method,
-      url: source.url,
+      operation: subject.operation,
+      method: subject.method,
+      url: subject.url,
     });
   }
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** What every event says about the request it concerns. */
-interface EventSource {
-  readonly method: string;
-  readonly url: string;
-  readonly operation: string | undefined;
-}
 
 /**
  * Creates an HTTP cache. Private by default; `type: 'shared'` for a cache serving many users.
