@@ -60,7 +60,7 @@ import {
   toReply,
 } from './origin.js';
 import { type OriginOutcome, originFailure } from './origin-outcome.js';
-import { type CacheResult, CacheResponse } from './result.js';
+import { type CacheResult, CacheResponse, type Forwarding } from './result.js';
 import { Verdict, assess, staleIfErrorAllowed } from './reuse.js';
 import { memoryStore } from './stores/memory.js';
 import type { CacheStore, StoredRecord, StoredResponse, VaryMarker } from './stores/store.js';
@@ -199,7 +199,17 @@ export class HttpCache {
         : pragmaNoCache(info.pragma)
           ? PRAGMA_NO_CACHE
           : NO_DIRECTIVES;
-    const call = new Call(request, origin, options, method, url, key, partition, info, directives);
+    const call = new Call({
+      request,
+      origin,
+      options,
+      method,
+      url,
+      key,
+      partition,
+      info,
+      directives,
+    });
 
     let missReason: CacheMissReason = 'uri-miss';
     let record = this.lookup(call, key);
@@ -243,7 +253,7 @@ export class HttpCache {
         if (this.listener !== undefined) {
           this.emit(call, { type: 'cache-hit', ageSeconds: ageSeconds(ageMs) });
         }
-        return this.fromStore(entry, ageMs, 'hit', undefined, undefined, false, false, undefined);
+        return this.fromStore(entry, ageMs, 'hit');
       }
       if (verdict === Verdict.StaleAllowed) {
         return this.serveStale(call, entry, ageMs, 'stale', 'max-stale');
@@ -302,61 +312,52 @@ export class HttpCache {
     }
   }
 
-  private forwarded(
+  /** The origin's response, as the caller gets it. */
+  private fromOrigin(
     reply: OriginReply,
     cacheStatus: CacheStatus,
-    forwardReason: ForwardReason,
-    stored: boolean,
-    collapsed: boolean,
+    forwarding: Forwarding,
   ): CacheResponse {
     let headers = withoutHopByHop(reply.headers);
     // The cookies were set for the request that was sent, not for one that joined it.
-    if (collapsed && this.policy.shared && headers['set-cookie'] !== undefined) {
+    if (forwarding.collapsed && this.policy.shared && headers['set-cookie'] !== undefined) {
       headers = Object.assign({}, headers);
       delete headers['set-cookie'];
     }
-    return new CacheResponse(
-      reply.status,
+    return new CacheResponse({
+      status: reply.status,
       headers,
-      reply.body,
+      body: reply.body,
       cacheStatus,
-      parseAge(reply.headers.age),
-      false,
-      this.cacheName,
-      undefined,
-      forwardReason,
-      reply.status,
-      stored,
-      collapsed,
-      undefined,
-    );
+      age: parseAge(reply.headers.age),
+      fromStore: false,
+      cacheName: this.cacheName,
+      ttl: undefined,
+      forwarding,
+      failure: undefined,
+    });
   }
 
+  /** A stored response `ageMs` old; `forwarding` when the origin was asked first. */
   private fromStore(
     entry: StoredResponse,
     ageMs: number,
     cacheStatus: CacheStatus,
-    forwardReason: ForwardReason | undefined,
-    forwardStatus: number | undefined,
-    stored: boolean,
-    collapsed: boolean,
-    failure: unknown,
+    forwarding: Forwarding | undefined = undefined,
+    failure: unknown = undefined,
   ): CacheResponse {
-    return new CacheResponse(
-      entry.status,
-      entry.headers,
-      entry.body,
+    return new CacheResponse({
+      status: entry.status,
+      headers: entry.headers,
+      body: entry.body,
       cacheStatus,
-      ageSeconds(ageMs),
-      true,
-      this.cacheName,
-      Math.floor((entry.freshnessMs - ageMs) / 1000),
-      forwardReason,
-      forwardStatus,
-      stored,
-      collapsed,
+      age: ageSeconds(ageMs),
+      fromStore: true,
+      cacheName: this.cacheName,
+      ttl: Math.floor((entry.freshnessMs - ageMs) / 1000),
+      forwarding,
       failure,
-    );
+    });
   }
 
   private serveStale(
@@ -374,25 +375,23 @@ export class HttpCache {
         error: undefined,
       });
     }
-    return this.fromStore(entry, ageMs, cacheStatus, undefined, undefined, false, false, undefined);
+    return this.fromStore(entry, ageMs, cacheStatus);
   }
 
+  /** The 504 the cache makes for `only-if-cached` when nothing usable is stored. */
   private onlyIfCachedMiss(): CacheResponse {
-    return new CacheResponse(
-      504,
-      {},
-      EMPTY_BODY,
-      'only-if-cached-miss',
-      0,
-      false,
-      this.cacheName,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      false,
-      undefined,
-    );
+    return new CacheResponse({
+      status: 504,
+      headers: {},
+      body: EMPTY_BODY,
+      cacheStatus: 'only-if-cached-miss',
+      age: 0,
+      fromStore: false,
+      cacheName: this.cacheName,
+      ttl: undefined,
+      forwarding: undefined,
+      failure: undefined,
+    });
   }
 
   /** Forwards a request the cache does not handle, storing nothing. */
@@ -411,7 +410,12 @@ export class HttpCache {
       signal: options.signal,
     });
     const reply = toReply(raw, requestTime, this.clock.dateNow());
-    return this.forwarded(reply, 'bypass', forwardReason, false, false);
+    return this.fromOrigin(reply, 'bypass', {
+      reason: forwardReason,
+      status: reply.status,
+      stored: false,
+      collapsed: false,
+    });
   }
 
   /** Forwards an unsafe request and, when it succeeds, invalidates what it changed (RFC 9111 §4.4). */
@@ -716,19 +720,22 @@ export class HttpCache {
       case 'not-modified': {
         const served = outcome.entry!;
         const ageMs = currentAgeMs(served, this.clock.dateNow());
-        return this.fromStore(
-          served,
-          ageMs,
-          'revalidated',
-          forwardReason,
-          304,
-          outcome.stored,
+        return this.fromStore(served, ageMs, 'revalidated', {
+          reason: forwardReason,
+          status: 304,
+          stored: outcome.stored,
           collapsed,
-          undefined,
-        );
+        });
       }
-      case 'response':
-        return this.forwarded(outcome.reply!, 'miss', forwardReason, outcome.stored, collapsed);
+      case 'response': {
+        const reply = outcome.reply!;
+        return this.fromOrigin(reply, 'miss', {
+          reason: forwardReason,
+          status: reply.status,
+          stored: outcome.stored,
+          collapsed,
+        });
+      }
       case 'failure': {
         const signal = call.options.signal;
         if (signal !== undefined && signal.aborted) throw abortError(signal);
@@ -744,23 +751,25 @@ export class HttpCache {
                 error: failure,
               });
             }
-            return this.fromStore(
-              entry,
-              ageMs,
-              'stale-if-error',
-              forwardReason,
-              outcome.reply?.status,
-              false,
+            const forwarding: Forwarding = {
+              reason: forwardReason,
+              status: outcome.reply?.status,
+              stored: false,
               collapsed,
-              failure,
-            );
+            };
+            return this.fromStore(entry, ageMs, 'stale-if-error', forwarding, failure);
           }
           if (this.listener !== undefined) {
             this.emit(call, { type: 'cache-revalidated', outcome: 'failed', background: false });
           }
         }
         if (outcome.reply === undefined) throw outcome.error;
-        return this.forwarded(outcome.reply, 'miss', forwardReason, false, collapsed);
+        return this.fromOrigin(outcome.reply, 'miss', {
+          reason: forwardReason,
+          status: outcome.reply.status,
+          stored: false,
+          collapsed,
+        });
       }
     }
   }

@@ -23,30 +23,65 @@ export interface CacheResult {
   readonly failure: unknown;
 }
 
+/** How a request went to the origin: RFC 9211's `fwd`, `fwd-status`, `stored` and `collapsed`. */
+export interface Forwarding {
+  readonly reason: ForwardReason;
+  /** The status the origin answered with, when it answered. */
+  readonly status: number | undefined;
+  /** The response was stored. */
+  readonly stored: boolean;
+  /** The request joined another one's origin request. */
+  readonly collapsed: boolean;
+}
+
+/** What a {@link CacheResponse} is made of. */
+export interface CacheResponseFields {
+  readonly status: number;
+  /** The response's own header fields, before the cache adds Age and Cache-Status. */
+  readonly headers: Readonly<HeaderRecord>;
+  readonly body: Uint8Array;
+  readonly cacheStatus: CacheStatus;
+  readonly age: number;
+  /** True when the response comes from the store: it gets an Age field. */
+  readonly fromStore: boolean;
+  /** The Cache-Status member's name, or undefined when the field is turned off. */
+  readonly cacheName: string | undefined;
+  /** Seconds of freshness left, for a response from the store. */
+  readonly ttl: number | undefined;
+  /** How the request went to the origin; undefined when it did not. */
+  readonly forwarding: Forwarding | undefined;
+  readonly failure: unknown;
+}
+
 /**
  * A result whose header record is built on first read: a hit copies no headers unless the
  * caller looks at them.
  */
 export class CacheResponse implements CacheResult {
+  readonly status: number;
+  readonly body: Uint8Array;
+  readonly cacheStatus: CacheStatus;
+  readonly age: number;
+  readonly failure: unknown;
+  private readonly base: Readonly<HeaderRecord>;
+  private readonly fromStore: boolean;
+  private readonly cacheName: string | undefined;
+  private readonly ttl: number | undefined;
+  private readonly forwarding: Forwarding | undefined;
   private built: HeaderRecord | undefined = undefined;
 
-  constructor(
-    readonly status: number,
-    private readonly base: Readonly<HeaderRecord>,
-    readonly body: Uint8Array,
-    readonly cacheStatus: CacheStatus,
-    readonly age: number,
-    /** True when the response comes from the store: it gets an Age field. */
-    private readonly fromStore: boolean,
-    /** The Cache-Status member's name, or undefined when the field is turned off. */
-    private readonly cacheName: string | undefined,
-    private readonly ttl: number | undefined,
-    private readonly fwd: ForwardReason | undefined,
-    private readonly fwdStatus: number | undefined,
-    private readonly stored: boolean,
-    private readonly collapsed: boolean,
-    readonly failure: unknown,
-  ) {}
+  constructor(fields: CacheResponseFields) {
+    this.status = fields.status;
+    this.body = fields.body;
+    this.cacheStatus = fields.cacheStatus;
+    this.age = fields.age;
+    this.failure = fields.failure;
+    this.base = fields.headers;
+    this.fromStore = fields.fromStore;
+    this.cacheName = fields.cacheName;
+    this.ttl = fields.ttl;
+    this.forwarding = fields.forwarding;
+  }
 
   get headers(): HeaderRecord {
     return (this.built ??= this.buildHeaders());
@@ -54,13 +89,14 @@ export class CacheResponse implements CacheResult {
 
   /** The RFC 9211 member this cache adds, for example `bulwark; hit; ttl=42`. */
   get cacheStatusMember(): string {
+    const forwarding = this.forwarding;
     return formatCacheStatus(this.cacheName ?? 'bulwark', {
       cacheStatus: this.cacheStatus,
       ttl: this.ttl,
-      fwd: this.fwd,
-      fwdStatus: this.fwdStatus,
-      stored: this.stored,
-      collapsed: this.collapsed,
+      fwd: forwarding?.reason,
+      fwdStatus: forwarding?.status,
+      stored: forwarding?.stored ?? false,
+      collapsed: forwarding?.collapsed ?? false,
     });
   }
 
