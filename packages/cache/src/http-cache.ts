@@ -40,14 +40,13 @@ import {
   currentAgeMs,
   hasExplicitFreshness,
   initialAgeMs,
-  parseAge,
 } from './freshness.js';
 import {
   type HeaderRecord,
+  type RequestHeaderInfo,
   readRequestHeaders,
   toHeaderRecord,
   unstoredFields,
-  withoutHopByHop,
 } from './headers.js';
 import { type CacheableMethod, type HttpCacheOptions, validateOptions } from './options.js';
 import {
@@ -60,7 +59,7 @@ import {
   toReply,
 } from './origin.js';
 import { type OriginOutcome, originFailure } from './origin-outcome.js';
-import { type CacheResult, CacheResponse, type Forwarding } from './result.js';
+import { type CacheResponse, type CacheResult, CacheResults, type Forwarding } from './result.js';
 import { Verdict, assess, staleIfErrorAllowed } from './reuse.js';
 import { memoryStore } from './stores/memory.js';
 import type { CacheStore, StoredRecord, StoredResponse, VaryMarker } from './stores/store.js';
@@ -80,10 +79,23 @@ export const DEFAULT_CACHE_NAME = 'bulwark';
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** A request that keeps finding the request it joined cancelled by its own caller stops joining. */
 const MAX_JOINS = 3;
+/** URLs whose invalidation is remembered, for entries of other partitions. */
+const MAX_REMEMBERED_INVALIDATIONS = 10_000;
 
 const NO_OPTIONS: HandleOptions = {};
 const PRAGMA_NO_CACHE: CacheDirectives = { ...NO_DIRECTIVES, noCache: true };
-const EMPTY_BODY = new Uint8Array(0);
+
+/** A store read: the record, `undefined` for none, or `null` when the store failed. */
+type StoreRead = StoredRecord | undefined | null;
+
+/** What the lookup found: a stored response, or why there is none. */
+type Lookup =
+  | { readonly entry: StoredResponse; readonly missReason: undefined }
+  | { readonly entry: undefined; readonly missReason: CacheMissReason };
+
+const URI_MISS: Lookup = Object.freeze({ entry: undefined, missReason: 'uri-miss' as const });
+const VARY_MISS: Lookup = Object.freeze({ entry: undefined, missReason: 'vary-miss' as const });
+const STORE_ERROR: Lookup = Object.freeze({ entry: undefined, missReason: 'store-error' as const });
 
 function defaultIsFailureResponse(args: { status: number }): boolean {
   return args.status >= 500;
@@ -98,6 +110,21 @@ function upperMethod(method: string): string {
   return method === 'GET' || method === 'HEAD' || method === 'POST' ? method : method.toUpperCase();
 }
 
+/** Fails a call whose signal has aborted already, or whose `defaultTtlMs` is out of range. */
+function checkHandleOptions(options: HandleOptions): void {
+  const signal = options.signal;
+  if (signal !== undefined && signal.aborted) throw abortError(signal);
+  if (options.defaultTtlMs !== undefined) {
+    checkInteger('defaultTtlMs', options.defaultTtlMs, 1, MAX_LIFETIME_MS);
+  }
+}
+
+/** The request's directives: its Cache-Control, else `Pragma: no-cache` as `no-cache` (RFC 9111 §5.4). */
+function requestDirectives(info: Readonly<RequestHeaderInfo>): CacheDirectives {
+  if (info.cacheControl !== undefined) return parseCacheControl(info.cacheControl);
+  return pragmaNoCache(info.pragma) ? PRAGMA_NO_CACHE : NO_DIRECTIVES;
+}
+
 function without(headers: HeaderRecord, unstored: ReadonlySet<string>): HeaderRecord {
   const out: HeaderRecord = {};
   for (const name in headers) if (!unstored.has(name)) out[name] = headers[name]!;
@@ -109,9 +136,6 @@ function without(headers: HeaderRecord, unstored: ReadonlySet<string>): HeaderRe
  * a request and a function that performs it, so the same cache serves `fetch`, undici or
  * `@bulwark/http-client`.
  */
-/** URLs whose invalidation is remembered, for entries of other partitions. */
-const MAX_REMEMBERED_INVALIDATIONS = 10_000;
-
 export class HttpCache {
   readonly type: 'private' | 'shared';
   readonly store: CacheStore;
@@ -120,7 +144,7 @@ export class HttpCache {
   private readonly policy: StoragePolicy;
   private readonly isFailureResponse: (args: { status: number; headers: HeaderRecord }) => boolean;
   private readonly storeFailures: boolean;
-  private readonly cacheName: string | undefined;
+  private readonly results: CacheResults;
   private readonly listener: CacheListener | undefined;
   private readonly name: string | undefined;
   private readonly clock: Clock;
@@ -151,8 +175,10 @@ export class HttpCache {
     };
     this.isFailureResponse = options.isFailureResponse ?? defaultIsFailureResponse;
     this.storeFailures = options.storeFailureResponses ?? true;
-    this.cacheName =
-      options.cacheStatus === false ? undefined : (options.cacheStatus ?? DEFAULT_CACHE_NAME);
+    this.results = new CacheResults(
+      options.cacheStatus === false ? undefined : (options.cacheStatus ?? DEFAULT_CACHE_NAME),
+      this.policy.shared,
+    );
     this.listener = options.listener;
     this.name = options.name;
   }
@@ -167,11 +193,40 @@ export class HttpCache {
     origin: Origin,
     options: HandleOptions = NO_OPTIONS,
   ): Promise<CacheResult> {
-    const signal = options.signal;
-    if (signal !== undefined && signal.aborted) throw abortError(signal);
-    if (options.defaultTtlMs !== undefined) {
-      checkInteger('defaultTtlMs', options.defaultTtlMs, 1, MAX_LIFETIME_MS);
-    }
+    checkHandleOptions(options);
+    const call = this.route(request, origin, options);
+    if (!(call instanceof Call)) return call;
+    let lookup = this.lookupEntry(call);
+    if (isPromiseLike(lookup)) lookup = await lookup;
+    const { entry, missReason } = lookup;
+    return entry === undefined ? this.miss(call, missReason) : this.answer(call, entry);
+  }
+
+  /**
+   * Drops the stored responses for `url`: every cached method, in every partition (those of the
+   * given partition and of none at once; other partitions' entries are refused when next found).
+   */
+  async invalidate(url: string, options: { partition?: string } = {}): Promise<void> {
+    const normalized = normalizeUrl(url);
+    if (normalized === undefined) return;
+    await this.dropUrl(normalized, options.partition);
+  }
+
+  /** Resolves when background revalidations and store writes started so far have finished. */
+  async whenIdle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /**
+   * The call to look up, or, for a request the cache does not handle, the origin's answer to it:
+   * a method not cached (an unsafe one invalidates what it changed), a URL that is not http(s),
+   * a conditional or range request, a key too long to store.
+   */
+  private route(
+    request: CacheRequest,
+    origin: Origin,
+    options: HandleOptions,
+  ): Call | Promise<CacheResult> {
     const method = upperMethod(request.method);
     const info = readRequestHeaders(request.headers);
     const target = this.urls.normalize(request.url);
@@ -193,109 +248,62 @@ export class HttpCache {
     if (key.length > MAX_KEY_LENGTH) {
       return this.passThrough(request, origin, options, method, 'bypass');
     }
-    const directives =
-      info.cacheControl !== undefined
-        ? parseCacheControl(info.cacheControl)
-        : pragmaNoCache(info.pragma)
-          ? PRAGMA_NO_CACHE
-          : NO_DIRECTIVES;
-    const call = new Call({
-      request,
-      origin,
-      options,
-      method,
-      url,
-      key,
-      partition,
-      info,
-      directives,
-    });
-
-    let missReason: CacheMissReason = 'uri-miss';
-    let record = this.lookup(call, key);
-    if (isPromiseLike(record)) record = await record;
-    let entry: StoredResponse | undefined;
-    if (record === null) {
-      missReason = 'store-error';
-    } else if (record?.kind === 'response') {
-      if (record.variant === undefined) {
-        entry = record;
-        call.entryKey = key;
-      }
-    } else if (record?.kind === 'vary') {
-      call.marker = record;
-      missReason = 'vary-miss';
-      const variant = variantKey(record.names, request.headers);
-      const variantKeyString = variantCacheKey(key, record.id, variant);
-      let found = this.lookup(call, variantKeyString);
-      if (isPromiseLike(found)) found = await found;
-      if (found === null) missReason = 'store-error';
-      else if (found?.kind === 'response' && found.variant === variant) {
-        entry = found;
-        call.entryKey = variantKeyString;
-      }
-    }
-
-    if (entry !== undefined && partition !== undefined && this.invalidatedAt.size !== 0) {
-      const at = this.invalidatedAt.get(url);
-      if (at !== undefined && entry.requestTime <= at) {
-        // Invalidated from another partition (RFC 9111 §4.4 covers every stored response).
-        void this.deleteKey(call.entryKey!, call);
-        entry = undefined;
-        call.entryKey = undefined;
-        missReason = 'uri-miss';
-      }
-    }
-    if (entry !== undefined) {
-      const ageMs = currentAgeMs(entry, this.clock.dateNow());
-      const verdict = assess(entry, ageMs, directives);
-      if (verdict === Verdict.Fresh) {
-        if (this.listener !== undefined) {
-          this.emit(call, { type: 'cache-hit', ageSeconds: ageSeconds(ageMs) });
-        }
-        return this.fromStore(entry, ageMs, 'hit');
-      }
-      if (verdict === Verdict.StaleAllowed) {
-        return this.serveStale(call, entry, ageMs, 'stale', 'max-stale');
-      }
-      if (verdict === Verdict.StaleWhileRevalidate && !directives.onlyIfCached) {
-        this.revalidateInBackground(call, entry);
-        return this.serveStale(
-          call,
-          entry,
-          ageMs,
-          'stale-while-revalidate',
-          'stale-while-revalidate',
-        );
-      }
-      if (directives.onlyIfCached) return this.onlyIfCachedMiss();
-      const fresh = entry.freshnessMs > ageMs;
-      return this.forward(call, entry, fresh ? 'request' : 'stale');
-    }
-    if (directives.onlyIfCached) return this.onlyIfCachedMiss();
-    return this.forward(call, undefined, missReason);
+    const directives = requestDirectives(info);
+    return new Call({ request, origin, options, method, url, key, partition, info, directives });
   }
 
   /**
-   * Drops the stored responses for `url`: every cached method, in every partition (those of the
-   * given partition and of none at once; other partitions' entries are refused when next found).
+   * The stored response for `call`, or why there is none. A response that varies takes two reads
+   * (RFC 9111 §4.1): the primary key holds a Vary marker naming the request fields it varies on,
+   * and the request's values of them lead to the variant's own key. Records in `call` what it
+   * found (`marker`, `entryKey`). Asynchronous only when the store is.
    */
-  async invalidate(url: string, options: { partition?: string } = {}): Promise<void> {
-    const normalized = normalizeUrl(url);
-    if (normalized === undefined) return;
-    await this.dropUrl(normalized, options.partition);
+  private lookupEntry(call: Call): Lookup | Promise<Lookup> {
+    const record = this.readRecord(call, call.key);
+    return isPromiseLike(record)
+      ? record.then((primary) => this.fromPrimaryKey(call, primary))
+      : this.fromPrimaryKey(call, record);
   }
 
-  /** Resolves when background revalidations and store writes started so far have finished. */
-  async whenIdle(): Promise<void> {
-    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  private fromPrimaryKey(call: Call, record: StoreRead): Lookup | Promise<Lookup> {
+    if (record === null) return STORE_ERROR;
+    if (record === undefined) return URI_MISS;
+    if (record.kind === 'response') {
+      return record.variant === undefined ? this.foundEntry(call, record, call.key) : URI_MISS;
+    }
+    call.marker = record;
+    const variant = variantKey(record.names, call.request.headers);
+    const key = variantCacheKey(call.key, record.id, variant);
+    const variantRecord = this.readRecord(call, key);
+    return isPromiseLike(variantRecord)
+      ? variantRecord.then((read) => this.fromVariantKey(call, read, variant, key))
+      : this.fromVariantKey(call, variantRecord, variant, key);
+  }
+
+  private fromVariantKey(call: Call, record: StoreRead, variant: string, key: string): Lookup {
+    if (record === null) return STORE_ERROR;
+    if (record?.kind === 'response' && record.variant === variant) {
+      return this.foundEntry(call, record, key);
+    }
+    return VARY_MISS;
+  }
+
+  /** The entry stored under `key`, unless another partition's request invalidated its URL since. */
+  private foundEntry(call: Call, entry: StoredResponse, key: string): Lookup {
+    if (call.partition !== undefined && this.invalidatedAt.size !== 0) {
+      const at = this.invalidatedAt.get(call.url);
+      if (at !== undefined && entry.requestTime <= at) {
+        // Invalidated from another partition (RFC 9111 §4.4 covers every stored response).
+        void this.deleteKey(key, call);
+        return URI_MISS;
+      }
+    }
+    call.entryKey = key;
+    return { entry, missReason: undefined };
   }
 
   /** A store read: the record, `undefined` for none, or `null` when the store failed. */
-  private lookup(
-    call: Call,
-    key: string,
-  ): StoredRecord | undefined | null | Promise<StoredRecord | undefined | null> {
+  private readRecord(call: Call, key: string): StoreRead | Promise<StoreRead> {
     try {
       const got = this.store.get(key);
       if (!isPromiseLike(got)) return got;
@@ -312,52 +320,42 @@ export class HttpCache {
     }
   }
 
-  /** The origin's response, as the caller gets it. */
-  private fromOrigin(
-    reply: OriginReply,
-    cacheStatus: CacheStatus,
-    forwarding: Forwarding,
-  ): CacheResponse {
-    let headers = withoutHopByHop(reply.headers);
-    // The cookies were set for the request that was sent, not for one that joined it.
-    if (forwarding.collapsed && this.policy.shared && headers['set-cookie'] !== undefined) {
-      headers = Object.assign({}, headers);
-      delete headers['set-cookie'];
+  /**
+   * Serves a stored response when it may serve as it is (fresh, or stale as the request or
+   * stale-while-revalidate allows); otherwise asks the origin, revalidating it when it can.
+   */
+  private answer(call: Call, entry: StoredResponse): CacheResult | Promise<CacheResult> {
+    const directives = call.directives;
+    const ageMs = currentAgeMs(entry, this.clock.dateNow());
+    const verdict = assess(entry, ageMs, directives);
+    if (verdict === Verdict.Fresh) {
+      if (this.listener !== undefined) {
+        this.emit(call, { type: 'cache-hit', ageSeconds: ageSeconds(ageMs) });
+      }
+      return this.results.fromStore(entry, ageMs, 'hit');
     }
-    return new CacheResponse({
-      status: reply.status,
-      headers,
-      body: reply.body,
-      cacheStatus,
-      age: parseAge(reply.headers.age),
-      fromStore: false,
-      cacheName: this.cacheName,
-      ttl: undefined,
-      forwarding,
-      failure: undefined,
-    });
+    if (verdict === Verdict.StaleAllowed) {
+      return this.serveStale(call, entry, ageMs, 'stale', 'max-stale');
+    }
+    if (verdict === Verdict.StaleWhileRevalidate && !directives.onlyIfCached) {
+      this.revalidateInBackground(call, entry);
+      return this.serveStale(
+        call,
+        entry,
+        ageMs,
+        'stale-while-revalidate',
+        'stale-while-revalidate',
+      );
+    }
+    if (directives.onlyIfCached) return this.results.onlyIfCachedMiss();
+    const fresh = entry.freshnessMs > ageMs;
+    return this.forward(call, entry, fresh ? 'request' : 'stale');
   }
 
-  /** A stored response `ageMs` old; `forwarding` when the origin was asked first. */
-  private fromStore(
-    entry: StoredResponse,
-    ageMs: number,
-    cacheStatus: CacheStatus,
-    forwarding: Forwarding | undefined = undefined,
-    failure: unknown = undefined,
-  ): CacheResponse {
-    return new CacheResponse({
-      status: entry.status,
-      headers: entry.headers,
-      body: entry.body,
-      cacheStatus,
-      age: ageSeconds(ageMs),
-      fromStore: true,
-      cacheName: this.cacheName,
-      ttl: Math.floor((entry.freshnessMs - ageMs) / 1000),
-      forwarding,
-      failure,
-    });
+  /** Nothing stored can answer: the origin does, unless the request allows only the store. */
+  private miss(call: Call, reason: CacheMissReason): CacheResult | Promise<CacheResult> {
+    if (call.directives.onlyIfCached) return this.results.onlyIfCachedMiss();
+    return this.forward(call, undefined, reason);
   }
 
   private serveStale(
@@ -375,23 +373,7 @@ export class HttpCache {
         error: undefined,
       });
     }
-    return this.fromStore(entry, ageMs, cacheStatus);
-  }
-
-  /** The 504 the cache makes for `only-if-cached` when nothing usable is stored. */
-  private onlyIfCachedMiss(): CacheResponse {
-    return new CacheResponse({
-      status: 504,
-      headers: {},
-      body: EMPTY_BODY,
-      cacheStatus: 'only-if-cached-miss',
-      age: 0,
-      fromStore: false,
-      cacheName: this.cacheName,
-      ttl: undefined,
-      forwarding: undefined,
-      failure: undefined,
-    });
+    return this.results.fromStore(entry, ageMs, cacheStatus);
   }
 
   /** Forwards a request the cache does not handle, storing nothing. */
@@ -410,7 +392,7 @@ export class HttpCache {
       signal: options.signal,
     });
     const reply = toReply(raw, requestTime, this.clock.dateNow());
-    return this.fromOrigin(reply, 'bypass', {
+    return this.results.fromOrigin(reply, 'bypass', {
       reason: forwardReason,
       status: reply.status,
       stored: false,
@@ -720,7 +702,7 @@ export class HttpCache {
       case 'not-modified': {
         const served = outcome.entry!;
         const ageMs = currentAgeMs(served, this.clock.dateNow());
-        return this.fromStore(served, ageMs, 'revalidated', {
+        return this.results.fromStore(served, ageMs, 'revalidated', {
           reason: forwardReason,
           status: 304,
           stored: outcome.stored,
@@ -729,49 +711,63 @@ export class HttpCache {
       }
       case 'response': {
         const reply = outcome.reply!;
-        return this.fromOrigin(reply, 'miss', {
+        return this.results.fromOrigin(reply, 'miss', {
           reason: forwardReason,
           status: reply.status,
           stored: outcome.stored,
           collapsed,
         });
       }
-      case 'failure': {
-        const signal = call.options.signal;
-        if (signal !== undefined && signal.aborted) throw abortError(signal);
-        const failure: unknown = outcome.reply !== undefined ? outcome.reply.status : outcome.error;
-        if (entry !== undefined) {
-          const ageMs = currentAgeMs(entry, this.clock.dateNow());
-          if (staleIfErrorAllowed(entry, ageMs, call.directives, this.policy.staleIfErrorMs)) {
-            if (this.listener !== undefined) {
-              this.emit(call, {
-                type: 'cache-stale-served',
-                reason: 'stale-if-error',
-                ageSeconds: ageSeconds(ageMs),
-                error: failure,
-              });
-            }
-            const forwarding: Forwarding = {
-              reason: forwardReason,
-              status: outcome.reply?.status,
-              stored: false,
-              collapsed,
-            };
-            return this.fromStore(entry, ageMs, 'stale-if-error', forwarding, failure);
-          }
-          if (this.listener !== undefined) {
-            this.emit(call, { type: 'cache-revalidated', outcome: 'failed', background: false });
-          }
+      case 'failure':
+        return this.failureResult(call, entry, outcome, forwardReason, collapsed);
+    }
+  }
+
+  /**
+   * A failed origin request, as this caller's result: the stored response when stale-if-error
+   * lets it stand in, else the failure response, else the error.
+   */
+  private failureResult(
+    call: Call,
+    entry: StoredResponse | undefined,
+    outcome: OriginOutcome,
+    forwardReason: ForwardReason,
+    collapsed: boolean,
+  ): CacheResult {
+    const signal = call.options.signal;
+    if (signal !== undefined && signal.aborted) throw abortError(signal);
+    const reply = outcome.reply;
+    const failure: unknown = reply !== undefined ? reply.status : outcome.error;
+    if (entry !== undefined) {
+      const ageMs = currentAgeMs(entry, this.clock.dateNow());
+      if (staleIfErrorAllowed(entry, ageMs, call.directives, this.policy.staleIfErrorMs)) {
+        if (this.listener !== undefined) {
+          this.emit(call, {
+            type: 'cache-stale-served',
+            reason: 'stale-if-error',
+            ageSeconds: ageSeconds(ageMs),
+            error: failure,
+          });
         }
-        if (outcome.reply === undefined) throw outcome.error;
-        return this.fromOrigin(outcome.reply, 'miss', {
+        const forwarding: Forwarding = {
           reason: forwardReason,
-          status: outcome.reply.status,
+          status: reply?.status,
           stored: false,
           collapsed,
-        });
+        };
+        return this.results.fromStore(entry, ageMs, 'stale-if-error', forwarding, failure);
+      }
+      if (this.listener !== undefined) {
+        this.emit(call, { type: 'cache-revalidated', outcome: 'failed', background: false });
       }
     }
+    if (reply === undefined) throw outcome.error;
+    return this.results.fromOrigin(reply, 'miss', {
+      reason: forwardReason,
+      status: reply.status,
+      stored: false,
+      collapsed,
+    });
   }
 
   private policyFor(call: Call): StoragePolicy {

@@ -4,7 +4,12 @@ import {
   appendCacheStatus,
   formatCacheStatus,
 } from './cache-status.js';
-import type { HeaderRecord } from './headers.js';
+import type { OriginReply } from './entry.js';
+import { ageSeconds, parseAge } from './freshness.js';
+import { type HeaderRecord, withoutHopByHop } from './headers.js';
+import type { StoredResponse } from './stores/store.js';
+
+const EMPTY_BODY = new Uint8Array(0);
 
 /** What `handle()` resolves to. */
 export interface CacheResult {
@@ -108,5 +113,74 @@ export class CacheResponse implements CacheResult {
       headers['cache-status'] = appendCacheStatus(headers['cache-status'], this.cacheStatusMember);
     }
     return headers;
+  }
+}
+
+/** Makes one cache's results: it knows the name of the cache's Cache-Status member, and whether it is shared. */
+export class CacheResults {
+  constructor(
+    /** The Cache-Status member's name, or undefined when the field is turned off. */
+    private readonly cacheName: string | undefined,
+    private readonly shared: boolean,
+  ) {}
+
+  /** The origin's response, as the caller gets it. */
+  fromOrigin(reply: OriginReply, cacheStatus: CacheStatus, forwarding: Forwarding): CacheResponse {
+    let headers = withoutHopByHop(reply.headers);
+    // The cookies were set for the request that was sent, not for one that joined it.
+    if (forwarding.collapsed && this.shared && headers['set-cookie'] !== undefined) {
+      headers = Object.assign({}, headers);
+      delete headers['set-cookie'];
+    }
+    return new CacheResponse({
+      status: reply.status,
+      headers,
+      body: reply.body,
+      cacheStatus,
+      age: parseAge(reply.headers.age),
+      fromStore: false,
+      cacheName: this.cacheName,
+      ttl: undefined,
+      forwarding,
+      failure: undefined,
+    });
+  }
+
+  /** A stored response `ageMs` old; `forwarding` says how the origin was asked first, if it was. */
+  fromStore(
+    entry: StoredResponse,
+    ageMs: number,
+    cacheStatus: CacheStatus,
+    forwarding: Forwarding | undefined = undefined,
+    failure: unknown = undefined,
+  ): CacheResponse {
+    return new CacheResponse({
+      status: entry.status,
+      headers: entry.headers,
+      body: entry.body,
+      cacheStatus,
+      age: ageSeconds(ageMs),
+      fromStore: true,
+      cacheName: this.cacheName,
+      ttl: Math.floor((entry.freshnessMs - ageMs) / 1000),
+      forwarding,
+      failure,
+    });
+  }
+
+  /** The 504 the cache makes for `only-if-cached` when nothing usable is stored. */
+  onlyIfCachedMiss(): CacheResponse {
+    return new CacheResponse({
+      status: 504,
+      headers: {},
+      body: EMPTY_BODY,
+      cacheStatus: 'only-if-cached-miss',
+      age: 0,
+      fromStore: false,
+      cacheName: this.cacheName,
+      ttl: undefined,
+      forwarding: undefined,
+      failure: undefined,
+    });
   }
 }
