@@ -68,7 +68,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** True once the response headers have arrived, or a malformed answer did. */
   committed = false;
   private settled = false;
-  /** The exchange with the server is over: ended, failed or aborted. */
+  /** The request and its response are over on the wire: ended, failed or aborted. */
   private done = false;
   private controller: Dispatcher.DispatchController | undefined = undefined;
   private abortReason: Error | undefined = undefined;

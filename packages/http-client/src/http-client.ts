@@ -32,7 +32,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { AttemptReporter } from './attempt-reporter.js';
 import { BodySource, type RequestBody } from './body.js';
 import { HttpStatusError, isNetworkError, isRetriesExhaustedError } from './errors.js';
-import { Exchange, type ExchangeSettings, isLocalShutdown } from './exchange.js';
+import { type AttemptSettings, CallAttempts, isLocalShutdown } from './call-attempts.js';
 import { formatIdempotencyKey, generateIdempotencyKey } from './idempotency-key.js';
 import { isIdempotentMethod, isKeyedMethod, normalizeMethod } from './methods.js';
 import { copyHeaders, lowerHeaders } from './headers.js';
@@ -175,7 +175,8 @@ class Client implements HttpClient {
   private active = 0;
   private drained: (() => void) | undefined = undefined;
   private closing: Promise<void> | undefined = undefined;
-  private readonly settled = (): void => {
+  /** Counts a call out: the last to end while the client closes lets close() finish. */
+  private readonly callEnded = (): void => {
     if (--this.active === 0 && this.drained !== undefined) {
       const drained = this.drained;
       this.drained = undefined;
@@ -184,7 +185,7 @@ class Client implements HttpClient {
   };
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
-  private readonly exchange: ExchangeSettings;
+  private readonly attemptSettings: AttemptSettings;
   private readonly shared: SharedPolicies;
   private readonly origins = new Map<string, OriginPolicies>();
   private readonly jsonHeaders: Readonly<Record<string, string>>;
@@ -240,7 +241,7 @@ class Client implements HttpClient {
       settings.timeoutMs === undefined
         ? undefined
         : timeout(settings.timeoutMs, { clock, listener, name });
-    this.exchange = {
+    this.attemptSettings = {
       dispatcher: this.dispatcher,
       timeout: attemptTimeout,
       retryStatuses: settings.retryStatuses,
@@ -302,7 +303,7 @@ class Client implements HttpClient {
   /** Counts a call until it settles, so that `close()` can wait for it. */
   private tracked<T>(call: Promise<T>): Promise<T> {
     this.active++;
-    call.then(this.settled, this.settled);
+    call.then(this.callEnded, this.callEnded);
     return call;
   }
 
@@ -339,25 +340,27 @@ class Client implements HttpClient {
   ): Promise<unknown> {
     if (this.closed) throw new Error('the HTTP client is closed');
     if (options !== undefined) checkCallOptions(options, streaming, helperMethod);
-    const o = options ?? NO_OPTIONS;
-    const request = this.prepare(url, o, defaults, streaming, helperMethod, data);
+    const requestOptions = options ?? NO_OPTIONS;
+    const request = this.prepare(url, requestOptions, defaults, streaming, helperMethod, data);
     const policies = this.policiesFor(request.origin);
-    let operation = o.operation;
+    let operation = requestOptions.operation;
     if (operation !== undefined) checkString('operation', operation);
     else operation = this.settings.operation ?? policies.operation(request.method);
 
     // The deadline and cancellation: the request's own, and those of the work it is part of.
     const settings = this.settings;
     const clock = settings.clock;
-    let until = o.deadline ?? Infinity;
+    let until = requestOptions.deadline ?? Infinity;
     if (typeof until !== 'number' || Number.isNaN(until)) {
-      throw new TypeError(`expected deadline to be a number, got ${describeValue(o.deadline)}`);
+      throw new TypeError(
+        `expected deadline to be a number, got ${describeValue(requestOptions.deadline)}`,
+      );
     }
-    if (o.timeoutMs !== undefined) {
-      checkInteger('timeoutMs', o.timeoutMs, 1, MAX_TIMEOUT_MS);
-      until = Math.min(until, clock.now() + o.timeoutMs);
+    if (requestOptions.timeoutMs !== undefined) {
+      checkInteger('timeoutMs', requestOptions.timeoutMs, 1, MAX_TIMEOUT_MS);
+      until = Math.min(until, clock.now() + requestOptions.timeoutMs);
     }
-    let signal = o.signal;
+    let signal = requestOptions.signal;
     const requestContext = settings.correlation === undefined ? undefined : currentContext();
     // The caller's own context getter, when given, replaces the correlation context's.
     const incoming =
@@ -420,8 +423,8 @@ class Client implements HttpClient {
     signal: AbortSignal | undefined,
     call: CallState,
   ): Promise<HttpResponse | HttpStreamResponse> {
-    const exchange = new Exchange(
-      this.exchange,
+    const attempts = new CallAttempts(
+      this.attemptSettings,
       request.method,
       request.origin,
       request.path,
@@ -435,7 +438,7 @@ class Client implements HttpClient {
     const { until, operation } = call;
     const scope = Scope.from(signal);
     const context = new Context(
-      exchange.fn,
+      attempts.fn,
       scope,
       1,
       until,
@@ -446,9 +449,9 @@ class Client implements HttpClient {
     const pipeline = call.policies.pipelineFor(until !== Infinity);
     // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
     let unsubscribe: (() => void) | undefined;
-    if (scope.canAbort) unsubscribe = scope.onAbort(() => exchange.callerAborted(scope));
+    if (scope.canAbort) unsubscribe = scope.onAbort(() => attempts.callerAborted(scope));
     try {
-      const response = exchange.outcome(await pipeline.invoke(context, terminal));
+      const response = attempts.outcome(await pipeline.invoke(context, terminal));
       if (unsubscribe !== undefined && request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
@@ -456,8 +459,8 @@ class Client implements HttpClient {
       }
       return response;
     } catch (error: unknown) {
-      exchange.abandon(error);
-      throw exchange.failure(error);
+      attempts.abandon(error);
+      throw attempts.failure(error);
     } finally {
       unsubscribe?.();
     }
@@ -521,7 +524,7 @@ class Client implements HttpClient {
   /** The request: method, target, headers (with the key), body and limits. */
   private prepare(
     url: string | URL,
-    o: HttpRequestOptions,
+    options: HttpRequestOptions,
     defaults: Readonly<Record<string, string>>,
     streaming: boolean,
     helperMethod: string | undefined,
@@ -529,28 +532,29 @@ class Client implements HttpClient {
   ): PreparedRequest {
     const settings = this.settings;
     const method =
-      helperMethod ?? (o.method === undefined ? 'GET' : normalizeMethod(checkMethod(o.method)));
-    const json = helperMethod === undefined ? o.json : data;
-    const { origin, path } = resolveTarget(url, settings.base, o.query);
+      helperMethod ??
+      (options.method === undefined ? 'GET' : normalizeMethod(checkMethod(options.method)));
+    const json = helperMethod === undefined ? options.json : data;
+    const { origin, path } = resolveTarget(url, settings.base, options.query);
 
     // The client's headers, the request's, then what the client owns (content type, key).
     let headers = defaults;
-    if (o.headers !== undefined) {
-      headers = copyHeaders(defaults, lowerHeaders('headers', o.headers));
+    if (options.headers !== undefined) {
+      headers = copyHeaders(defaults, lowerHeaders('headers', options.headers));
     }
     let body = BodySource.none;
     if (json !== undefined) {
-      if (o.body !== undefined) throw new TypeError('expected either body or json, got both');
+      if (options.body !== undefined) throw new TypeError('expected either body or json, got both');
       body = BodySource.bytes(JSON.stringify(json));
       if (headers['content-type'] === undefined) {
         headers = copyHeaders(headers, { 'content-type': JSON_TYPE });
       }
-    } else if (o.body !== undefined && helperMethod === undefined) {
-      body = BodySource.from(o.body);
+    } else if (options.body !== undefined && helperMethod === undefined) {
+      body = BodySource.from(options.body);
     }
     let hasKey = headers[settings.keyHeader] !== undefined;
     if (!hasKey && isKeyedMethod(method)) {
-      const key = o.idempotencyKey ?? (settings.autoKey ? 'auto' : false);
+      const key = options.idempotencyKey ?? (settings.autoKey ? 'auto' : false);
       if (key !== false) {
         const value = key === 'auto' ? generateIdempotencyKey() : formatIdempotencyKey(key);
         headers = copyHeaders(headers, { [settings.keyHeader]: value });
@@ -558,13 +562,13 @@ class Client implements HttpClient {
       }
     }
     let maxBodyBytes = settings.maxBodyBytes;
-    if (o.maxBodyBytes !== undefined) {
-      checkInteger('maxBodyBytes', o.maxBodyBytes, 0);
-      maxBodyBytes = o.maxBodyBytes;
+    if (options.maxBodyBytes !== undefined) {
+      checkInteger('maxBodyBytes', options.maxBodyBytes, 0);
+      maxBodyBytes = options.maxBodyBytes;
     }
     const mayRetry =
       settings.retry !== undefined &&
-      o.retry !== false &&
+      options.retry !== false &&
       (isIdempotentMethod(method) || (hasKey && isKeyedMethod(method)));
     return { method, origin, path, headers, body, mayRetry, streaming, maxBodyBytes };
   }

@@ -5,7 +5,7 @@ import { type Bulkhead, bulkhead } from '@bulwark/bulkhead';
 import type { BreakerRegistry, CircuitBreaker } from '@bulwark/circuit-breaker';
 import { type RetryPolicy, retry, retryBudget } from '@bulwark/retry';
 import type { DeadlinePolicy } from '@bulwark/timeout';
-import { httpRetryClassifier } from './exchange.js';
+import { httpRetryClassifier } from './call-attempts.js';
 import type { HttpBulkheadOptions, HttpRetryOptions } from './options.js';
 
 /** What the policies of every origin share. */
@@ -59,7 +59,7 @@ export function originBulkhead(shared: SharedPolicies, options: HttpBulkheadOpti
 /**
  * The policies of one origin, composed as Bulwark's standard outbound pipeline: bulkhead,
  * deadline, retry (with the origin's retry budget), the origin's circuit breaker. The attempt
- * timeout sits inside, in the exchange, next to the socket it has to stop.
+ * timeout sits inside, in the call's attempts, next to the socket it has to stop.
  */
 export class OriginPolicies {
   private readonly bulkhead: Bulkhead | undefined;

@@ -35,7 +35,7 @@ const isExtraRetryable = errorCodeIn(EXTRA_RETRYABLE_CODES);
 
 /**
  * Failures (thrown errors and returned responses) that the retry policy may retry. The
- * exchange that saw a failure decides, as only it knows the method, the key, the body and
+ * call's attempts that saw a failure decide, as only it knows the method, the key, the body and
  * whether the response was committed; the retry policy, shared by every call to an origin,
  * asks here. Only failures enter, so the set stays empty on the fast path.
  */
@@ -45,7 +45,7 @@ function isMarked(value: unknown): boolean {
   return retryable.has(value as object);
 }
 
-/** The retry classifier of every HTTP client: retry exactly what the exchange marked. */
+/** The retry classifier of every HTTP client: retry exactly what a call's attempts marked. */
 export const httpRetryClassifier: RetryClassifier = Object.freeze({
   error: isMarked,
   result: isMarked,
@@ -71,8 +71,8 @@ function isTransient(error: unknown): boolean {
   );
 }
 
-/** What every exchange of one client shares. */
-export interface ExchangeSettings {
+/** What the attempts of every call of one client share. */
+export interface AttemptSettings {
   readonly dispatcher: Dispatcher;
   readonly timeout: TimeoutPolicy | undefined;
   readonly retryStatuses: Uint8Array;
@@ -91,11 +91,12 @@ const TRACESTATE = 'tracestate';
 const NOTHING = Symbol('nothing');
 
 /**
- * One call of the client: its request, its attempts and what the last one ended with. The
- * pipeline runs {@link Exchange.fn} once per attempt; the exchange is also the step the attempt
- * timeout wraps ({@link Exchange.call}), so it sees every attempt start and end.
+ * The attempts of one call of the client (of one pass through the pipeline: a cache
+ * revalidation makes another): its request, its attempts and what the last one ended with. The
+ * pipeline runs {@link CallAttempts.fn} once per attempt; this is also the step the attempt
+ * timeout wraps ({@link CallAttempts.call}), so it sees every attempt start and end.
  */
-export class Exchange implements Next, AttemptOwner, HttpAttemptSource {
+export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   /** The pipeline's function: one attempt under the attempt timeout. */
   readonly fn: ContextFn;
   /** The highest attempt number sent. */
@@ -113,7 +114,7 @@ export class Exchange implements Next, AttemptOwner, HttpAttemptSource {
   private readonly mayRetry: boolean;
 
   constructor(
-    private readonly settings: ExchangeSettings,
+    private readonly settings: AttemptSettings,
     readonly method: string,
     readonly origin: string,
     readonly path: string,
