@@ -90,6 +90,19 @@ const TRACESTATE = 'tracestate';
 
 const NOTHING = Symbol('nothing');
 
+/** What a call's attempts send (the client's prepared request is one). */
+export interface AttemptRequest {
+  readonly method: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly body: BodySource;
+  /** The client retries, the call did not say `retry: false`, and the method (or key) allows it. */
+  readonly mayRetry: boolean;
+  /** Hand the response over at the headers, with the body as a stream. */
+  readonly streaming: boolean;
+  readonly maxBodyBytes: number;
+}
+
 /**
  * The attempts of one call of the client (of one pass through the pipeline: a cache
  * revalidation makes another): its request, its attempts and what the last one ended with. The
@@ -101,6 +114,11 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   readonly fn: ContextFn;
   /** The highest attempt number sent. */
   attempts = 0;
+  readonly method: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly streaming: boolean;
+  readonly maxBodyBytes: number;
   /** The latest attempt that went out to the dispatcher, and the status it got. */
   private sentAttempt = 0;
   private attemptStatus: number | undefined = undefined;
@@ -109,26 +127,27 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   private last: unknown = NOTHING;
   private lastStatus: number | undefined = undefined;
   private lastRetryable = false;
+  private readonly body: BodySource;
   private readonly idempotent: boolean;
   /** The client retries, the call allows it, and so do its method (and key). */
   private readonly mayRetry: boolean;
 
   constructor(
     private readonly settings: AttemptSettings,
-    readonly method: string,
-    readonly origin: string,
-    readonly path: string,
+    request: AttemptRequest,
+    /** This pass's headers: the request's, or a cache revalidation's conditional ones. */
     private readonly headers: Readonly<Record<string, string>>,
-    private readonly body: BodySource,
-    /** Whether a failure may be retried at all, as the client worked it out for this call. */
-    mayRetry: boolean,
-    readonly streaming: boolean,
-    readonly maxBodyBytes: number,
     /** The `@bulwark/correlation` context the call was made in, if any. */
     private readonly requestContext: RequestContext | undefined,
   ) {
-    this.idempotent = isIdempotentMethod(method);
-    this.mayRetry = mayRetry;
+    this.method = request.method;
+    this.origin = request.origin;
+    this.path = request.path;
+    this.streaming = request.streaming;
+    this.maxBodyBytes = request.maxBodyBytes;
+    this.body = request.body;
+    this.mayRetry = request.mayRetry;
+    this.idempotent = isIdempotentMethod(request.method);
     // Contexts built by the client are never spreadable: the function receives the Context itself.
     this.fn = (context) => this.runAttempt(context as Context);
     if (settings.describeAttempts) {

@@ -423,18 +423,7 @@ class Client implements HttpClient {
     signal: AbortSignal | undefined,
     call: CallState,
   ): Promise<HttpResponse | HttpStreamResponse> {
-    const attempts = new CallAttempts(
-      this.attemptSettings,
-      request.method,
-      request.origin,
-      request.path,
-      headers,
-      request.body,
-      request.mayRetry,
-      request.streaming,
-      request.maxBodyBytes,
-      call.requestContext,
-    );
+    const attempts = new CallAttempts(this.attemptSettings, request, headers, call.requestContext);
     const { until, operation } = call;
     const scope = Scope.from(signal);
     const context = new Context(
