@@ -39,10 +39,10 @@ const isExtraRetryable = errorCodeIn(EXTRA_RETRYABLE_CODES);
  * whether the response was committed; the retry policy, shared by every call to an origin,
  * asks here. Only failures enter, so the set stays empty on the fast path.
  */
-const retryable = new WeakSet<object>();
+const markedRetryable = new WeakSet<object>();
 
 function isMarked(value: unknown): boolean {
-  return retryable.has(value as object);
+  return markedRetryable.has(value as object);
 }
 
 /** The retry classifier of every HTTP client: retry exactly what a call's attempts marked. */
@@ -88,8 +88,6 @@ export interface AttemptSettings {
 const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';
 
-const NOTHING = Symbol('nothing');
-
 /** What a call's attempts send (the client's prepared request is one). */
 export interface AttemptRequest {
   readonly method: string;
@@ -101,6 +99,27 @@ export interface AttemptRequest {
   /** Hand the response over at the headers, with the body as a stream. */
   readonly streaming: boolean;
   readonly maxBodyBytes: number;
+}
+
+type ClientResponse = HttpResponse | HttpStreamResponse;
+
+/**
+ * How an attempt ended, kept while something may still need it: a response that will be retried
+ * (or that a one-shot body may have to report), or an error. Made only on those paths, so a
+ * first attempt that succeeds makes none.
+ */
+type AttemptOutcome =
+  | { readonly kind: 'response'; readonly response: ClientResponse; readonly retryable: boolean }
+  | { readonly kind: 'error'; readonly error: unknown; readonly retryable: boolean };
+
+/** What the attempt ended with: its response, or its error. */
+function endedWith(outcome: AttemptOutcome): unknown {
+  return outcome.kind === 'response' ? outcome.response : outcome.error;
+}
+
+/** The status the attempt got, if it got a response. */
+function statusOf(outcome: AttemptOutcome | undefined): number | undefined {
+  return outcome?.kind === 'response' ? outcome.response.status : undefined;
 }
 
 /**
@@ -124,9 +143,8 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   private attemptStatus: number | undefined = undefined;
   private current: Attempt | undefined = undefined;
   private stream: HttpStreamResponse | undefined = undefined;
-  private last: unknown = NOTHING;
-  private lastStatus: number | undefined = undefined;
-  private lastRetryable = false;
+  /** How the latest attempt ended, when that is still needed. */
+  private latest: AttemptOutcome | undefined = undefined;
   private readonly body: BodySource;
   private readonly idempotent: boolean;
   /** The client retries, the call allows it, and so do its method (and key). */
@@ -177,11 +195,11 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
       // An attempt timeout released us while the request is still on the wire: end it there too.
       attempt?.abort(error instanceof Error ? error : new Error(String(error)));
       this.attemptStatus = attempt?.status;
-      this.recordFailure(error, attempt?.committed ?? false);
+      this.latest = this.failed(error, attempt?.committed ?? false);
       throw error;
     }
     this.current = undefined;
-    this.recordResponse(result as HttpResponse | HttpStreamResponse);
+    this.latest = this.answered(result as ClientResponse);
     return result;
   }
 
@@ -194,8 +212,14 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
     const body = this.body.next();
     if (body === undefined) {
       // The classifier never retries a one-shot body; this guards a caller's own retry around us.
+      const latest = this.latest;
       return Promise.reject(
-        new StreamBodyNotReplayableError(this.method, this.origin, this.lastStatus, this.last),
+        new StreamBodyNotReplayableError(
+          this.method,
+          this.origin,
+          statusOf(latest),
+          latest === undefined ? undefined : endedWith(latest),
+        ),
       );
     }
     const attempt = new Attempt(this, number);
@@ -262,23 +286,25 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
     }
   }
 
-  private recordResponse(response: HttpResponse | HttpStreamResponse): void {
+  /** A response came back: marks it for the retry policy when its status is retried. */
+  private answered(response: ClientResponse): AttemptOutcome | undefined {
     this.attemptStatus = response.status;
-    this.last = response;
-    this.lastStatus = response.status;
-    this.lastRetryable = this.willRetryStatus(response.status);
-    if (this.lastRetryable && this.body.replayable) retryable.add(response);
     if (response instanceof HttpStreamResponse) this.stream = response;
+    const retryable = this.willRetryStatus(response.status);
+    if (retryable && this.body.replayable) markedRetryable.add(response);
+    // Another attempt after this one needs it only to retry it, or to report a spent body.
+    if (!retryable && this.body.replayable) return undefined;
+    return { kind: 'response', response, retryable };
   }
 
-  private recordFailure(error: unknown, committed: boolean): void {
-    this.last = error;
-    this.lastStatus = undefined;
+  /** An attempt failed: marks the error for the retry policy when another attempt may help. */
+  private failed(error: unknown, committed: boolean): AttemptOutcome {
     // Once the headers are in, the server has acted: only an idempotent request may go again.
-    this.lastRetryable = this.mayRetry && (this.idempotent || !committed) && isTransient(error);
-    if (this.lastRetryable && this.body.replayable && typeof error === 'object' && error !== null) {
-      retryable.add(error);
+    const retryable = this.mayRetry && (this.idempotent || !committed) && isTransient(error);
+    if (retryable && this.body.replayable && typeof error === 'object' && error !== null) {
+      markedRetryable.add(error);
     }
+    return { kind: 'error', error, retryable };
   }
 
   /** The caller's signal aborted: end the attempt on the wire, or the body stream. */
@@ -296,21 +322,28 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   }
 
   /** The response the caller gets; a retried status the client gave up on is an error instead. */
-  outcome(result: unknown): HttpResponse | HttpStreamResponse {
-    if (result === this.last && this.lastRetryable) {
+  callerResponse(result: unknown): ClientResponse {
+    if (this.gaveUpOn(result)) {
       throw this.exhausted(new HttpStatusError(result as HttpResponse, this.method, this.origin));
     }
-    return result as HttpResponse | HttpStreamResponse;
+    return result as ClientResponse;
   }
 
   /** The error the caller gets: a retryable failure the client stopped retrying says so. */
-  failure(error: unknown): unknown {
-    return error === this.last && this.lastRetryable ? this.exhausted(error) : error;
+  callerError(error: unknown): unknown {
+    return this.gaveUpOn(error) ? this.exhausted(error) : error;
+  }
+
+  /** The pipeline ended on what the latest attempt ended with, and it was worth another try. */
+  private gaveUpOn(result: unknown): boolean {
+    const latest = this.latest;
+    return latest !== undefined && latest.retryable && endedWith(latest) === result;
   }
 
   private exhausted(cause: unknown): Error {
+    const status = statusOf(this.latest);
     return this.body.replayable
-      ? new RetriesExhaustedError(this.method, this.origin, this.attempts, this.lastStatus, cause)
-      : new StreamBodyNotReplayableError(this.method, this.origin, this.lastStatus, cause);
+      ? new RetriesExhaustedError(this.method, this.origin, this.attempts, status, cause)
+      : new StreamBodyNotReplayableError(this.method, this.origin, status, cause);
   }
 }

@@ -440,7 +440,7 @@ class Client implements HttpClient {
     let unsubscribe: (() => void) | undefined;
     if (scope.canAbort) unsubscribe = scope.onAbort(() => attempts.callerAborted(scope));
     try {
-      const response = attempts.outcome(await pipeline.invoke(context, terminal));
+      const response = attempts.callerResponse(await pipeline.invoke(context, terminal));
       if (unsubscribe !== undefined && request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
@@ -449,7 +449,7 @@ class Client implements HttpClient {
       return response;
     } catch (error: unknown) {
       attempts.abandon(error);
-      throw attempts.failure(error);
+      throw attempts.callerError(error);
     } finally {
       unsubscribe?.();
     }
