@@ -8,7 +8,12 @@ import {
   httpAttemptSource,
 } from '@bulwark/core/internal';
 import { type RetryClassifier, errorCodeIn, isRetryableNetworkError } from '@bulwark/retry';
-import { type TimeoutPolicy, type WriteBudgetOptions, writeBudget } from '@bulwark/timeout';
+import {
+  type TimeoutPolicy,
+  type WriteBudgetOptions,
+  timeout,
+  writeBudget,
+} from '@bulwark/timeout';
 import type { Dispatcher } from 'undici';
 import { Attempt, type AttemptOwner, isCutShort } from './attempt.js';
 import type { BodySource } from './body.js';
@@ -20,8 +25,8 @@ import {
 } from './errors.js';
 import { copyHeaders } from './headers.js';
 import { isIdempotentMethod } from './methods.js';
-import type { AttemptHeadersArgs } from './options.js';
-import { type HttpResponse, HttpStreamResponse } from './response.js';
+import type { AttemptHeadersArgs, ClientSettings } from './options.js';
+import { type ClientResponse, type HttpResponse, HttpStreamResponse } from './response.js';
 
 /**
  * Transient failures undici reports besides `@bulwark/retry`'s network codes: a body cut short
@@ -85,6 +90,25 @@ export interface AttemptSettings {
   readonly describeAttempts: boolean;
 }
 
+/** What the client's settings make of its calls' attempts, sent through `dispatcher`. */
+export function attemptSettings(settings: ClientSettings, dispatcher: Dispatcher): AttemptSettings {
+  const { clock, listener, name } = settings;
+  return {
+    dispatcher,
+    timeout:
+      settings.timeoutMs === undefined
+        ? undefined
+        : timeout(settings.timeoutMs, { clock, listener, name }),
+    retryStatuses: settings.retryStatuses,
+    attemptHeaders: settings.attemptHeaders,
+    attemptHeader: settings.attemptHeader,
+    budgetHeader:
+      settings.budgetHeader === undefined ? undefined : { header: settings.budgetHeader },
+    correlation: settings.correlation,
+    describeAttempts: listener !== undefined || settings.policies.attempt !== undefined,
+  };
+}
+
 const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';
 
@@ -100,8 +124,6 @@ export interface AttemptRequest {
   readonly streaming: boolean;
   readonly maxBodyBytes: number;
 }
-
-type ClientResponse = HttpResponse | HttpStreamResponse;
 
 /**
  * How an attempt ended, kept while something may still need it: a response that will be retried
