@@ -105,8 +105,11 @@ function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
 }
 
+/**
+ * The method in upper case. `toUpperCase()` makes a new string even when nothing changes, so the
+ * spellings callers send skip it (measured: benchmarks/RESULTS.md, "Design figures").
+ */
 function upperMethod(method: string): string {
-  // The common spellings skip toUpperCase().
   return method === 'GET' || method === 'HEAD' || method === 'POST' ? method : method.toUpperCase();
 }
 

@@ -106,7 +106,8 @@ export class CacheResponse implements CacheResult {
   }
 
   private buildHeaders(): HeaderRecord {
-    // Not { ...this.base }: on Node 20, adding fields to a spread copy costs microseconds.
+    // Not { ...this.base }: fields added to a spread copy are slow map transitions in V8
+    // (benchmarks/RESULTS.md, "Design figures").
     const headers: HeaderRecord = Object.assign({}, this.base);
     if (this.fromStore) headers.age = String(this.age);
     if (this.cacheName !== undefined) {
