@@ -9,6 +9,9 @@
 //
 // The origin is this same file run as `node cache.mjs origin` in a child process, on loopback.
 // Every case reads status, headers and the whole body, as a caller would.
+//
+// Knobs: ROUNDS, CALLS (fresh-hit calls per round; revalidations run a quarter of it) and
+// ENTRIES in the environment, for a short check run.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -27,7 +30,9 @@ const FRESH_BODY = JSON.stringify({
 });
 const BIG_BODY = 'y'.repeat(16 * 1024);
 const ETAG = '"v1"';
-const ENTRIES = 100_000;
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const CALLS = Number(process.env.CALLS ?? 20_000);
+const ENTRIES = Number(process.env.ENTRIES ?? 100_000);
 const BOUNDED_BYTES = 16 * 1024 * 1024;
 
 if (process.argv[2] === 'origin') {
@@ -202,16 +207,16 @@ async function main() {
   ];
 
   const hitRows = await runCases(hitCases, {
-    rounds: 7,
-    perRound: 20_000,
-    warmup: 20_000,
-    allocCalls: 5_000,
+    rounds: ROUNDS,
+    perRound: CALLS,
+    warmup: CALLS,
+    allocCalls: Math.ceil(CALLS / 4),
   });
   const revalidationRows = await runCases(revalidationCases, {
-    rounds: 7,
-    perRound: 5_000,
-    warmup: 5_000,
-    allocCalls: 2_000,
+    rounds: ROUNDS,
+    perRound: Math.ceil(CALLS / 4),
+    warmup: Math.ceil(CALLS / 4),
+    allocCalls: Math.ceil(CALLS / 10),
   });
 
   const byName = (rows, name) => rows.find((r) => r.name === name);

@@ -82,8 +82,8 @@ export function parseDeltaSeconds(value: string): number | undefined {
   if (!DELTA_SECONDS.test(value)) return undefined;
   // Digits beyond 10 are past the clamp whatever they are; Number() of 400 digits is Infinity.
   if (value.length > 10) return MAX_DELTA_SECONDS;
-  const n = Number(value);
-  return n > MAX_DELTA_SECONDS ? MAX_DELTA_SECONDS : n;
+  const seconds = Number(value);
+  return seconds > MAX_DELTA_SECONDS ? MAX_DELTA_SECONDS : seconds;
 }
 
 interface RawDirective {
@@ -203,8 +203,8 @@ export function parseCacheControl(header: string | undefined): CacheDirectives {
         setNumeric(out, numeric, Infinity);
         continue;
       }
-      const n = value === undefined || malformed ? undefined : parseDeltaSeconds(value);
-      if (n !== undefined) setNumeric(out, numeric, n);
+      const seconds = value === undefined || malformed ? undefined : parseDeltaSeconds(value);
+      if (seconds !== undefined) setNumeric(out, numeric, seconds);
       else if (numeric === 'maxAge') out.invalidFreshness = true;
       else if (numeric === 'sMaxAge') out.invalidSharedFreshness = true;
       continue;

@@ -33,6 +33,13 @@ export type CacheEventType = CacheEvent['type'];
  */
 export type CacheListener = (event: CacheEvent) => void;
 
+/** What every event says about the request it concerns. */
+export interface EventSubject {
+  readonly method: string;
+  readonly url: string;
+  readonly operation: string | undefined;
+}
+
 /** Calls a listener, shielding the call from anything it throws. */
 export function emitCacheEvent(listener: CacheListener, event: CacheEvent): void {
   try {

@@ -23,8 +23,8 @@ export function parseAge(value: string | undefined): number {
   if (value === undefined) return 0;
   let age = 0;
   for (const part of value.split(',')) {
-    const n = parseDeltaSeconds(part.trim());
-    if (n !== undefined && n > age) age = n;
+    const seconds = parseDeltaSeconds(part.trim());
+    if (seconds !== undefined && seconds > age) age = seconds;
   }
   return age;
 }
@@ -119,6 +119,6 @@ export function currentAgeMs(entry: StoredResponse, now: number): number {
 
 /** An age in whole seconds, as the Age field carries it. */
 export function ageSeconds(ageMs: number): number {
-  const s = Math.floor(ageMs / 1000);
-  return s > MAX_DELTA_SECONDS ? MAX_DELTA_SECONDS : s;
+  const seconds = Math.floor(ageMs / 1000);
+  return seconds > MAX_DELTA_SECONDS ? MAX_DELTA_SECONDS : seconds;
 }

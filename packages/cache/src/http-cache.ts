@@ -15,7 +15,7 @@ import {
   variantCacheKey,
 } from './cache-key.js';
 import type { CacheStatus, ForwardReason } from './cache-status.js';
-import { Call, type Exchange, failure } from './call.js';
+import { Call } from './call.js';
 import {
   type OriginReply,
   type StorageDecision,
@@ -30,6 +30,7 @@ import {
   type CacheEvent,
   type CacheListener,
   type CacheMissReason,
+  type EventSubject,
   type StaleReason,
   emitCacheEvent,
 } from './events.js';
@@ -39,14 +40,13 @@ import {
   currentAgeMs,
   hasExplicitFreshness,
   initialAgeMs,
-  parseAge,
 } from './freshness.js';
 import {
   type HeaderRecord,
+  type RequestHeaderInfo,
   readRequestHeaders,
   toHeaderRecord,
   unstoredFields,
-  withoutHopByHop,
 } from './headers.js';
 import { type CacheableMethod, type HttpCacheOptions, validateOptions } from './options.js';
 import {
@@ -58,7 +58,8 @@ import {
   raceSignal,
   toReply,
 } from './origin.js';
-import { type CacheResult, CacheResponse } from './result.js';
+import { type OriginOutcome, originFailure } from './origin-outcome.js';
+import { type CacheResponse, type CacheResult, CacheResults, type Forwarding } from './result.js';
 import { Verdict, assess, staleIfErrorAllowed } from './reuse.js';
 import { memoryStore } from './stores/memory.js';
 import type { CacheStore, StoredRecord, StoredResponse, VaryMarker } from './stores/store.js';
@@ -78,10 +79,23 @@ export const DEFAULT_CACHE_NAME = 'bulwark';
 const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** A request that keeps finding the request it joined cancelled by its own caller stops joining. */
 const MAX_JOINS = 3;
+/** URLs whose invalidation is remembered, for entries of other partitions. */
+const MAX_REMEMBERED_INVALIDATIONS = 10_000;
 
 const NO_OPTIONS: HandleOptions = {};
 const PRAGMA_NO_CACHE: CacheDirectives = { ...NO_DIRECTIVES, noCache: true };
-const EMPTY_BODY = new Uint8Array(0);
+
+/** A store read: the record, `undefined` for none, or `null` when the store failed. */
+type StoreRead = StoredRecord | undefined | null;
+
+/** What the lookup found: a stored response, or why there is none. */
+type Lookup =
+  | { readonly entry: StoredResponse; readonly missReason: undefined }
+  | { readonly entry: undefined; readonly missReason: CacheMissReason };
+
+const URI_MISS: Lookup = Object.freeze({ entry: undefined, missReason: 'uri-miss' as const });
+const VARY_MISS: Lookup = Object.freeze({ entry: undefined, missReason: 'vary-miss' as const });
+const STORE_ERROR: Lookup = Object.freeze({ entry: undefined, missReason: 'store-error' as const });
 
 function defaultIsFailureResponse(args: { status: number }): boolean {
   return args.status >= 500;
@@ -91,9 +105,27 @@ function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
 }
 
+/**
+ * The method in upper case. `toUpperCase()` makes a new string even when nothing changes, so the
+ * spellings callers send skip it (measured: benchmarks/RESULTS.md, "Design figures").
+ */
 function upperMethod(method: string): string {
-  // The common spellings skip toUpperCase().
   return method === 'GET' || method === 'HEAD' || method === 'POST' ? method : method.toUpperCase();
+}
+
+/** Fails a call whose signal has aborted already, or whose `defaultTtlMs` is out of range. */
+function checkHandleOptions(options: HandleOptions): void {
+  const signal = options.signal;
+  if (signal !== undefined && signal.aborted) throw abortError(signal);
+  if (options.defaultTtlMs !== undefined) {
+    checkInteger('defaultTtlMs', options.defaultTtlMs, 1, MAX_LIFETIME_MS);
+  }
+}
+
+/** The request's directives: its Cache-Control, else `Pragma: no-cache` as `no-cache` (RFC 9111 §5.4). */
+function requestDirectives(info: Readonly<RequestHeaderInfo>): CacheDirectives {
+  if (info.cacheControl !== undefined) return parseCacheControl(info.cacheControl);
+  return pragmaNoCache(info.pragma) ? PRAGMA_NO_CACHE : NO_DIRECTIVES;
 }
 
 function without(headers: HeaderRecord, unstored: ReadonlySet<string>): HeaderRecord {
@@ -107,9 +139,6 @@ function without(headers: HeaderRecord, unstored: ReadonlySet<string>): HeaderRe
  * a request and a function that performs it, so the same cache serves `fetch`, undici or
  * `@bulwark/http-client`.
  */
-/** URLs whose invalidation is remembered, for entries of other partitions. */
-const MAX_REMEMBERED_INVALIDATIONS = 10_000;
-
 export class HttpCache {
   readonly type: 'private' | 'shared';
   readonly store: CacheStore;
@@ -118,12 +147,12 @@ export class HttpCache {
   private readonly policy: StoragePolicy;
   private readonly isFailureResponse: (args: { status: number; headers: HeaderRecord }) => boolean;
   private readonly storeFailures: boolean;
-  private readonly cacheName: string | undefined;
+  private readonly results: CacheResults;
   private readonly listener: CacheListener | undefined;
   private readonly name: string | undefined;
   private readonly clock: Clock;
   private readonly urls = new UrlNormalizer();
-  private readonly flights = new Map<string, Promise<Exchange>>();
+  private readonly flights = new Map<string, Promise<OriginOutcome>>();
   /**
    * URL -> wall-clock ms of its last invalidation. Entries of other partitions cannot be found by
    * key, so a partitioned entry whose request was sent no later than this is treated as gone.
@@ -149,8 +178,10 @@ export class HttpCache {
     };
     this.isFailureResponse = options.isFailureResponse ?? defaultIsFailureResponse;
     this.storeFailures = options.storeFailureResponses ?? true;
-    this.cacheName =
-      options.cacheStatus === false ? undefined : (options.cacheStatus ?? DEFAULT_CACHE_NAME);
+    this.results = new CacheResults(
+      options.cacheStatus === false ? undefined : (options.cacheStatus ?? DEFAULT_CACHE_NAME),
+      this.policy.shared,
+    );
     this.listener = options.listener;
     this.name = options.name;
   }
@@ -165,11 +196,40 @@ export class HttpCache {
     origin: Origin,
     options: HandleOptions = NO_OPTIONS,
   ): Promise<CacheResult> {
-    const signal = options.signal;
-    if (signal !== undefined && signal.aborted) throw abortError(signal);
-    if (options.defaultTtlMs !== undefined) {
-      checkInteger('defaultTtlMs', options.defaultTtlMs, 1, MAX_LIFETIME_MS);
-    }
+    checkHandleOptions(options);
+    const call = this.route(request, origin, options);
+    if (!(call instanceof Call)) return call;
+    let lookup = this.lookupEntry(call);
+    if (isPromiseLike(lookup)) lookup = await lookup;
+    const { entry, missReason } = lookup;
+    return entry === undefined ? this.miss(call, missReason) : this.answer(call, entry);
+  }
+
+  /**
+   * Drops the stored responses for `url`: every cached method, in every partition (those of the
+   * given partition and of none at once; other partitions' entries are refused when next found).
+   */
+  async invalidate(url: string, options: { partition?: string } = {}): Promise<void> {
+    const normalized = normalizeUrl(url);
+    if (normalized === undefined) return;
+    await this.dropUrl(normalized, options.partition);
+  }
+
+  /** Resolves when background revalidations and store writes started so far have finished. */
+  async whenIdle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /**
+   * The call to look up, or, for a request the cache does not handle, the origin's answer to it:
+   * a method not cached (an unsafe one invalidates what it changed), a URL that is not http(s),
+   * a conditional or range request, a key too long to store.
+   */
+  private route(
+    request: CacheRequest,
+    origin: Origin,
+    options: HandleOptions,
+  ): Call | Promise<CacheResult> {
     const method = upperMethod(request.method);
     const info = readRequestHeaders(request.headers);
     const target = this.urls.normalize(request.url);
@@ -191,99 +251,62 @@ export class HttpCache {
     if (key.length > MAX_KEY_LENGTH) {
       return this.passThrough(request, origin, options, method, 'bypass');
     }
-    const directives =
-      info.cacheControl !== undefined
-        ? parseCacheControl(info.cacheControl)
-        : pragmaNoCache(info.pragma)
-          ? PRAGMA_NO_CACHE
-          : NO_DIRECTIVES;
-    const call = new Call(request, origin, options, method, url, key, partition, info, directives);
-
-    let missReason: CacheMissReason = 'uri-miss';
-    let record = this.lookup(call, key);
-    if (isPromiseLike(record)) record = await record;
-    let entry: StoredResponse | undefined;
-    if (record === null) {
-      missReason = 'store-error';
-    } else if (record?.kind === 'response') {
-      if (record.variant === undefined) {
-        entry = record;
-        call.entryKey = key;
-      }
-    } else if (record?.kind === 'vary') {
-      call.marker = record;
-      missReason = 'vary-miss';
-      const variant = variantKey(record.names, request.headers);
-      const variantKeyString = variantCacheKey(key, record.id, variant);
-      let found = this.lookup(call, variantKeyString);
-      if (isPromiseLike(found)) found = await found;
-      if (found === null) missReason = 'store-error';
-      else if (found?.kind === 'response' && found.variant === variant) {
-        entry = found;
-        call.entryKey = variantKeyString;
-      }
-    }
-
-    if (entry !== undefined && partition !== undefined && this.invalidatedAt.size !== 0) {
-      const at = this.invalidatedAt.get(url);
-      if (at !== undefined && entry.requestTime <= at) {
-        // Invalidated from another partition (RFC 9111 §4.4 covers every stored response).
-        void this.deleteKey(call.entryKey!, call);
-        entry = undefined;
-        call.entryKey = undefined;
-        missReason = 'uri-miss';
-      }
-    }
-    if (entry !== undefined) {
-      const ageMs = currentAgeMs(entry, this.clock.dateNow());
-      const verdict = assess(entry, ageMs, directives);
-      if (verdict === Verdict.Fresh) {
-        if (this.listener !== undefined) {
-          this.emit(call, { type: 'cache-hit', ageSeconds: ageSeconds(ageMs) });
-        }
-        return this.fromStore(entry, ageMs, 'hit', undefined, undefined, false, false, undefined);
-      }
-      if (verdict === Verdict.StaleAllowed) {
-        return this.serveStale(call, entry, ageMs, 'stale', 'max-stale');
-      }
-      if (verdict === Verdict.StaleWhileRevalidate && !directives.onlyIfCached) {
-        this.revalidateInBackground(call, entry);
-        return this.serveStale(
-          call,
-          entry,
-          ageMs,
-          'stale-while-revalidate',
-          'stale-while-revalidate',
-        );
-      }
-      if (directives.onlyIfCached) return this.onlyIfCachedMiss();
-      const fresh = entry.freshnessMs > ageMs;
-      return this.forward(call, entry, fresh ? 'request' : 'stale');
-    }
-    if (directives.onlyIfCached) return this.onlyIfCachedMiss();
-    return this.forward(call, undefined, missReason);
+    const directives = requestDirectives(info);
+    return new Call({ request, origin, options, method, url, key, partition, info, directives });
   }
 
   /**
-   * Drops the stored responses for `url`: every cached method, in every partition (those of the
-   * given partition and of none at once; other partitions' entries are refused when next found).
+   * The stored response for `call`, or why there is none. A response that varies takes two reads
+   * (RFC 9111 §4.1): the primary key holds a Vary marker naming the request fields it varies on,
+   * and the request's values of them lead to the variant's own key. Records in `call` what it
+   * found (`marker`, `entryKey`). Asynchronous only when the store is.
    */
-  async invalidate(url: string, options: { partition?: string } = {}): Promise<void> {
-    const normalized = normalizeUrl(url);
-    if (normalized === undefined) return;
-    await this.dropUrl(normalized, options.partition);
+  private lookupEntry(call: Call): Lookup | Promise<Lookup> {
+    const record = this.readRecord(call, call.key);
+    return isPromiseLike(record)
+      ? record.then((primary) => this.fromPrimaryKey(call, primary))
+      : this.fromPrimaryKey(call, record);
   }
 
-  /** Resolves when background revalidations and store writes started so far have finished. */
-  async whenIdle(): Promise<void> {
-    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  private fromPrimaryKey(call: Call, record: StoreRead): Lookup | Promise<Lookup> {
+    if (record === null) return STORE_ERROR;
+    if (record === undefined) return URI_MISS;
+    if (record.kind === 'response') {
+      return record.variant === undefined ? this.foundEntry(call, record, call.key) : URI_MISS;
+    }
+    call.marker = record;
+    const variant = variantKey(record.names, call.request.headers);
+    const key = variantCacheKey(call.key, record.id, variant);
+    const variantRecord = this.readRecord(call, key);
+    return isPromiseLike(variantRecord)
+      ? variantRecord.then((read) => this.fromVariantKey(call, read, variant, key))
+      : this.fromVariantKey(call, variantRecord, variant, key);
+  }
+
+  private fromVariantKey(call: Call, record: StoreRead, variant: string, key: string): Lookup {
+    if (record === null) return STORE_ERROR;
+    if (record?.kind === 'response' && record.variant === variant) {
+      return this.foundEntry(call, record, key);
+    }
+    return VARY_MISS;
+  }
+
+  /** The entry stored under `key`, unless another partition's request invalidated its URL since. */
+  private foundEntry(call: Call, entry: StoredResponse, key: string): Lookup {
+    if (call.partition !== undefined && this.invalidatedAt.size !== 0) {
+      const at = this.invalidatedAt.get(call.url);
+      if (at !== undefined && entry.requestTime <= at) {
+        // Invalidated from another partition (RFC 9111 §4.4 covers every stored response).
+        void this.deleteKey(key, call);
+        return URI_MISS;
+      }
+    }
+    call.entryKey = key;
+    return { entry, missReason: undefined };
   }
 
   /** A store read: the record, `undefined` for none, or `null` when the store failed. */
-  private lookup(
-    call: Call,
-    key: string,
-  ): StoredRecord | undefined | null | Promise<StoredRecord | undefined | null> {
+  private readRecord(call: Call, key: string): StoreRead | Promise<StoreRead> {
     try {
       const got = this.store.get(key);
       if (!isPromiseLike(got)) return got;
@@ -300,61 +323,42 @@ export class HttpCache {
     }
   }
 
-  private forwarded(
-    reply: OriginReply,
-    cacheStatus: CacheStatus,
-    fwd: ForwardReason,
-    stored: boolean,
-    collapsed: boolean,
-  ): CacheResponse {
-    let headers = withoutHopByHop(reply.headers);
-    // The cookies were set for the request that was sent, not for one that joined it.
-    if (collapsed && this.policy.shared && headers['set-cookie'] !== undefined) {
-      headers = Object.assign({}, headers);
-      delete headers['set-cookie'];
+  /**
+   * Serves a stored response when it may serve as it is (fresh, or stale as the request or
+   * stale-while-revalidate allows); otherwise asks the origin, revalidating it when it can.
+   */
+  private answer(call: Call, entry: StoredResponse): CacheResult | Promise<CacheResult> {
+    const directives = call.directives;
+    const ageMs = currentAgeMs(entry, this.clock.dateNow());
+    const verdict = assess(entry, ageMs, directives);
+    if (verdict === Verdict.Fresh) {
+      if (this.listener !== undefined) {
+        this.emit(call, { type: 'cache-hit', ageSeconds: ageSeconds(ageMs) });
+      }
+      return this.results.fromStore(entry, ageMs, 'hit');
     }
-    return new CacheResponse(
-      reply.status,
-      headers,
-      reply.body,
-      cacheStatus,
-      parseAge(reply.headers.age),
-      false,
-      this.cacheName,
-      undefined,
-      fwd,
-      reply.status,
-      stored,
-      collapsed,
-      undefined,
-    );
+    if (verdict === Verdict.StaleAllowed) {
+      return this.serveStale(call, entry, ageMs, 'stale', 'max-stale');
+    }
+    if (verdict === Verdict.StaleWhileRevalidate && !directives.onlyIfCached) {
+      this.revalidateInBackground(call, entry);
+      return this.serveStale(
+        call,
+        entry,
+        ageMs,
+        'stale-while-revalidate',
+        'stale-while-revalidate',
+      );
+    }
+    if (directives.onlyIfCached) return this.results.onlyIfCachedMiss();
+    const fresh = entry.freshnessMs > ageMs;
+    return this.forward(call, entry, fresh ? 'request' : 'stale');
   }
 
-  private fromStore(
-    entry: StoredResponse,
-    ageMs: number,
-    cacheStatus: CacheStatus,
-    fwd: ForwardReason | undefined,
-    fwdStatus: number | undefined,
-    stored: boolean,
-    collapsed: boolean,
-    failure: unknown,
-  ): CacheResponse {
-    return new CacheResponse(
-      entry.status,
-      entry.headers,
-      entry.body,
-      cacheStatus,
-      ageSeconds(ageMs),
-      true,
-      this.cacheName,
-      Math.floor((entry.freshnessMs - ageMs) / 1000),
-      fwd,
-      fwdStatus,
-      stored,
-      collapsed,
-      failure,
-    );
+  /** Nothing stored can answer: the origin does, unless the request allows only the store. */
+  private miss(call: Call, reason: CacheMissReason): CacheResult | Promise<CacheResult> {
+    if (call.directives.onlyIfCached) return this.results.onlyIfCachedMiss();
+    return this.forward(call, undefined, reason);
   }
 
   private serveStale(
@@ -372,25 +376,7 @@ export class HttpCache {
         error: undefined,
       });
     }
-    return this.fromStore(entry, ageMs, cacheStatus, undefined, undefined, false, false, undefined);
-  }
-
-  private onlyIfCachedMiss(): CacheResponse {
-    return new CacheResponse(
-      504,
-      {},
-      EMPTY_BODY,
-      'only-if-cached-miss',
-      0,
-      false,
-      this.cacheName,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      false,
-      undefined,
-    );
+    return this.results.fromStore(entry, ageMs, cacheStatus);
   }
 
   /** Forwards a request the cache does not handle, storing nothing. */
@@ -399,7 +385,7 @@ export class HttpCache {
     origin: Origin,
     options: HandleOptions,
     method: string,
-    fwd: ForwardReason,
+    forwardReason: ForwardReason,
   ): Promise<CacheResult> {
     const requestTime = this.clock.dateNow();
     const raw = await origin({
@@ -409,7 +395,12 @@ export class HttpCache {
       signal: options.signal,
     });
     const reply = toReply(raw, requestTime, this.clock.dateNow());
-    return this.forwarded(reply, 'bypass', fwd, false, false);
+    return this.results.fromOrigin(reply, 'bypass', {
+      reason: forwardReason,
+      status: reply.status,
+      stored: false,
+      collapsed: false,
+    });
   }
 
   /** Forwards an unsafe request and, when it succeeds, invalidates what it changed (RFC 9111 §4.4). */
@@ -462,20 +453,20 @@ export class HttpCache {
       invalidated.delete(invalidated.keys().next().value!);
     }
     for (const method of this.methods) {
-      const source: EventSource = { method, url, operation };
-      deletions.push(this.deleteKey(cacheKey(method, url, partition), source));
+      const subject: EventSubject = { method, url, operation };
+      deletions.push(this.deleteKey(cacheKey(method, url, partition), subject));
       if (partition !== undefined) {
-        deletions.push(this.deleteKey(cacheKey(method, url, undefined), source));
+        deletions.push(this.deleteKey(cacheKey(method, url, undefined), subject));
       }
     }
     await Promise.all(deletions);
   }
 
-  private async deleteKey(key: string, source: EventSource): Promise<void> {
+  private async deleteKey(key: string, subject: EventSubject): Promise<void> {
     try {
       await this.store.delete(key);
     } catch (error: unknown) {
-      this.storeError(source, 'delete', error);
+      this.storeError(subject, 'delete', error);
     }
   }
 
@@ -489,33 +480,33 @@ export class HttpCache {
     reason: CacheMissReason,
   ): Promise<CacheResult> {
     if (this.listener !== undefined) this.emit(call, { type: 'cache-miss', reason });
-    const fwd: ForwardReason = reason === 'store-error' ? 'uri-miss' : reason;
+    const forwardReason: ForwardReason = reason === 'store-error' ? 'uri-miss' : reason;
     const signal = call.options.signal;
     const flightKey = call.flightKey;
     for (let joins = 0; ; joins++) {
       const inFlight = joins < MAX_JOINS ? this.flights.get(flightKey) : undefined;
       if (inFlight === undefined) {
-        const exchange = await this.startFlight(call, entry, flightKey, signal);
-        return this.settle(call, entry, exchange, fwd, false);
+        const outcome = await this.startFlight(call, entry, flightKey, signal);
+        return this.toResult(call, entry, outcome, forwardReason, false);
       }
       if (this.listener !== undefined) this.emit(call, { type: 'cache-coalesced' });
-      const exchange = await raceSignal(inFlight, signal);
-      if (exchange.abortedByCaller) continue;
-      if (!this.canShare(call, exchange)) {
+      const outcome = await raceSignal(inFlight, signal);
+      if (outcome.abortedByCaller) continue;
+      if (!this.canShare(call, outcome)) {
         // The response is not for us (it varies, or is private to the leader): ask on our own.
-        const own = await this.exchange(call, entry, signal);
-        return this.settle(call, entry, own, fwd, false);
+        const own = await this.originOutcome(call, entry, signal);
+        return this.toResult(call, entry, own, forwardReason, false);
       }
-      return this.settle(call, entry, exchange, fwd, true);
+      return this.toResult(call, entry, outcome, forwardReason, true);
     }
   }
 
-  private canShare(call: Call, exchange: Exchange): boolean {
-    if (exchange.outcome === 'failure') return true;
-    if (!exchange.shareable) return false;
+  private canShare(call: Call, outcome: OriginOutcome): boolean {
+    if (outcome.kind === 'failure') return true;
+    if (!outcome.shareable) return false;
     return (
-      exchange.varyNames === undefined ||
-      variantKey(exchange.varyNames, call.request.headers) === exchange.leaderVariant
+      outcome.varyNames === undefined ||
+      variantKey(outcome.varyNames, call.request.headers) === outcome.leaderVariant
     );
   }
 
@@ -524,8 +515,8 @@ export class HttpCache {
     entry: StoredResponse | undefined,
     flightKey: string,
     signal: AbortSignal | undefined,
-  ): Promise<Exchange> {
-    const flight = this.exchange(call, entry, signal);
+  ): Promise<OriginOutcome> {
+    const flight = this.originOutcome(call, entry, signal);
     if (!this.flights.has(flightKey)) {
       this.flights.set(flightKey, flight);
       void flight.then(() => {
@@ -541,14 +532,14 @@ export class HttpCache {
     if (this.flights.has(flightKey)) return;
     const flight = this.startFlight(call, entry, flightKey, undefined);
     this.track(
-      flight.then((exchange) => {
+      flight.then((outcome) => {
         if (this.listener === undefined) return;
         this.emit(call, {
           type: 'cache-revalidated',
           outcome:
-            exchange.outcome === 'not-modified'
+            outcome.kind === 'not-modified'
               ? 'not-modified'
-              : exchange.outcome === 'response'
+              : outcome.kind === 'response'
                 ? 'modified'
                 : 'failed',
           background: true,
@@ -558,16 +549,16 @@ export class HttpCache {
   }
 
   /** One origin request and what it means for the store. Never rejects. */
-  private async exchange(
+  private async originOutcome(
     call: Call,
     entry: StoredResponse | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<Exchange> {
+  ): Promise<OriginOutcome> {
     try {
       return await this.ask(call, entry, signal);
     } catch (error: unknown) {
       // The origin failed, or a callback (isFailureResponse, partition) threw.
-      return failure(undefined, error, signal !== undefined && signal.aborted);
+      return originFailure(undefined, error, signal !== undefined && signal.aborted);
     }
   }
 
@@ -575,7 +566,7 @@ export class HttpCache {
     call: Call,
     entry: StoredResponse | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<Exchange> {
+  ): Promise<OriginOutcome> {
     const headers = toHeaderRecord(call.request.headers);
     const conditional =
       entry !== undefined && (entry.etag !== undefined || entry.lastModified !== undefined);
@@ -594,11 +585,11 @@ export class HttpCache {
       }
       return this.refresh(call, entry, reply);
     }
-    if (isInvalidStatus(reply.status)) return failure(reply, undefined, false);
+    if (isInvalidStatus(reply.status)) return originFailure(reply, undefined, false);
     let decision: StorageDecision | undefined;
     if (this.isFailureResponse({ status: reply.status, headers: reply.headers })) {
       decision = this.failureToStore(call, entry, reply);
-      if (decision === undefined) return failure(reply, undefined, false);
+      if (decision === undefined) return originFailure(reply, undefined, false);
     } else {
       decision = decideStorage(reply, call.facts, this.policyFor(call), call.request.headers);
     }
@@ -629,7 +620,7 @@ export class HttpCache {
       ) === undefined;
     const varyNames = decision.vary.kind === 'names' ? decision.vary.names : undefined;
     return {
-      outcome: 'response',
+      kind: 'response',
       reply,
       error: undefined,
       entry: undefined,
@@ -667,7 +658,7 @@ export class HttpCache {
   }
 
   /** A 304 refreshed the stored response (RFC 9111 §4.3.4). */
-  private refresh(call: Call, entry: StoredResponse, notModified: OriginReply): Exchange {
+  private refresh(call: Call, entry: StoredResponse, notModified: OriginReply): OriginOutcome {
     const merged = mergeNotModified(entry, notModified, this.policy.shared);
     const decision = decideStorage(merged, call.facts, this.policyFor(call), call.request.headers);
     let served: StoredResponse;
@@ -690,7 +681,7 @@ export class HttpCache {
       this.emit(call, { type: 'cache-revalidated', outcome: 'not-modified', background: false });
     }
     return {
-      outcome: 'not-modified',
+      kind: 'not-modified',
       reply: merged,
       error: undefined,
       entry: served,
@@ -702,66 +693,84 @@ export class HttpCache {
     };
   }
 
-  /** Turns an exchange into this caller's result. */
-  private settle(
+  /** Turns an origin outcome into this caller's result. */
+  private toResult(
     call: Call,
     entry: StoredResponse | undefined,
-    exchange: Exchange,
-    fwd: ForwardReason,
+    outcome: OriginOutcome,
+    forwardReason: ForwardReason,
     collapsed: boolean,
   ): CacheResult {
-    switch (exchange.outcome) {
+    switch (outcome.kind) {
       case 'not-modified': {
-        const served = exchange.entry!;
+        const served = outcome.entry!;
         const ageMs = currentAgeMs(served, this.clock.dateNow());
-        return this.fromStore(
-          served,
-          ageMs,
-          'revalidated',
-          fwd,
-          304,
-          exchange.stored,
+        return this.results.fromStore(served, ageMs, 'revalidated', {
+          reason: forwardReason,
+          status: 304,
+          stored: outcome.stored,
           collapsed,
-          undefined,
-        );
+        });
       }
-      case 'response':
-        return this.forwarded(exchange.reply!, 'miss', fwd, exchange.stored, collapsed);
-      case 'failure': {
-        const signal = call.options.signal;
-        if (signal !== undefined && signal.aborted) throw abortError(signal);
-        const failure: unknown =
-          exchange.reply !== undefined ? exchange.reply.status : exchange.error;
-        if (entry !== undefined) {
-          const ageMs = currentAgeMs(entry, this.clock.dateNow());
-          if (staleIfErrorAllowed(entry, ageMs, call.directives, this.policy.staleIfErrorMs)) {
-            if (this.listener !== undefined) {
-              this.emit(call, {
-                type: 'cache-stale-served',
-                reason: 'stale-if-error',
-                ageSeconds: ageSeconds(ageMs),
-                error: failure,
-              });
-            }
-            return this.fromStore(
-              entry,
-              ageMs,
-              'stale-if-error',
-              fwd,
-              exchange.reply?.status,
-              false,
-              collapsed,
-              failure,
-            );
-          }
-          if (this.listener !== undefined) {
-            this.emit(call, { type: 'cache-revalidated', outcome: 'failed', background: false });
-          }
+      case 'response': {
+        const reply = outcome.reply!;
+        return this.results.fromOrigin(reply, 'miss', {
+          reason: forwardReason,
+          status: reply.status,
+          stored: outcome.stored,
+          collapsed,
+        });
+      }
+      case 'failure':
+        return this.failureResult(call, entry, outcome, forwardReason, collapsed);
+    }
+  }
+
+  /**
+   * A failed origin request, as this caller's result: the stored response when stale-if-error
+   * lets it stand in, else the failure response, else the error.
+   */
+  private failureResult(
+    call: Call,
+    entry: StoredResponse | undefined,
+    outcome: OriginOutcome,
+    forwardReason: ForwardReason,
+    collapsed: boolean,
+  ): CacheResult {
+    const signal = call.options.signal;
+    if (signal !== undefined && signal.aborted) throw abortError(signal);
+    const reply = outcome.reply;
+    const failure: unknown = reply !== undefined ? reply.status : outcome.error;
+    if (entry !== undefined) {
+      const ageMs = currentAgeMs(entry, this.clock.dateNow());
+      if (staleIfErrorAllowed(entry, ageMs, call.directives, this.policy.staleIfErrorMs)) {
+        if (this.listener !== undefined) {
+          this.emit(call, {
+            type: 'cache-stale-served',
+            reason: 'stale-if-error',
+            ageSeconds: ageSeconds(ageMs),
+            error: failure,
+          });
         }
-        if (exchange.reply === undefined) throw exchange.error;
-        return this.forwarded(exchange.reply, 'miss', fwd, false, collapsed);
+        const forwarding: Forwarding = {
+          reason: forwardReason,
+          status: reply?.status,
+          stored: false,
+          collapsed,
+        };
+        return this.results.fromStore(entry, ageMs, 'stale-if-error', forwarding, failure);
+      }
+      if (this.listener !== undefined) {
+        this.emit(call, { type: 'cache-revalidated', outcome: 'failed', background: false });
       }
     }
+    if (reply === undefined) throw outcome.error;
+    return this.results.fromOrigin(reply, 'miss', {
+      reason: forwardReason,
+      status: reply.status,
+      stored: false,
+      collapsed,
+    });
   }
 
   private policyFor(call: Call): StoragePolicy {
@@ -816,38 +825,31 @@ export class HttpCache {
   }
 
   private storeError(
-    source: EventSource,
+    subject: EventSubject,
     storeOperation: 'get' | 'set' | 'delete',
     error: unknown,
   ): void {
     if (this.listener !== undefined) {
-      this.emit(source, { type: 'cache-store-error', storeOperation, error });
+      this.emit(subject, { type: 'cache-store-error', storeOperation, error });
     }
   }
 
   private emit(
-    source: EventSource,
+    subject: EventSubject,
     event: DistributiveOmit<CacheEvent, 'policy' | 'name' | 'operation' | 'method' | 'url'>,
   ): void {
     emitCacheEvent(this.listener!, {
       ...event,
       policy: 'cache',
       name: this.name,
-      operation: source.operation,
-      method: source.method,
-      url: source.url,
+      operation: subject.operation,
+      method: subject.method,
+      url: subject.url,
     });
   }
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** What every event says about the request it concerns. */
-interface EventSource {
-  readonly method: string;
-  readonly url: string;
-  readonly operation: string | undefined;
-}
 
 /**
  * Creates an HTTP cache. Private by default; `type: 'shared'` for a cache serving many users.

@@ -15,21 +15,26 @@ export const Verdict = {
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
 /** Can this entry, `ageMs` old, answer a request with these directives as it is? */
-export function assess(entry: StoredResponse, ageMs: number, d: CacheDirectives): Verdict {
+export function assess(entry: StoredResponse, ageMs: number, directives: CacheDirectives): Verdict {
   const fresh = entry.freshnessMs > ageMs;
-  if (entry.noCache || d.noCache) return Verdict.Validate;
+  if (entry.noCache || directives.noCache) return Verdict.Validate;
   // RFC 8246: during its freshness an immutable response needs no reload-style validation.
-  if (d.maxAge !== undefined && ageMs > d.maxAge * 1000 && !(fresh && entry.immutable)) {
+  if (
+    directives.maxAge !== undefined &&
+    ageMs > directives.maxAge * 1000 &&
+    !(fresh && entry.immutable)
+  ) {
     return Verdict.Validate;
   }
-  if (d.minFresh !== undefined && entry.freshnessMs - ageMs < d.minFresh * 1000) {
+  if (directives.minFresh !== undefined && entry.freshnessMs - ageMs < directives.minFresh * 1000) {
     return Verdict.Validate;
   }
   if (fresh) return Verdict.Fresh;
   // must-revalidate (and, shared, proxy-revalidate or s-maxage) forbids every stale use.
   if (entry.mustRevalidate) return Verdict.Validate;
   const staleness = ageMs - entry.freshnessMs;
-  if (d.maxStale !== undefined && staleness <= d.maxStale * 1000) return Verdict.StaleAllowed;
+  if (directives.maxStale !== undefined && staleness <= directives.maxStale * 1000)
+    return Verdict.StaleAllowed;
   if (staleness <= entry.staleWhileRevalidateMs && entry.staleWhileRevalidateMs > 0) {
     return Verdict.StaleWhileRevalidate;
   }
@@ -44,10 +49,14 @@ export function assess(entry: StoredResponse, ageMs: number, d: CacheDirectives)
 export function staleIfErrorAllowed(
   entry: StoredResponse,
   ageMs: number,
-  d: CacheDirectives,
+  directives: CacheDirectives,
   defaultWindowMs: number,
 ): boolean {
   if (entry.mustRevalidate || entry.noCache) return false;
-  const window = Math.max(entry.staleIfErrorMs, (d.staleIfError ?? 0) * 1000, defaultWindowMs);
+  const window = Math.max(
+    entry.staleIfErrorMs,
+    (directives.staleIfError ?? 0) * 1000,
+    defaultWindowMs,
+  );
   return window > 0 && ageMs - entry.freshnessMs <= window;
 }

@@ -1,9 +1,12 @@
-import { getEventListeners } from 'node:events';
+import { getEventListeners, once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { isCancelledError } from '@bulwark/core';
 import { constantBackoff } from '@bulwark/retry';
 import { FakeClock, fault } from '@bulwark/testing';
 import { describe, expect, it } from 'vitest';
-import { isBodyTooLargeError } from './errors.js';
+import { isBodyTooLargeError, isNetworkError } from './errors.js';
+import type { HttpStreamResponse } from './response.js';
 import { client, server, until } from './test-helpers.js';
 
 const MB = 1024 * 1024;
@@ -190,6 +193,60 @@ describe('streamed responses', () => {
     s.script(fault.truncatedBody(200, 1000, 10));
     const res = await client({ baseUrl: s.origin }).stream('/');
     await expect(res.text()).rejects.toMatchObject({ code: 'BULWARK_NETWORK', committed: true });
+  });
+});
+
+describe('a streamed body that fails before the caller reads it', () => {
+  /** Uncaught exceptions while `body` runs: a body error nobody listened for would be one. */
+  async function uncaughtDuring(body: () => Promise<void>): Promise<unknown[]> {
+    const uncaught: unknown[] = [];
+    const record = (error: unknown): void => void uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      await body();
+    } finally {
+      process.off('uncaughtException', record);
+    }
+    return uncaught;
+  }
+
+  /** A stream() whose connection is reset mid-body, returned once the body has failed unread. */
+  async function failedUnread(): Promise<HttpStreamResponse> {
+    const s = await server();
+    s.script(fault.resetAfterHeaders(200, 1024, 16));
+    const res = await client({ baseUrl: s.origin, retry: false }).stream('/');
+    await until(() => res.body.closed);
+    // One more turn of the event loop: the stream reports its error on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    return res;
+  }
+
+  it('raises no uncaught exception, and fails a later read with the NetworkError', async () => {
+    let res: HttpStreamResponse | undefined;
+    const uncaught = await uncaughtDuring(async () => {
+      res = await failedUnread();
+    });
+    expect(uncaught).toEqual([]);
+    await expect(res!.text()).rejects.toMatchObject({ code: 'BULWARK_NETWORK', committed: true });
+  });
+
+  it("hands the kept error to an 'error' listener attached afterwards", async () => {
+    const uncaught = await uncaughtDuring(async () => {
+      const res = await failedUnread();
+      const [error] = (await once(res.body, 'error')) as [unknown];
+      expect(isNetworkError(error)).toBe(true);
+    });
+    expect(uncaught).toEqual([]);
+  });
+
+  it('fails stream.pipeline and finished() on the kept error', async () => {
+    const uncaught = await uncaughtDuring(async () => {
+      const res = await failedUnread();
+      await expect(finished(res.body)).rejects.toMatchObject({ code: 'BULWARK_NETWORK' });
+      const sink = new PassThrough();
+      await expect(pipeline(res.body, sink)).rejects.toMatchObject({ code: 'BULWARK_NETWORK' });
+    });
+    expect(uncaught).toEqual([]);
   });
 });
 

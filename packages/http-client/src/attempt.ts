@@ -68,7 +68,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** True once the response headers have arrived, or a malformed answer did. */
   committed = false;
   private settled = false;
-  /** The exchange with the server is over: ended, failed or aborted. */
+  /** The request and its response are over on the wire: ended, failed or aborted. */
   private done = false;
   private controller: Dispatcher.DispatchController | undefined = undefined;
   private abortReason: Error | undefined = undefined;
@@ -232,7 +232,17 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 }
 
-/** A response body handed over as a stream, with backpressure through the dispatch controller. */
+/**
+ * A response body handed over as a stream, with backpressure through the dispatch controller.
+ *
+ * The body can fail (a reset mid-body, the size limit, the caller's signal) before the caller has
+ * attached anything to it: `stream()` resolves at the headers, and the caller may read later. An
+ * `'error'` event then would have no listener, and Node turns that into an uncaught exception
+ * that can end the process. So, as node:http's `IncomingMessage` does, the stream emits `'error'`
+ * only when someone listens; otherwise it closes with the error kept as its `errored` state, which
+ * every read path reports (async iteration, `finished()`, `pipeline()`), and the first `'error'`
+ * listener attached afterwards receives it.
+ */
 class ResponseStream extends Readable {
   constructor(private readonly attempt: Attempt) {
     super();
@@ -244,6 +254,24 @@ class ResponseStream extends Readable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (!this.readableEnded) this.attempt.streamDestroyed(error);
+    if (error !== null && this.listenerCount('error') === 0) {
+      emitToLateListener(this, error);
+      callback(null);
+      return;
+    }
     callback(error);
   }
+}
+
+/** Emits `error` once someone listens for errors on `stream`, on the tick after they do. */
+function emitToLateListener(stream: Readable, error: Error): void {
+  const onNewListener = (event: string | symbol): void => {
+    if (event !== 'error') return;
+    stream.off('newListener', onNewListener);
+    // The listener is added after 'newListener' returns; a stream emits on a later tick anyway.
+    process.nextTick(() => {
+      if (stream.listenerCount('error') > 0) stream.emit('error', error);
+    });
+  };
+  stream.on('newListener', onNewListener);
 }

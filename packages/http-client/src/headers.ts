@@ -35,7 +35,8 @@ export function lowerHeaders(name: string, value: unknown): HeaderRecord {
 /**
  * A copy of `base` with `extra` over it. Copied key by key on purpose: V8 gives an object made
  * by spread (`{ ...base }`) a map that turns every later property addition into a slow
- * transition (over a microsecond each), and each attempt adds its own headers to the copy.
+ * transition, and each attempt adds its own headers to the copy (benchmarks/RESULTS.md,
+ * "Design figures").
  */
 export function copyHeaders(
   base: Readonly<HeaderRecord>,

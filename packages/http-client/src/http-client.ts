@@ -1,19 +1,4 @@
-import { STATUS_CODES } from 'node:http';
-import {
-  type Clock,
-  isBrokenCircuitError,
-  isBulkheadRejectedError,
-  isDeadlineExceededError,
-  isIsolatedCircuitError,
-  isTimeoutError,
-  systemClock,
-} from '@bulwark/core';
-import {
-  type CacheResult,
-  type HeaderRecord,
-  type HttpCache,
-  splitSetCookie,
-} from '@bulwark/cache';
+import { type Clock, systemClock } from '@bulwark/core';
 import { type RequestContext, currentContext } from '@bulwark/correlation';
 import {
   Context,
@@ -26,13 +11,18 @@ import {
   emit,
   terminal,
 } from '@bulwark/core/internal';
-import { type BreakerRegistry, breakerRegistry } from '@bulwark/circuit-breaker';
-import { MAX_TIMEOUT_MS, type TimeoutPolicy, deadline, timeout } from '@bulwark/timeout';
+import type { BreakerRegistry } from '@bulwark/circuit-breaker';
+import { MAX_TIMEOUT_MS } from '@bulwark/timeout';
 import { Agent, type Dispatcher } from 'undici';
-import { AttemptReporter } from './attempt-reporter.js';
 import { BodySource, type RequestBody } from './body.js';
-import { HttpStatusError, isNetworkError, isRetriesExhaustedError } from './errors.js';
-import { Exchange, type ExchangeSettings, isLocalShutdown } from './exchange.js';
+import { bypassesCache, cachedCall, streamedUnsafeCall } from './cache-bridge.js';
+import {
+  type AttemptRequest,
+  type AttemptSettings,
+  CallAttempts,
+  attemptSettings,
+} from './call-attempts.js';
+import { HttpStatusError } from './errors.js';
 import { formatIdempotencyKey, generateIdempotencyKey } from './idempotency-key.js';
 import { isIdempotentMethod, isKeyedMethod, normalizeMethod } from './methods.js';
 import { copyHeaders, lowerHeaders } from './headers.js';
@@ -47,15 +37,11 @@ import {
 import {
   OriginPolicies,
   type SharedPolicies,
-  originBulkhead,
-  originRetry,
+  checkOriginPolicies,
+  originBreakers,
+  sharedPolicies,
 } from './origin-policies.js';
-import {
-  HttpResponse,
-  type HttpStreamResponse,
-  type ResponseCacheInfo,
-  type ResponseHeaders,
-} from './response.js';
+import type { ClientResponse, HttpResponse, HttpStreamResponse } from './response.js';
 import { type QueryValue, resolveTarget } from './target.js';
 
 /** What one request may say, besides its URL. */
@@ -175,7 +161,8 @@ class Client implements HttpClient {
   private active = 0;
   private drained: (() => void) | undefined = undefined;
   private closing: Promise<void> | undefined = undefined;
-  private readonly settled = (): void => {
+  /** Counts a call out: the last to end while the client closes lets close() finish. */
+  private readonly callEnded = (): void => {
     if (--this.active === 0 && this.drained !== undefined) {
       const drained = this.drained;
       this.drained = undefined;
@@ -184,73 +171,18 @@ class Client implements HttpClient {
   };
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
-  private readonly exchange: ExchangeSettings;
+  private readonly attemptSettings: AttemptSettings;
   private readonly shared: SharedPolicies;
   private readonly origins = new Map<string, OriginPolicies>();
   private readonly jsonHeaders: Readonly<Record<string, string>>;
 
   constructor(private readonly settings: ClientSettings) {
-    const { clock, listener, name } = settings;
     this.ownsDispatcher = settings.dispatcher === undefined;
-    this.dispatcher =
-      settings.dispatcher ??
-      new Agent({
-        connections: settings.connections,
-        keepAliveTimeout: settings.keepAliveTimeoutMs,
-        connect: { timeout: settings.connectTimeoutMs },
-      });
-    this.breakers =
-      settings.breaker === undefined
-        ? undefined
-        : breakerRegistry({
-            maxKeys: settings.breaker.maxOrigins,
-            breaker: {
-              classify: httpBreakerClassify,
-              name,
-              ...withoutMaxOrigins(settings.breaker),
-            },
-            listener,
-            clock,
-          });
-    let enforcer: ReturnType<SharedPolicies['enforcer']> | undefined;
-    this.shared = {
-      bulkhead: settings.bulkhead,
-      deadline:
-        settings.deadlineMs === undefined
-          ? undefined
-          : deadline(settings.deadlineMs, { clock, listener, name }),
-      enforcer: () => (enforcer ??= deadline(MAX_TIMEOUT_MS, { clock, listener, name })),
-      retry: settings.retry,
-      breakers: this.breakers,
-      name,
-      listener,
-      clock,
-      callPolicy: settings.policies.call,
-      attemptPolicy: settings.policies.attempt,
-      // Without a retry policy nothing reports the one attempt a call makes: this does.
-      attemptReporter:
-        settings.retry === undefined && listener !== undefined
-          ? new AttemptReporter(clock, listener, name, settings.retryStatuses)
-          : undefined,
-    };
-    // Per-origin policies are built on first use: build one now so bad options fail here.
-    if (settings.retry !== undefined) originRetry(this.shared, settings.retry);
-    if (settings.bulkhead !== undefined) originBulkhead(this.shared, settings.bulkhead);
-    const attemptTimeout: TimeoutPolicy | undefined =
-      settings.timeoutMs === undefined
-        ? undefined
-        : timeout(settings.timeoutMs, { clock, listener, name });
-    this.exchange = {
-      dispatcher: this.dispatcher,
-      timeout: attemptTimeout,
-      retryStatuses: settings.retryStatuses,
-      attemptHeaders: settings.attemptHeaders,
-      attemptHeader: settings.attemptHeader,
-      budgetHeader:
-        settings.budgetHeader === undefined ? undefined : { header: settings.budgetHeader },
-      correlation: settings.correlation,
-      describeAttempts: listener !== undefined || settings.policies.attempt !== undefined,
-    };
+    this.dispatcher = settings.dispatcher ?? ownAgent(settings);
+    this.breakers = originBreakers(settings);
+    this.shared = sharedPolicies(settings, this.breakers);
+    checkOriginPolicies(this.shared);
+    this.attemptSettings = attemptSettings(settings, this.dispatcher);
     this.jsonHeaders = copyHeaders({ accept: JSON_TYPE }, settings.headers);
   }
 
@@ -302,7 +234,7 @@ class Client implements HttpClient {
   /** Counts a call until it settles, so that `close()` can wait for it. */
   private tracked<T>(call: Promise<T>): Promise<T> {
     this.active++;
-    call.then(this.settled, this.settled);
+    call.then(this.callEnded, this.callEnded);
     return call;
   }
 
@@ -339,73 +271,127 @@ class Client implements HttpClient {
   ): Promise<unknown> {
     if (this.closed) throw new Error('the HTTP client is closed');
     if (options !== undefined) checkCallOptions(options, streaming, helperMethod);
-    const o = options ?? NO_OPTIONS;
-    const request = this.prepare(url, o, defaults, streaming, helperMethod, data);
-    const policies = this.policiesFor(request.origin);
-    let operation = o.operation;
-    if (operation !== undefined) checkString('operation', operation);
-    else operation = this.settings.operation ?? policies.operation(request.method);
-
-    // The deadline and cancellation: the request's own, and those of the work it is part of.
-    const settings = this.settings;
-    const clock = settings.clock;
-    let until = o.deadline ?? Infinity;
-    if (typeof until !== 'number' || Number.isNaN(until)) {
-      throw new TypeError(`expected deadline to be a number, got ${describeValue(o.deadline)}`);
-    }
-    if (o.timeoutMs !== undefined) {
-      checkInteger('timeoutMs', o.timeoutMs, 1, MAX_TIMEOUT_MS);
-      until = Math.min(until, clock.now() + o.timeoutMs);
-    }
-    let signal = o.signal;
-    const requestContext = settings.correlation === undefined ? undefined : currentContext();
-    // The caller's own context getter, when given, replaces the correlation context's.
-    const incoming =
-      settings.context !== undefined
-        ? settings.context()
-        : requestContext === undefined
-          ? undefined
-          : fromRequestContext(requestContext, clock);
-    if (incoming !== undefined) {
-      if (incoming.deadline !== undefined) until = Math.min(until, incoming.deadline);
-      const other = incoming.signal;
-      if (other !== undefined && other !== signal) {
-        signal = signal === undefined ? other : AbortSignal.any([signal, other]);
-      }
-    }
-    const call: CallState = { until, signal, operation, policies, requestContext };
-
-    const listener = settings.listener;
-    if (listener === undefined) return this.answer(request, call, helperMethod !== undefined);
+    const requestOptions = options ?? NO_OPTIONS;
+    const request = this.prepare(url, requestOptions, defaults, streaming, helperMethod, data);
+    const call = this.callState(requestOptions, request);
+    const json = helperMethod !== undefined;
+    const { listener, clock } = this.settings;
+    if (listener === undefined) return this.answer(request, call, json);
+    // Timed in this function: another async one around answer() would cost a promise per call.
     const start = clock.now();
     let answer: unknown;
     try {
-      answer = await this.answer(request, call, helperMethod !== undefined);
+      answer = await this.answer(request, call, json);
     } catch (error: unknown) {
-      emit(listener, {
-        type: 'call',
-        policy: 'http-client',
-        name: settings.name,
-        operation,
-        outcome: 'failure',
-        durationMs: clock.now() - start,
-        error,
-      });
+      this.reportFailedCall(call, clock.now() - start, error);
       throw error;
     }
-    policies.reportCall(operation, clock.now() - start);
+    call.policies.reportCall(call.operation, clock.now() - start);
     return answer;
   }
 
-  /** The answer to a call: through the cache when there is one, a helper's parsed body. */
+  /** The request: method, target, headers (with the key), body and limits. */
+  private prepare(
+    url: string | URL,
+    options: HttpRequestOptions,
+    defaults: Readonly<Record<string, string>>,
+    streaming: boolean,
+    helperMethod: string | undefined,
+    data: unknown,
+  ): PreparedRequest {
+    const method = helperMethod ?? requestMethod(options.method);
+    const json = helperMethod === undefined ? options.json : data;
+    const { origin, path } = resolveTarget(url, this.settings.base, options.query);
+    // The client's headers, the request's, then what the client owns (content type, key).
+    let headers = defaults;
+    if (options.headers !== undefined) {
+      headers = copyHeaders(defaults, lowerHeaders('headers', options.headers));
+    }
+    const body = requestBody(options, json, helperMethod);
+    if (json !== undefined && headers['content-type'] === undefined) {
+      headers = copyHeaders(headers, { 'content-type': JSON_TYPE });
+    }
+    headers = this.withIdempotencyKey(headers, method, options.idempotencyKey);
+    const maxBodyBytes = this.maxBodyBytes(options.maxBodyBytes);
+    const mayRetry = this.mayRetry(method, headers, options.retry);
+    return { method, origin, path, headers, body, mayRetry, streaming, maxBodyBytes };
+  }
+
+  /** A POST or PATCH gets the call's key, or the client's automatic one, unless it has one. */
+  private withIdempotencyKey(
+    headers: Readonly<Record<string, string>>,
+    method: string,
+    requested: string | false | undefined,
+  ): Readonly<Record<string, string>> {
+    const { keyHeader, autoKey } = this.settings;
+    if (headers[keyHeader] !== undefined || !isKeyedMethod(method)) return headers;
+    const key = requested ?? (autoKey ? 'auto' : false);
+    if (key === false) return headers;
+    const value = key === 'auto' ? generateIdempotencyKey() : formatIdempotencyKey(key);
+    return copyHeaders(headers, { [keyHeader]: value });
+  }
+
+  private maxBodyBytes(requested: number | undefined): number {
+    if (requested === undefined) return this.settings.maxBodyBytes;
+    checkInteger('maxBodyBytes', requested, 0);
+    return requested;
+  }
+
+  /**
+   * Whether a failure may be retried at all: the client retries, the call did not say
+   * `retry: false`, and the method is idempotent, or keyed and carrying a key (RFC 9110 §9.2.2).
+   */
+  private mayRetry(
+    method: string,
+    headers: Readonly<Record<string, string>>,
+    retry: false | undefined,
+  ): boolean {
+    if (this.settings.retry === undefined || retry === false) return false;
+    const hasKey = headers[this.settings.keyHeader] !== undefined;
+    return isIdempotentMethod(method) || (hasKey && isKeyedMethod(method));
+  }
+
+  /** What every pipeline pass of the call shares: its policies, name, deadline and signal. */
+  private callState(options: HttpRequestOptions, request: PreparedRequest): CallState {
+    const policies = this.policiesFor(request.origin);
+    const operation = this.operationName(options.operation, policies, request.method);
+    // The deadline and cancellation: the request's own, and those of the work it is part of.
+    let until = requestDeadline(options, this.settings.clock);
+    let signal = options.signal;
+    const requestContext = this.settings.correlation === undefined ? undefined : currentContext();
+    const incoming = this.incomingContext(requestContext);
+    if (incoming !== undefined) {
+      if (incoming.deadline !== undefined) until = Math.min(until, incoming.deadline);
+      signal = eitherSignal(signal, incoming.signal);
+    }
+    return { until, signal, operation, policies, requestContext };
+  }
+
+  /** The call's `operation`, else the client's, else `METHOD origin`. */
+  private operationName(
+    requested: string | undefined,
+    policies: OriginPolicies,
+    method: string,
+  ): string {
+    if (requested === undefined) return this.settings.operation ?? policies.operation(method);
+    checkString('operation', requested);
+    return requested;
+  }
+
+  /**
+   * The deadline and signal of the work the call is part of: the client's `context` getter, when
+   * given, replaces the correlation context's.
+   */
+  private incomingContext(requestContext: RequestContext | undefined): IncomingContext | undefined {
+    const settings = this.settings;
+    if (settings.context !== undefined) return settings.context();
+    if (requestContext === undefined) return undefined;
+    return fromRequestContext(requestContext, settings.clock);
+  }
+
+  /** The answer to a call: the response, or a JSON helper's parsed body. */
   private async answer(request: PreparedRequest, call: CallState, json: boolean): Promise<unknown> {
-    const cache = this.settings.cache;
-    let response: HttpResponse | HttpStreamResponse;
-    if (cache === undefined) response = await this.run(request, request.headers, call.signal, call);
-    else if (!request.streaming) response = await this.cached(cache, request, call);
-    else if (SAFE_METHODS.has(request.method)) {
-      response = await this.run(request, request.headers, call.signal, call);
-    } else response = await this.streamUnsafe(cache, request, call);
+    const response = await this.respond(request, call);
     if (!json) return response;
     if (!response.ok) {
       throw new HttpStatusError(response as HttpResponse, request.method, request.origin);
@@ -413,29 +399,29 @@ class Client implements HttpClient {
     return (response as HttpResponse).json();
   }
 
-  /** One call through the resilience pipeline, with these request headers. */
-  private async run(
+  /** The response to a call: through the cache when there is one and the call can use it. */
+  private respond(request: PreparedRequest, call: CallState): Promise<ClientResponse> {
+    const cache = this.settings.cache;
+    if (cache === undefined || bypassesCache(request)) {
+      return this.run(request, request.headers, call.signal, call);
+    }
+    return request.streaming
+      ? streamedUnsafeCall(cache, this, request, call)
+      : cachedCall(cache, this, request, call);
+  }
+
+  /** One pass of a call through the resilience pipeline, with these request headers. */
+  async run(
     request: PreparedRequest,
     headers: Readonly<Record<string, string>>,
     signal: AbortSignal | undefined,
     call: CallState,
-  ): Promise<HttpResponse | HttpStreamResponse> {
-    const exchange = new Exchange(
-      this.exchange,
-      request.method,
-      request.origin,
-      request.path,
-      headers,
-      request.body,
-      request.mayRetry,
-      request.streaming,
-      request.maxBodyBytes,
-      call.requestContext,
-    );
+  ): Promise<ClientResponse> {
+    const attempts = new CallAttempts(this.attemptSettings, request, headers, call.requestContext);
     const { until, operation } = call;
     const scope = Scope.from(signal);
     const context = new Context(
-      exchange.fn,
+      attempts.fn,
       scope,
       1,
       until,
@@ -446,9 +432,9 @@ class Client implements HttpClient {
     const pipeline = call.policies.pipelineFor(until !== Infinity);
     // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
     let unsubscribe: (() => void) | undefined;
-    if (scope.canAbort) unsubscribe = scope.onAbort(() => exchange.callerAborted(scope));
+    if (scope.canAbort) unsubscribe = scope.onAbort(() => attempts.callerAborted(scope));
     try {
-      const response = exchange.outcome(await pipeline.invoke(context, terminal));
+      const response = attempts.callerResponse(await pipeline.invoke(context, terminal));
       if (unsubscribe !== undefined && request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
@@ -456,117 +442,23 @@ class Client implements HttpClient {
       }
       return response;
     } catch (error: unknown) {
-      exchange.abandon(error);
-      throw exchange.failure(error);
+      attempts.abandon(error);
+      throw attempts.callerError(error);
     } finally {
       unsubscribe?.();
     }
   }
 
-  /**
-   * A call through the cache, which sits outside the resilience pipeline: a fresh hit never
-   * enters it; a miss or a revalidation goes through it; when it fails (retries exhausted, an
-   * open breaker, a timeout, the deadline) a stale response may stand in.
-   */
-  private async cached(
-    cache: HttpCache,
-    request: PreparedRequest,
-    call: CallState,
-  ): Promise<HttpResponse> {
-    // The last response the origin gave: a miss returns it as it came, headers and all.
-    let last: HttpResponse | undefined;
-    const result = await cache.handle(
-      { method: request.method, url: request.origin + request.path, headers: request.headers },
-      async (origin) => {
-        // The origin request's signal: the caller's, or none for a background revalidation,
-        // which must outlive the caller that triggered it.
-        last = (await this.run(request, origin.headers, origin.signal, call)) as HttpResponse;
-        return last;
-      },
-      { signal: call.signal, operation: call.operation },
-    );
-    if (result.cacheStatus === 'stale-if-error' && !isOriginFailure(result.failure)) {
-      // Not the origin failing (a body over maxBodyBytes, a bad body factory...): no stand-in.
-      throw result.failure;
-    }
-    return cachedResponse(result, last);
-  }
-
-  /**
-   * A streamed unsafe request: not cacheable, but when it succeeds it must invalidate what it
-   * changed, which the cache decides from the status and headers alone.
-   */
-  private async streamUnsafe(
-    cache: HttpCache,
-    request: PreparedRequest,
-    call: CallState,
-  ): Promise<HttpStreamResponse> {
-    let response: HttpStreamResponse | undefined;
-    await cache.handle(
-      { method: request.method, url: request.origin + request.path, headers: request.headers },
-      async (origin) => {
-        response = (await this.run(
-          request,
-          origin.headers,
-          origin.signal,
-          call,
-        )) as HttpStreamResponse;
-        return { status: response.status, headers: response.headers };
-      },
-      { signal: call.signal, operation: call.operation },
-    );
-    return response!;
-  }
-
-  /** The request: method, target, headers (with the key), body and limits. */
-  private prepare(
-    url: string | URL,
-    o: HttpRequestOptions,
-    defaults: Readonly<Record<string, string>>,
-    streaming: boolean,
-    helperMethod: string | undefined,
-    data: unknown,
-  ): PreparedRequest {
-    const settings = this.settings;
-    const method =
-      helperMethod ?? (o.method === undefined ? 'GET' : normalizeMethod(checkMethod(o.method)));
-    const json = helperMethod === undefined ? o.json : data;
-    const { origin, path } = resolveTarget(url, settings.base, o.query);
-
-    // The client's headers, the request's, then what the client owns (content type, key).
-    let headers = defaults;
-    if (o.headers !== undefined) {
-      headers = copyHeaders(defaults, lowerHeaders('headers', o.headers));
-    }
-    let body = BodySource.none;
-    if (json !== undefined) {
-      if (o.body !== undefined) throw new TypeError('expected either body or json, got both');
-      body = BodySource.bytes(JSON.stringify(json));
-      if (headers['content-type'] === undefined) {
-        headers = copyHeaders(headers, { 'content-type': JSON_TYPE });
-      }
-    } else if (o.body !== undefined && helperMethod === undefined) {
-      body = BodySource.from(o.body);
-    }
-    let hasKey = headers[settings.keyHeader] !== undefined;
-    if (!hasKey && isKeyedMethod(method)) {
-      const key = o.idempotencyKey ?? (settings.autoKey ? 'auto' : false);
-      if (key !== false) {
-        const value = key === 'auto' ? generateIdempotencyKey() : formatIdempotencyKey(key);
-        headers = copyHeaders(headers, { [settings.keyHeader]: value });
-        hasKey = true;
-      }
-    }
-    let maxBodyBytes = settings.maxBodyBytes;
-    if (o.maxBodyBytes !== undefined) {
-      checkInteger('maxBodyBytes', o.maxBodyBytes, 0);
-      maxBodyBytes = o.maxBodyBytes;
-    }
-    const mayRetry =
-      settings.retry !== undefined &&
-      o.retry !== false &&
-      (isIdempotentMethod(method) || (hasKey && isKeyedMethod(method)));
-    return { method, origin, path, headers, body, mayRetry, streaming, maxBodyBytes };
+  private reportFailedCall(call: CallState, durationMs: number, error: unknown): void {
+    emit(this.settings.listener!, {
+      type: 'call',
+      policy: 'http-client',
+      name: this.settings.name,
+      operation: call.operation,
+      outcome: 'failure',
+      durationMs,
+      error,
+    });
   }
 
   private policiesFor(origin: string): OriginPolicies {
@@ -584,29 +476,18 @@ class Client implements HttpClient {
 }
 
 /** A request, checked and ready to send (once, or again for a cache revalidation). */
-interface PreparedRequest {
-  readonly method: string;
-  readonly origin: string;
-  readonly path: string;
+export interface PreparedRequest extends AttemptRequest {
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: BodySource;
-  /** The client retries, the call did not say `retry: false`, and the method (or key) allows it. */
-  readonly mayRetry: boolean;
-  readonly streaming: boolean;
-  readonly maxBodyBytes: number;
 }
 
-/** What every pipeline run of one call shares. */
-interface CallState {
+/** What every pipeline pass of one call shares. */
+export interface CallState {
   readonly until: number;
   readonly signal: AbortSignal | undefined;
   readonly operation: string;
   readonly policies: OriginPolicies;
   readonly requestContext: RequestContext | undefined;
 }
-
-/** Safe methods (RFC 9110 §9.2.1): a streamed one bypasses the cache, and invalidates nothing. */
-const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
 /**
  * The deadline and signal of a `@bulwark/correlation` context, on the client's clock: the
@@ -621,56 +502,55 @@ function fromRequestContext(context: RequestContext, clock: Clock): IncomingCont
   return { deadline, signal: context.signal };
 }
 
-/**
- * Failures of the origin, or of the pipeline protecting the caller from it, that a stale
- * response may stand in for (stale-if-error): a 5xx, a network error, retries exhausted, an open
- * breaker, a full bulkhead, a timeout or the deadline. Not the caller's own mistakes.
- */
-function isOriginFailure(failure: unknown): boolean {
-  return (
-    typeof failure === 'number' ||
-    isNetworkError(failure) ||
-    isRetriesExhaustedError(failure) ||
-    isTimeoutError(failure) ||
-    isDeadlineExceededError(failure) ||
-    isBrokenCircuitError(failure) ||
-    isIsolatedCircuitError(failure) ||
-    isBulkheadRejectedError(failure)
-  );
+/** The request's own deadline on the client's clock: its `deadline` or `timeoutMs`, the sooner. */
+function requestDeadline(options: HttpRequestOptions, clock: Clock): number {
+  let until = options.deadline ?? Infinity;
+  if (typeof until !== 'number' || Number.isNaN(until)) {
+    throw new TypeError(`expected deadline to be a number, got ${describeValue(options.deadline)}`);
+  }
+  if (options.timeoutMs !== undefined) {
+    checkInteger('timeoutMs', options.timeoutMs, 1, MAX_TIMEOUT_MS);
+    until = Math.min(until, clock.now() + options.timeoutMs);
+  }
+  return until;
 }
 
-const STALE_STATUSES: ReadonlySet<string> = new Set([
-  'stale',
-  'stale-while-revalidate',
-  'stale-if-error',
-]);
+/** A signal that aborts when either of two does. */
+function eitherSignal(
+  own: AbortSignal | undefined,
+  other: AbortSignal | undefined,
+): AbortSignal | undefined {
+  if (other === undefined || other === own) return own;
+  return own === undefined ? other : AbortSignal.any([own, other]);
+}
 
-/** The client's response for a cache result. */
-function cachedResponse(result: CacheResult, last: HttpResponse | undefined): HttpResponse {
-  const info: ResponseCacheInfo = {
-    status: result.cacheStatus,
-    age: result.age,
-    stale: STALE_STATUSES.has(result.cacheStatus),
-    failure: result.failure,
-  };
-  if (last !== undefined && result.body === last.body) {
-    // The origin's own response: its headers as they came, with the cache's Cache-Status.
-    const headers: Record<string, string | string[] | undefined> = {};
-    for (const name in last.headers) headers[name] = last.headers[name];
-    const status = result.headers['cache-status'];
-    if (status !== undefined) headers['cache-status'] = status;
-    return new HttpResponse(last.status, last.statusText, headers, last.body, last.attempts, info);
+/** The request's method, checked, in upper case; GET when it names none. */
+function requestMethod(method: string | undefined): string {
+  return method === undefined ? 'GET' : normalizeMethod(checkMethod(method));
+}
+
+/** The body: the JSON (a helper's data, or `json`), else the request's own `body`. */
+function requestBody(
+  options: HttpRequestOptions,
+  json: unknown,
+  helperMethod: string | undefined,
+): BodySource {
+  if (json !== undefined) {
+    if (options.body !== undefined) throw new TypeError('expected either body or json, got both');
+    return BodySource.bytes(JSON.stringify(json));
   }
-  const body = result.body;
-  return new HttpResponse(
-    result.status,
-    STATUS_CODES[result.status] ?? '',
-    withCookieList(result.headers),
-    Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    // A revalidation was answered by an attempt (the 304's); a hit or a stale answer by none.
-    result.cacheStatus === 'revalidated' ? (last?.attempts ?? 0) : 0,
-    info,
-  );
+  if (options.body !== undefined && helperMethod === undefined)
+    return BodySource.from(options.body);
+  return BodySource.none;
+}
+
+/** The client's own connection pool, when it was given no dispatcher. */
+function ownAgent(settings: ClientSettings): Agent {
+  return new Agent({
+    connections: settings.connections,
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
+    connect: { timeout: settings.connectTimeoutMs },
+  });
 }
 
 /**
@@ -697,17 +577,6 @@ function checkCallOptions(
   }
 }
 
-/**
- * Stored headers as undici gives them: a private cache keeps the cookies of a Set-Cookie field
- * joined in one string, and undici hands several out as an array.
- */
-function withCookieList(headers: HeaderRecord): ResponseHeaders {
-  const joined = headers['set-cookie'];
-  if (joined === undefined) return headers;
-  const cookies = splitSetCookie(joined);
-  return { ...headers, 'set-cookie': cookies.length === 1 ? cookies[0] : cookies };
-}
-
 function checkMethod(method: unknown): string {
   checkString('method', method, 32);
   if (method.toUpperCase() === 'CONNECT') {
@@ -717,25 +586,6 @@ function checkMethod(method: unknown): string {
   }
   return method;
 }
-
-function withoutMaxOrigins(
-  options: NonNullable<ClientSettings['breaker']>,
-): Omit<NonNullable<ClientSettings['breaker']>, 'maxOrigins'> {
-  const { maxOrigins: _maxOrigins, ...rest } = options;
-  return rest;
-}
-
-/**
- * What a per-origin breaker counts: server errors (5xx), attempt timeouts and network errors.
- * Not 4xx (the caller's mistake), not a body over the limit, not the caller's own abort or
- * deadline.
- */
-const httpBreakerClassify = Object.freeze({
-  error: ({ error, callerAborted }: { error: unknown; callerAborted: boolean }): boolean =>
-    !callerAborted && (isTimeoutError(error) || (isNetworkError(error) && !isLocalShutdown(error))),
-  result: ({ result }: { result: unknown }): boolean =>
-    (result as { status: number }).status >= 500,
-});
 
 /**
  * An HTTP client on undici that is safe to retry and hard to hang. Each call runs through a

@@ -25,7 +25,7 @@ export {
 } from './options.js';
 export { IDEMPOTENT_METHODS, KEYED_METHODS } from './methods.js';
 export { DEFAULT_IDEMPOTENCY_KEY_HEADER } from './idempotency-key.js';
-export { EXTRA_RETRYABLE_CODES } from './exchange.js';
+export { EXTRA_RETRYABLE_CODES } from './call-attempts.js';
 export type { BodyData, RequestBody } from './body.js';
 export type { QueryValue } from './target.js';
 export {

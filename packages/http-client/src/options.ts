@@ -177,7 +177,7 @@ export interface HttpClientOptions {
    * Policies of your own in the client's pipeline: `call` outermost, around everything a request
    * goes through; `attempt` directly inside the retry, around each attempt. For tracing, give
    * `@bulwark/telemetry`'s `tracedOperation()` and `tracedAttempt()`: each request then gets an
-   * operation span, each attempt a live span with the HTTP exchange inside it.
+   * operation span, each attempt a live span with its HTTP request and response inside it.
    */
   policies?: HttpClientPolicies;
 }
@@ -346,8 +346,8 @@ function checkObject(name: string, value: unknown): asserts value is Record<stri
  * Checks the names in the nested options objects the client hands to its policies, which would
  * otherwise drop a misspelt name without a word. Their values are checked by the policies.
  */
-function checkNestedOptions(o: HttpClientOptions): void {
-  const retry = o.retry;
+function checkNestedOptions(options: HttpClientOptions): void {
+  const retry = options.retry;
   if (retry !== undefined && retry !== false) {
     checkObject('retry', retry);
     checkKnownOptions(FACTORY, retry, RETRY_OPTION_NAMES, 'retry');
@@ -357,7 +357,7 @@ function checkNestedOptions(o: HttpClientOptions): void {
       checkKnownOptions(FACTORY, budget, BUDGET_OPTION_NAMES, 'retry.budget');
     }
   }
-  const breaker = o.breaker;
+  const breaker = options.breaker;
   if (breaker !== undefined && breaker !== false) {
     checkObject('breaker', breaker);
     checkKnownOptions(FACTORY, breaker, BREAKER_OPTION_NAMES, 'breaker');
@@ -371,7 +371,7 @@ function checkNestedOptions(o: HttpClientOptions): void {
       checkKnownOptions(FACTORY, classify, CLASSIFY_OPTION_NAMES, 'breaker.classify');
     }
   }
-  const bulkhead = o.bulkhead;
+  const bulkhead = options.bulkhead;
   if (bulkhead !== undefined && bulkhead !== false) {
     checkObject('bulkhead', bulkhead);
     checkKnownOptions(FACTORY, bulkhead, BULKHEAD_OPTION_NAMES, 'bulkhead');
@@ -442,8 +442,8 @@ function parseCache(
       `expected cache to be an httpCache(), httpCache() options or false, got ${describeValue(value)}`,
     );
   }
-  const c = value as { handle?: unknown; invalidate?: unknown };
-  if (typeof c.handle === 'function' && typeof c.invalidate === 'function') {
+  const candidate = value as { handle?: unknown; invalidate?: unknown };
+  if (typeof candidate.handle === 'function' && typeof candidate.invalidate === 'function') {
     return value as HttpCache;
   }
   checkKnownOptions(FACTORY, value, CACHE_OPTION_NAMES, 'cache');
@@ -458,68 +458,72 @@ function parseCache(
 export function parseOptions(options: HttpClientOptions): ClientSettings {
   checkOptionsObject(FACTORY, options);
   checkKnownOptions(FACTORY, options, OPTION_NAMES);
-  const o = options;
-  checkNestedOptions(o);
-  if (o.attemptHeaders !== undefined) checkFunction('attemptHeaders', o.attemptHeaders);
-  if (o.context !== undefined) checkFunction('context', o.context);
-  if (o.listener !== undefined) checkFunction('listener', o.listener);
-  if (o.operation !== undefined) checkString('operation', o.operation);
-  if (o.name !== undefined) checkString('name', o.name);
-  if (o.idempotencyKey !== undefined && o.idempotencyKey !== 'auto' && o.idempotencyKey !== false) {
+  checkNestedOptions(options);
+  if (options.attemptHeaders !== undefined) checkFunction('attemptHeaders', options.attemptHeaders);
+  if (options.context !== undefined) checkFunction('context', options.context);
+  if (options.listener !== undefined) checkFunction('listener', options.listener);
+  if (options.operation !== undefined) checkString('operation', options.operation);
+  if (options.name !== undefined) checkString('name', options.name);
+  if (
+    options.idempotencyKey !== undefined &&
+    options.idempotencyKey !== 'auto' &&
+    options.idempotencyKey !== false
+  ) {
     throw new TypeError(
-      `expected idempotencyKey to be 'auto' or false, got ${describeValue(o.idempotencyKey)}`,
+      `expected idempotencyKey to be 'auto' or false, got ${describeValue(options.idempotencyKey)}`,
     );
   }
-  if (o.dispatcher !== undefined) {
-    const dispatch = (o.dispatcher as { dispatch?: unknown } | null)?.dispatch;
+  if (options.dispatcher !== undefined) {
+    const dispatch = (options.dispatcher as { dispatch?: unknown } | null)?.dispatch;
     if (typeof dispatch !== 'function') {
       throw new TypeError(
-        `expected dispatcher to be an undici Dispatcher, got ${describeValue(o.dispatcher)}`,
+        `expected dispatcher to be an undici Dispatcher, got ${describeValue(options.dispatcher)}`,
       );
     }
   }
-  const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   checkInteger('maxBodyBytes', maxBodyBytes, 0);
-  const connections = o.connections ?? DEFAULT_CONNECTIONS;
+  const connections = options.connections ?? DEFAULT_CONNECTIONS;
   checkInteger('connections', connections, 1);
-  const keepAliveTimeoutMs = o.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
   checkInteger('keepAliveTimeoutMs', keepAliveTimeoutMs, 1, MAX_TIMEOUT_MS);
-  const connectTimeoutMs = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   checkInteger('connectTimeoutMs', connectTimeoutMs, 1, MAX_TIMEOUT_MS);
-  const maxOrigins = o.maxOrigins ?? DEFAULT_MAX_ORIGINS;
+  const maxOrigins = options.maxOrigins ?? DEFAULT_MAX_ORIGINS;
   checkInteger('maxOrigins', maxOrigins, 1);
-  const clock = o.clock ?? systemClock;
+  const clock = options.clock ?? systemClock;
   checkClock(clock);
   return {
-    base: o.baseUrl === undefined ? undefined : parseBase(o.baseUrl),
-    headers: o.headers === undefined ? {} : copyHeaders(lowerHeaders('headers', o.headers)),
-    attemptHeaders: o.attemptHeaders,
-    timeoutMs: optionalMs('timeoutMs', o.timeoutMs, DEFAULT_TIMEOUT_MS),
-    deadlineMs: optionalMs('deadlineMs', o.deadlineMs, DEFAULT_DEADLINE_MS),
-    context: o.context,
-    correlation: parseCorrelation(o.correlation),
-    cache: parseCache(o.cache, clock, o.listener, o.name),
-    retry: o.retry === false ? undefined : (o.retry ?? {}),
-    retryStatuses: parseRetryStatuses(o.retry === false ? undefined : o.retry),
-    breaker: o.breaker === false ? undefined : (o.breaker ?? {}),
-    bulkhead: o.bulkhead === false ? undefined : (o.bulkhead ?? DEFAULT_BULKHEAD),
-    autoKey: o.idempotencyKey === 'auto',
+    base: options.baseUrl === undefined ? undefined : parseBase(options.baseUrl),
+    headers:
+      options.headers === undefined ? {} : copyHeaders(lowerHeaders('headers', options.headers)),
+    attemptHeaders: options.attemptHeaders,
+    timeoutMs: optionalMs('timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS),
+    deadlineMs: optionalMs('deadlineMs', options.deadlineMs, DEFAULT_DEADLINE_MS),
+    context: options.context,
+    correlation: parseCorrelation(options.correlation),
+    cache: parseCache(options.cache, clock, options.listener, options.name),
+    retry: options.retry === false ? undefined : (options.retry ?? {}),
+    retryStatuses: parseRetryStatuses(options.retry === false ? undefined : options.retry),
+    breaker: options.breaker === false ? undefined : (options.breaker ?? {}),
+    bulkhead: options.bulkhead === false ? undefined : (options.bulkhead ?? DEFAULT_BULKHEAD),
+    autoKey: options.idempotencyKey === 'auto',
     keyHeader: checkHeaderName(
       'idempotencyKeyHeader',
-      o.idempotencyKeyHeader ?? DEFAULT_IDEMPOTENCY_KEY_HEADER,
+      options.idempotencyKeyHeader ?? DEFAULT_IDEMPOTENCY_KEY_HEADER,
     ),
-    attemptHeader: headerOption('attemptHeader', o.attemptHeader, DEFAULT_ATTEMPT_HEADER),
-    budgetHeader: headerOption('budgetHeader', o.budgetHeader, DEFAULT_BUDGET_HEADER),
+    attemptHeader: headerOption('attemptHeader', options.attemptHeader, DEFAULT_ATTEMPT_HEADER),
+    budgetHeader: headerOption('budgetHeader', options.budgetHeader, DEFAULT_BUDGET_HEADER),
     maxBodyBytes,
     connections,
     keepAliveTimeoutMs,
     connectTimeoutMs,
-    dispatcher: o.dispatcher,
+    dispatcher: options.dispatcher,
     maxOrigins,
-    operation: o.operation,
-    name: o.name,
-    listener: o.listener,
+    operation: options.operation,
+    name: options.name,
+    listener: options.listener,
     clock,
-    policies: checkPolicies(o.policies),
+    policies: checkPolicies(options.policies),
   };
 }

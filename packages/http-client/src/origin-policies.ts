@@ -1,12 +1,18 @@
 import type { AnyPolicy, Clock, SuccessTemplate, TelemetryListener } from '@bulwark/core';
-import { type Pipeline, pipeline } from '@bulwark/core';
+import { type Pipeline, isTimeoutError, pipeline } from '@bulwark/core';
 import { type SuccessReporter, emit, successReporter } from '@bulwark/core/internal';
 import { type Bulkhead, bulkhead } from '@bulwark/bulkhead';
-import type { BreakerRegistry, CircuitBreaker } from '@bulwark/circuit-breaker';
+import {
+  type BreakerRegistry,
+  type CircuitBreaker,
+  breakerRegistry,
+} from '@bulwark/circuit-breaker';
 import { type RetryPolicy, retry, retryBudget } from '@bulwark/retry';
-import type { DeadlinePolicy } from '@bulwark/timeout';
-import { httpRetryClassifier } from './exchange.js';
-import type { HttpBulkheadOptions, HttpRetryOptions } from './options.js';
+import { type DeadlinePolicy, MAX_TIMEOUT_MS, deadline } from '@bulwark/timeout';
+import { AttemptReporter } from './attempt-reporter.js';
+import { httpRetryClassifier, isLocalShutdown } from './call-attempts.js';
+import { isNetworkError } from './errors.js';
+import type { ClientSettings, HttpBulkheadOptions, HttpRetryOptions } from './options.js';
 
 /** What the policies of every origin share. */
 export interface SharedPolicies {
@@ -25,6 +31,65 @@ export interface SharedPolicies {
   readonly attemptPolicy: AnyPolicy | undefined;
   /** With retries off and a listener, reports the attempt in the retry's place. */
   readonly attemptReporter: AnyPolicy | undefined;
+}
+
+/**
+ * What a per-origin breaker counts: server errors (5xx), attempt timeouts and network errors.
+ * Not 4xx (the caller's mistake), not a body over the limit, not the caller's own abort or
+ * deadline.
+ */
+const httpBreakerClassify = Object.freeze({
+  error: ({ error, callerAborted }: { error: unknown; callerAborted: boolean }): boolean =>
+    !callerAborted && (isTimeoutError(error) || (isNetworkError(error) && !isLocalShutdown(error))),
+  result: ({ result }: { result: unknown }): boolean =>
+    (result as { status: number }).status >= 500,
+});
+
+/** The client's per-origin breakers, or `undefined` when it was built with `breaker: false`. */
+export function originBreakers(settings: ClientSettings): BreakerRegistry | undefined {
+  if (settings.breaker === undefined) return undefined;
+  const { maxOrigins, ...breaker } = settings.breaker;
+  return breakerRegistry({
+    maxKeys: maxOrigins,
+    breaker: { classify: httpBreakerClassify, name: settings.name, ...breaker },
+    listener: settings.listener,
+    clock: settings.clock,
+  });
+}
+
+/** What the client's settings make of the policies every origin shares. */
+export function sharedPolicies(
+  settings: ClientSettings,
+  breakers: BreakerRegistry | undefined,
+): SharedPolicies {
+  const { clock, listener, name } = settings;
+  let enforcer: DeadlinePolicy | undefined;
+  return {
+    bulkhead: settings.bulkhead,
+    deadline:
+      settings.deadlineMs === undefined
+        ? undefined
+        : deadline(settings.deadlineMs, { clock, listener, name }),
+    enforcer: () => (enforcer ??= deadline(MAX_TIMEOUT_MS, { clock, listener, name })),
+    retry: settings.retry,
+    breakers,
+    name,
+    listener,
+    clock,
+    callPolicy: settings.policies.call,
+    attemptPolicy: settings.policies.attempt,
+    // Without a retry policy nothing reports the one attempt a call makes: this does.
+    attemptReporter:
+      settings.retry === undefined && listener !== undefined
+        ? new AttemptReporter(clock, listener, name, settings.retryStatuses)
+        : undefined,
+  };
+}
+
+/** Per-origin policies are built on first use: this builds one of each now, so bad options fail at once. */
+export function checkOriginPolicies(shared: SharedPolicies): void {
+  if (shared.retry !== undefined) originRetry(shared, shared.retry);
+  if (shared.bulkhead !== undefined) originBulkhead(shared, shared.bulkhead);
 }
 
 /** Builds the retry policy of one origin, with its own retry budget. */
@@ -59,7 +124,7 @@ export function originBulkhead(shared: SharedPolicies, options: HttpBulkheadOpti
 /**
  * The policies of one origin, composed as Bulwark's standard outbound pipeline: bulkhead,
  * deadline, retry (with the origin's retry budget), the origin's circuit breaker. The attempt
- * timeout sits inside, in the exchange, next to the socket it has to stop.
+ * timeout sits inside, in the call's attempts, next to the socket it has to stop.
  */
 export class OriginPolicies {
   private readonly bulkhead: Bulkhead | undefined;

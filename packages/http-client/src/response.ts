@@ -23,6 +23,9 @@ export interface ResponseCacheInfo {
   readonly failure: unknown;
 }
 
+/** @internal A response of either kind, as the client handles it. */
+export type ClientResponse = HttpResponse | HttpStreamResponse;
+
 /** An answer whose body has been read in full (within `maxBodyBytes`). */
 export class HttpResponse {
   constructor(

@@ -17,7 +17,8 @@ export const ENTRY_OVERHEAD_BYTES = 448;
 export const HEADER_OVERHEAD_BYTES = 40;
 /**
  * What the LRU allocates per `maxEntries` slot for its index (key, value, link, size and TTL
- * arrays; about 48 bytes measured), reserved from `maxBytes` up front.
+ * arrays), with a margin over what was measured (benchmarks/RESULTS.md, "Design figures"),
+ * reserved from `maxBytes` up front.
  */
 export const INDEX_BYTES_PER_SLOT = 56;
 

@@ -8,7 +8,12 @@ import {
   httpAttemptSource,
 } from '@bulwark/core/internal';
 import { type RetryClassifier, errorCodeIn, isRetryableNetworkError } from '@bulwark/retry';
-import { type TimeoutPolicy, type WriteBudgetOptions, writeBudget } from '@bulwark/timeout';
+import {
+  type TimeoutPolicy,
+  type WriteBudgetOptions,
+  timeout,
+  writeBudget,
+} from '@bulwark/timeout';
 import type { Dispatcher } from 'undici';
 import { Attempt, type AttemptOwner, isCutShort } from './attempt.js';
 import type { BodySource } from './body.js';
@@ -20,8 +25,8 @@ import {
 } from './errors.js';
 import { copyHeaders } from './headers.js';
 import { isIdempotentMethod } from './methods.js';
-import type { AttemptHeadersArgs } from './options.js';
-import { type HttpResponse, HttpStreamResponse } from './response.js';
+import type { AttemptHeadersArgs, ClientSettings } from './options.js';
+import { type ClientResponse, type HttpResponse, HttpStreamResponse } from './response.js';
 
 /**
  * Transient failures undici reports besides `@bulwark/retry`'s network codes: a body cut short
@@ -35,17 +40,17 @@ const isExtraRetryable = errorCodeIn(EXTRA_RETRYABLE_CODES);
 
 /**
  * Failures (thrown errors and returned responses) that the retry policy may retry. The
- * exchange that saw a failure decides, as only it knows the method, the key, the body and
+ * call's attempts that saw a failure decide, as only it knows the method, the key, the body and
  * whether the response was committed; the retry policy, shared by every call to an origin,
  * asks here. Only failures enter, so the set stays empty on the fast path.
  */
-const retryable = new WeakSet<object>();
+const markedRetryable = new WeakSet<object>();
 
 function isMarked(value: unknown): boolean {
-  return retryable.has(value as object);
+  return markedRetryable.has(value as object);
 }
 
-/** The retry classifier of every HTTP client: retry exactly what the exchange marked. */
+/** The retry classifier of every HTTP client: retry exactly what a call's attempts marked. */
 export const httpRetryClassifier: RetryClassifier = Object.freeze({
   error: isMarked,
   result: isMarked,
@@ -71,8 +76,8 @@ function isTransient(error: unknown): boolean {
   );
 }
 
-/** What every exchange of one client shares. */
-export interface ExchangeSettings {
+/** What the attempts of every call of one client share. */
+export interface AttemptSettings {
   readonly dispatcher: Dispatcher;
   readonly timeout: TimeoutPolicy | undefined;
   readonly retryStatuses: Uint8Array;
@@ -85,49 +90,104 @@ export interface ExchangeSettings {
   readonly describeAttempts: boolean;
 }
 
+/** What the client's settings make of its calls' attempts, sent through `dispatcher`. */
+export function attemptSettings(settings: ClientSettings, dispatcher: Dispatcher): AttemptSettings {
+  const { clock, listener, name } = settings;
+  return {
+    dispatcher,
+    timeout:
+      settings.timeoutMs === undefined
+        ? undefined
+        : timeout(settings.timeoutMs, { clock, listener, name }),
+    retryStatuses: settings.retryStatuses,
+    attemptHeaders: settings.attemptHeaders,
+    attemptHeader: settings.attemptHeader,
+    budgetHeader:
+      settings.budgetHeader === undefined ? undefined : { header: settings.budgetHeader },
+    correlation: settings.correlation,
+    describeAttempts: listener !== undefined || settings.policies.attempt !== undefined,
+  };
+}
+
 const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';
 
-const NOTHING = Symbol('nothing');
+/** What a call's attempts send (the client's prepared request is one). */
+export interface AttemptRequest {
+  readonly method: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly body: BodySource;
+  /** The client retries, the call did not say `retry: false`, and the method (or key) allows it. */
+  readonly mayRetry: boolean;
+  /** Hand the response over at the headers, with the body as a stream. */
+  readonly streaming: boolean;
+  readonly maxBodyBytes: number;
+}
 
 /**
- * One call of the client: its request, its attempts and what the last one ended with. The
- * pipeline runs {@link Exchange.fn} once per attempt; the exchange is also the step the attempt
- * timeout wraps ({@link Exchange.call}), so it sees every attempt start and end.
+ * How an attempt ended, kept while something may still need it: a response that will be retried
+ * (or that a one-shot body may have to report), or an error. Made only on those paths, so a
+ * first attempt that succeeds makes none.
  */
-export class Exchange implements Next, AttemptOwner, HttpAttemptSource {
+type AttemptOutcome =
+  | { readonly kind: 'response'; readonly response: ClientResponse; readonly retryable: boolean }
+  | { readonly kind: 'error'; readonly error: unknown; readonly retryable: boolean };
+
+/** What the attempt ended with: its response, or its error. */
+function endedWith(outcome: AttemptOutcome): unknown {
+  return outcome.kind === 'response' ? outcome.response : outcome.error;
+}
+
+/** The status the attempt got, if it got a response. */
+function statusOf(outcome: AttemptOutcome | undefined): number | undefined {
+  return outcome?.kind === 'response' ? outcome.response.status : undefined;
+}
+
+/**
+ * The attempts of one call of the client (of one pass through the pipeline: a cache
+ * revalidation makes another): its request, its attempts and what the last one ended with. The
+ * pipeline runs {@link CallAttempts.fn} once per attempt; this is also the step the attempt
+ * timeout wraps ({@link CallAttempts.call}), so it sees every attempt start and end.
+ */
+export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   /** The pipeline's function: one attempt under the attempt timeout. */
   readonly fn: ContextFn;
   /** The highest attempt number sent. */
   attempts = 0;
+  readonly method: string;
+  readonly origin: string;
+  readonly path: string;
+  readonly streaming: boolean;
+  readonly maxBodyBytes: number;
   /** The latest attempt that went out to the dispatcher, and the status it got. */
   private sentAttempt = 0;
   private attemptStatus: number | undefined = undefined;
   private current: Attempt | undefined = undefined;
   private stream: HttpStreamResponse | undefined = undefined;
-  private last: unknown = NOTHING;
-  private lastStatus: number | undefined = undefined;
-  private lastRetryable = false;
+  /** How the latest attempt ended, when that is still needed. */
+  private latest: AttemptOutcome | undefined = undefined;
+  private readonly body: BodySource;
   private readonly idempotent: boolean;
   /** The client retries, the call allows it, and so do its method (and key). */
   private readonly mayRetry: boolean;
 
   constructor(
-    private readonly settings: ExchangeSettings,
-    readonly method: string,
-    readonly origin: string,
-    readonly path: string,
+    private readonly settings: AttemptSettings,
+    request: AttemptRequest,
+    /** This pass's headers: the request's, or a cache revalidation's conditional ones. */
     private readonly headers: Readonly<Record<string, string>>,
-    private readonly body: BodySource,
-    /** Whether a failure may be retried at all, as the client worked it out for this call. */
-    mayRetry: boolean,
-    readonly streaming: boolean,
-    readonly maxBodyBytes: number,
     /** The `@bulwark/correlation` context the call was made in, if any. */
     private readonly requestContext: RequestContext | undefined,
   ) {
-    this.idempotent = isIdempotentMethod(method);
-    this.mayRetry = mayRetry;
+    this.method = request.method;
+    this.origin = request.origin;
+    this.path = request.path;
+    this.streaming = request.streaming;
+    this.maxBodyBytes = request.maxBodyBytes;
+    this.body = request.body;
+    this.mayRetry = request.mayRetry;
+    this.idempotent = isIdempotentMethod(request.method);
     // Contexts built by the client are never spreadable: the function receives the Context itself.
     this.fn = (context) => this.runAttempt(context as Context);
     if (settings.describeAttempts) {
@@ -157,11 +217,11 @@ export class Exchange implements Next, AttemptOwner, HttpAttemptSource {
       // An attempt timeout released us while the request is still on the wire: end it there too.
       attempt?.abort(error instanceof Error ? error : new Error(String(error)));
       this.attemptStatus = attempt?.status;
-      this.recordFailure(error, attempt?.committed ?? false);
+      this.latest = this.failed(error, attempt?.committed ?? false);
       throw error;
     }
     this.current = undefined;
-    this.recordResponse(result as HttpResponse | HttpStreamResponse);
+    this.latest = this.answered(result as ClientResponse);
     return result;
   }
 
@@ -174,8 +234,14 @@ export class Exchange implements Next, AttemptOwner, HttpAttemptSource {
     const body = this.body.next();
     if (body === undefined) {
       // The classifier never retries a one-shot body; this guards a caller's own retry around us.
+      const latest = this.latest;
       return Promise.reject(
-        new StreamBodyNotReplayableError(this.method, this.origin, this.lastStatus, this.last),
+        new StreamBodyNotReplayableError(
+          this.method,
+          this.origin,
+          statusOf(latest),
+          latest === undefined ? undefined : endedWith(latest),
+        ),
       );
     }
     const attempt = new Attempt(this, number);
@@ -242,23 +308,25 @@ export class Exchange implements Next, AttemptOwner, HttpAttemptSource {
     }
   }
 
-  private recordResponse(response: HttpResponse | HttpStreamResponse): void {
+  /** A response came back: marks it for the retry policy when its status is retried. */
+  private answered(response: ClientResponse): AttemptOutcome | undefined {
     this.attemptStatus = response.status;
-    this.last = response;
-    this.lastStatus = response.status;
-    this.lastRetryable = this.willRetryStatus(response.status);
-    if (this.lastRetryable && this.body.replayable) retryable.add(response);
     if (response instanceof HttpStreamResponse) this.stream = response;
+    const retryable = this.willRetryStatus(response.status);
+    if (retryable && this.body.replayable) markedRetryable.add(response);
+    // Another attempt after this one needs it only to retry it, or to report a spent body.
+    if (!retryable && this.body.replayable) return undefined;
+    return { kind: 'response', response, retryable };
   }
 
-  private recordFailure(error: unknown, committed: boolean): void {
-    this.last = error;
-    this.lastStatus = undefined;
+  /** An attempt failed: marks the error for the retry policy when another attempt may help. */
+  private failed(error: unknown, committed: boolean): AttemptOutcome {
     // Once the headers are in, the server has acted: only an idempotent request may go again.
-    this.lastRetryable = this.mayRetry && (this.idempotent || !committed) && isTransient(error);
-    if (this.lastRetryable && this.body.replayable && typeof error === 'object' && error !== null) {
-      retryable.add(error);
+    const retryable = this.mayRetry && (this.idempotent || !committed) && isTransient(error);
+    if (retryable && this.body.replayable && typeof error === 'object' && error !== null) {
+      markedRetryable.add(error);
     }
+    return { kind: 'error', error, retryable };
   }
 
   /** The caller's signal aborted: end the attempt on the wire, or the body stream. */
@@ -276,21 +344,28 @@ export class Exchange implements Next, AttemptOwner, HttpAttemptSource {
   }
 
   /** The response the caller gets; a retried status the client gave up on is an error instead. */
-  outcome(result: unknown): HttpResponse | HttpStreamResponse {
-    if (result === this.last && this.lastRetryable) {
+  callerResponse(result: unknown): ClientResponse {
+    if (this.gaveUpOn(result)) {
       throw this.exhausted(new HttpStatusError(result as HttpResponse, this.method, this.origin));
     }
-    return result as HttpResponse | HttpStreamResponse;
+    return result as ClientResponse;
   }
 
   /** The error the caller gets: a retryable failure the client stopped retrying says so. */
-  failure(error: unknown): unknown {
-    return error === this.last && this.lastRetryable ? this.exhausted(error) : error;
+  callerError(error: unknown): unknown {
+    return this.gaveUpOn(error) ? this.exhausted(error) : error;
+  }
+
+  /** The pipeline ended on what the latest attempt ended with, and it was worth another try. */
+  private gaveUpOn(result: unknown): boolean {
+    const latest = this.latest;
+    return latest !== undefined && latest.retryable && endedWith(latest) === result;
   }
 
   private exhausted(cause: unknown): Error {
+    const status = statusOf(this.latest);
     return this.body.replayable
-      ? new RetriesExhaustedError(this.method, this.origin, this.attempts, this.lastStatus, cause)
-      : new StreamBodyNotReplayableError(this.method, this.origin, this.lastStatus, cause);
+      ? new RetriesExhaustedError(this.method, this.origin, this.attempts, status, cause)
+      : new StreamBodyNotReplayableError(this.method, this.origin, status, cause);
   }
 }
