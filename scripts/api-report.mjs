@@ -26,9 +26,27 @@ function packageOf(file) {
   return undefined;
 }
 
+const isPrivate = (member) =>
+  (ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Private) !== 0 ||
+  (member.name !== undefined && ts.isPrivateIdentifier(member.name));
+
+/** A class without its private members: nobody outside can name them, so they are not surface. */
+function withoutPrivates(node) {
+  if (!ts.isClassDeclaration(node)) return node;
+  return ts.factory.updateClassDeclaration(
+    node,
+    node.modifiers,
+    node.name,
+    node.typeParameters,
+    node.heritageClauses,
+    node.members.filter((member) => !isPrivate(member)),
+  );
+}
+
 /** A declaration as its consumers see it: printed from the syntax tree, comments dropped. */
-function printDeclaration(node) {
-  const text = printer.printNode(ts.EmitHint.Unspecified, node, node.getSourceFile());
+function printDeclaration(declaration) {
+  const node = withoutPrivates(declaration);
+  const text = printer.printNode(ts.EmitHint.Unspecified, node, declaration.getSourceFile());
   // `declare` and `export` are how the bundler wrote the file, not part of the surface.
   const printed = text.replace(/^(export )?(declare )?/, '');
   return ts.isVariableDeclaration(node) ? `const ${printed}` : printed;
