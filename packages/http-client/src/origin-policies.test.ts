@@ -205,3 +205,38 @@ describe('origins', () => {
     }
   });
 });
+
+describe('the order of the policies', () => {
+  /** A policy of the caller's own that counts the calls reaching it. */
+  function counting() {
+    const counter = {
+      runs: 0,
+      execute<T>(
+        fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T,
+        signal?: AbortSignal,
+      ) {
+        counter.runs++;
+        return Promise.resolve(fn({ signal: signal ?? new AbortController().signal }));
+      },
+    };
+    return counter;
+  }
+
+  it('runs policies.call once around the retries and policies.attempt once per attempt, as the standard order says', async () => {
+    const clock = new FakeClock();
+    const s = await server({ clock });
+    s.script(fault.burst(2, 503));
+    const call = counting();
+    const attempt = counting();
+    const http = client({
+      clock,
+      baseUrl: s.origin,
+      retry: { maxAttempts: 3, backoff: constantBackoff(0) },
+      policies: { call, attempt },
+    });
+    expect((await http.request('/')).status).toBe(200);
+    expect(s.requests).toHaveLength(3);
+    expect(call.runs).toBe(1);
+    expect(attempt.runs).toBe(3);
+  });
+});

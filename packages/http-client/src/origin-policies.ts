@@ -7,6 +7,7 @@ import {
   type CircuitBreaker,
   breakerRegistry,
 } from '@bulwark/circuit-breaker';
+import { standardOrder } from '@bulwark/resilience';
 import { type RetryPolicy, retry, retryBudget } from '@bulwark/retry';
 import { type DeadlinePolicy, MAX_TIMEOUT_MS, deadline } from '@bulwark/timeout';
 import { AttemptReporter } from './attempt-reporter.js';
@@ -122,9 +123,10 @@ export function originBulkhead(shared: SharedPolicies, options: HttpBulkheadOpti
 }
 
 /**
- * The policies of one origin, composed as Bulwark's standard outbound pipeline: bulkhead,
- * deadline, retry (with the origin's retry budget), the origin's circuit breaker. The attempt
- * timeout sits inside, in the call's attempts, next to the socket it has to stop.
+ * The policies of one origin, in the standard order of `@bulwark/resilience` (the one place it is
+ * written): the caller's outer policies, bulkhead, deadline, retry (with the origin's retry
+ * budget), the caller's per-attempt policies, the origin's circuit breaker. The attempt timeout
+ * sits inside, in the call's attempts, next to the socket it has to stop.
  */
 export class OriginPolicies {
   private readonly bulkhead: Bulkhead | undefined;
@@ -201,14 +203,14 @@ export class OriginPolicies {
 
   private compose(deadline: DeadlinePolicy | undefined): Pipeline {
     const { callPolicy, attemptPolicy, attemptReporter, clock } = this.shared;
-    const policies: AnyPolicy[] = [];
-    if (callPolicy !== undefined) policies.push(callPolicy);
-    if (this.bulkhead !== undefined) policies.push(this.bulkhead);
-    if (deadline !== undefined) policies.push(deadline);
-    if (this.retry !== undefined) policies.push(this.retry);
-    else if (attemptReporter !== undefined) policies.push(attemptReporter);
-    if (attemptPolicy !== undefined) policies.push(attemptPolicy);
-    if (this.breaker !== undefined) policies.push(this.breaker);
+    const policies = standardOrder({
+      outer: callPolicy,
+      bulkhead: this.bulkhead,
+      deadline,
+      retry: this.retry ?? attemptReporter,
+      perAttempt: attemptPolicy,
+      breaker: this.breaker,
+    });
     // No listener: the client reports each call itself, with what its caller got.
     return pipeline({ clock }, ...policies);
   }

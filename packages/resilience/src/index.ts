@@ -1,4 +1,5 @@
 export { standardPipeline, type StandardPipeline } from './standard-pipeline.js';
+export { standardOrder, type StandardStages } from './standard-order.js';
 export type { BreakerFor, StandardPipelineOptions } from './options.js';
 export {
   DEFAULT_ATTEMPT_TIMEOUT_MS,

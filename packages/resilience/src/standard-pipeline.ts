@@ -53,6 +53,7 @@ import {
   DEFAULT_RETRY_MAX_DELAY_MS,
 } from './defaults.js';
 import { type StandardPipelineOptions, checkOptions } from './options.js';
+import { standardOrder } from './standard-order.js';
 
 // Both are descriptions without state of their own: one serves every pipeline.
 const DEFAULT_BACKOFF = exponentialBackoff({
@@ -171,15 +172,15 @@ export function standardPipeline(options: StandardPipelineOptions = {}): Standar
   const common: Common =
     options.listener === undefined ? { clock } : { clock, listener: options.listener };
   const stages = buildStages(options, common);
-  const policies = [
-    stages.rateLimit,
-    stages.bulkhead,
-    stages.deadline,
-    stages.fallback,
-    stages.retry ?? stages.hedging,
-    stages.breakerStage,
-    stages.attemptTimeout,
-  ].filter((policy): policy is NonNullable<typeof policy> => policy !== undefined);
+  const policies = standardOrder({
+    rateLimit: stages.rateLimit,
+    bulkhead: stages.bulkhead,
+    deadline: stages.deadline,
+    fallback: stages.fallback,
+    retry: stages.retry ?? stages.hedging,
+    breaker: stages.breakerStage,
+    attemptTimeout: stages.attemptTimeout,
+  });
   const pipelineOptions: PipelineOptions = { ...common };
   if (options.operation !== undefined) pipelineOptions.operation = options.operation;
   return new StandardPipelinePolicy(stages, pipeline(pipelineOptions, ...policies));
