@@ -5,9 +5,15 @@ import {
   type TelemetryListener,
   TimeoutError,
 } from '@bulwark/core';
-import { Context, Expirable, type Scope, type TimerQueue, emit } from '@bulwark/core/internal';
+import {
+  Context,
+  Expirable,
+  type Scope,
+  type TimerQueue,
+  emit,
+  releaseResult,
+} from '@bulwark/core/internal';
 import { FallbackFailedError } from './errors.js';
-import { releaseResult } from './release-result.js';
 
 /** What a fallback function is told. */
 export interface FallbackArgs {

@@ -13,10 +13,10 @@ import {
   Scope,
   type TimerQueue,
   emit,
+  releaseResult,
 } from '@bulwark/core/internal';
 import type { ErrorPredicate, ResultPredicate, RetryBudget } from '@bulwark/retry';
 import type { AdaptiveDelayEstimator } from './adaptive-delay.js';
-import { releaseResult } from './release-result.js';
 
 /** What a hedger works out once, at construction, and each of its calls reads. */
 export interface HedgingSettings {

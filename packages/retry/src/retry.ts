@@ -28,6 +28,7 @@ import {
   emit,
   httpAttemptOf,
   markFailedResult,
+  releaseResult,
   type SuccessReporter,
   successReporter,
 } from '@bulwark/core/internal';
@@ -39,7 +40,6 @@ import {
   defaultClassifier,
 } from './classify.js';
 import { type DelayHintFn, defaultDelayHint } from './delay-hint.js';
-import { releaseResult } from './release-result.js';
 import { DO_NOT_RETRY } from './retry-after.js';
 import { type RetryBudget, isRetryBudget } from './retry-budget.js';
 import { sleep } from './sleep.js';
