@@ -21,12 +21,14 @@ import {
   checkInteger,
   checkNumber,
   checkClock,
+  checkKnownOptions,
   checkOptionsObject,
   checkString,
   describeValue,
   emit,
   httpAttemptOf,
   markFailedResult,
+  optionNames,
   releaseResult,
   type SuccessReporter,
   successReporter,
@@ -61,21 +63,6 @@ const DEFAULT_MAX_HINT_MS = 60_000;
 const DELAY_LIMIT_MS = 86_400_000;
 /** Exponential from 100 ms, doubling up to 10 s, with full jitter: built once, shared. */
 const DEFAULT_BACKOFF: Backoff = exponentialBackoff();
-
-const OPTION_NAMES: readonly string[] = [
-  'maxAttempts',
-  'backoff',
-  'maxDelayMs',
-  'classify',
-  'delayHint',
-  'maxHintMs',
-  'budget',
-  'name',
-  'listener',
-  'clock',
-  'random',
-  'unref',
-];
 
 export interface RetryOptions {
   /** Attempts in all, the first included: an integer from 1 to 1000. Default 3. */
@@ -112,6 +99,22 @@ export interface RetryScheduledHintEvent extends RetryScheduledEvent {
   /** The server's hint in milliseconds, uncapped; undefined when the delay came from the backoff. */
   readonly hintMs: number | undefined;
 }
+
+const OPTION_NAMES = optionNames<RetryOptions>({
+  maxAttempts: true,
+  backoff: true,
+  maxDelayMs: true,
+  classify: true,
+  delayHint: true,
+  maxHintMs: true,
+  budget: true,
+  name: true,
+  listener: true,
+  clock: true,
+  random: true,
+  unref: true,
+});
+const CLASSIFY_OPTION_NAMES = optionNames<RetryClassifier>({ error: true, result: true });
 
 interface RetrySettings {
   readonly maxAttempts: number;
@@ -413,6 +416,7 @@ function checkClassifier(value: unknown): asserts value is RetryClassifier {
       `expected classify to be an object with error and/or result predicates, got ${describeValue(value)}`,
     );
   }
+  checkKnownOptions('retry', value, CLASSIFY_OPTION_NAMES, 'classify');
   const { error, result } = value as { error?: unknown; result?: unknown };
   if (error === undefined && result === undefined) {
     throw new TypeError('expected classify to have an error or a result predicate, got neither');
@@ -432,13 +436,7 @@ function checkClassifier(value: unknown): asserts value is RetryClassifier {
  */
 export function retry(options: RetryOptions = {}): RetryPolicy {
   checkOptionsObject('retry', options);
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key)) {
-      throw new TypeError(
-        `unknown option ${JSON.stringify(key)} for retry(); expected one of ${OPTION_NAMES.join(', ')}`,
-      );
-    }
-  }
+  checkKnownOptions('retry', options, OPTION_NAMES);
   const {
     maxAttempts = DEFAULT_MAX_ATTEMPTS,
     backoff = DEFAULT_BACKOFF,
