@@ -67,10 +67,28 @@ export interface FusedLimit {
   report(byDeadline: boolean, operation: string | undefined): void;
 }
 
+/** What a plan's calls report to: the pipeline's operation name and listener. */
+export interface PlanTelemetry {
+  readonly operation: string | undefined;
+  readonly listener: TelemetryListener | undefined;
+  /** The listener's fast path for successful calls, when it has one. */
+  readonly calls: SuccessReporter | undefined;
+}
+
+const NO_TELEMETRY: PlanTelemetry = { operation: undefined, listener: undefined, calls: undefined };
+
+function isFusedLimit(part: FusedLayer | FusedLimit): part is FusedLimit {
+  return 'expiredError' in part;
+}
+
 /** What a pipeline works out once, at construction, for its fused path. */
 export class Plan {
   /** How many of the pipeline's policies can enter fused (a prefix: the rest run layer by layer). */
   readonly size: number;
+  /** Per index: the layer, or undefined where a time limit sits. */
+  readonly layers: readonly (FusedLayer | undefined)[];
+  /** Per index: the time limit, or undefined where a layer sits. */
+  readonly limits: readonly (FusedLimit | undefined)[];
   /** Per index: the innermost time limit before it (-1 for none). */
   readonly limitBefore: Int32Array;
   /** Per time limit index: its deadline, as an offset from the frame's clock reading. */
@@ -81,20 +99,64 @@ export class Plan {
   readonly firstAggressive: number;
   /** Whether a call reads the clock when it starts. */
   readonly readsClock: boolean;
+  readonly operation: string | undefined;
+  readonly listener: TelemetryListener | undefined;
+  /** The listener's fast path for successful calls, when it has one. */
+  readonly calls: SuccessReporter | undefined;
 
-  constructor(
-    readonly layers: readonly (FusedLayer | undefined)[],
-    readonly limits: readonly (FusedLimit | undefined)[],
+  /**
+   * The plan of a pipeline whose outermost policies offer `parts` (what each policy's `fused()`
+   * returns, in order, up to the first that offers none): the longest prefix with at most one
+   * layer keeping a per-call slot (a breaker's epoch). Undefined when there is no part.
+   */
+  static forPipeline(
+    parts: readonly (FusedLayer | FusedLimit)[],
     /** `steps[i]` runs policies `i..` layer by layer; the last is the user's function. */
+    steps: readonly Next[],
+    clock: Clock,
+    telemetry: PlanTelemetry,
+  ): Plan | undefined {
+    const layers: (FusedLayer | undefined)[] = [];
+    const limits: (FusedLimit | undefined)[] = [];
+    let slots = 0;
+    let layersReadClock = false;
+    for (const part of parts) {
+      if (isFusedLimit(part)) {
+        layers.push(undefined);
+        limits.push(part);
+        continue;
+      }
+      if (part.usesSlot && ++slots > 1) break;
+      if (part.readsClock) layersReadClock = true;
+      layers.push(part);
+      limits.push(undefined);
+    }
+    if (layers.length === 0) return undefined;
+    return new Plan(layers, limits, steps, clock, telemetry, layersReadClock);
+  }
+
+  /**
+   * The plan of a time limit alone, for its own `execute()`: what {@link Plan.forPipeline} makes
+   * for a pipeline of that one limit. `steps` runs the limit layer by layer, then the function.
+   */
+  static forLimit(limit: FusedLimit, steps: readonly Next[], clock: Clock): Plan {
+    return new Plan([undefined], [limit], steps, clock, NO_TELEMETRY, false);
+  }
+
+  private constructor(
+    layers: readonly (FusedLayer | undefined)[],
+    limits: readonly (FusedLimit | undefined)[],
     readonly steps: readonly Next[],
     readonly clock: Clock,
-    readonly operation: string | undefined,
-    readonly listener: TelemetryListener | undefined,
-    /** The listener's fast path for successful calls, when it has one. */
-    readonly calls: SuccessReporter | undefined,
+    telemetry: PlanTelemetry,
     /** Whether some layer wants the start time even without a time limit. */
     layersReadClock: boolean,
   ) {
+    this.layers = layers;
+    this.limits = limits;
+    this.operation = telemetry.operation;
+    this.listener = telemetry.listener;
+    this.calls = telemetry.calls;
     this.size = layers.length;
     const n = this.size;
     this.limitBefore = new Int32Array(n + 1);
@@ -116,7 +178,7 @@ export class Plan {
     }
     this.limitBefore[n] = inner;
     this.firstAggressive = firstAggressive;
-    this.readsClock = inner !== -1 || listener !== undefined || layersReadClock;
+    this.readsClock = inner !== -1 || this.listener !== undefined || layersReadClock;
   }
 }
 

@@ -119,19 +119,8 @@ export abstract class BulwarkPolicy implements Policy {
     // Only a time limit gains by it: alone, its frame replaces the timer-and-signal context it
     // would otherwise build. A layer (retry, breaker, bulkhead) is cheaper invoked directly.
     if (part === undefined || !('expiredError' in part)) return (this.solo = null);
-    // What pipeline.ts's planFor(chainSteps([this])) makes for one limit, built here because
-    // pipeline.ts extends this class and cannot be imported by it.
     const steps: Next[] = [{ call: (context) => this.invoke(context, terminal) }, terminal];
-    return (this.solo = new Plan(
-      [undefined],
-      [part],
-      steps,
-      this.clock,
-      undefined,
-      undefined,
-      undefined,
-      false,
-    ));
+    return (this.solo = Plan.forLimit(part, steps, this.clock));
   }
 
   /** Cockatiel's success event: fires once per successful `execute`. */
