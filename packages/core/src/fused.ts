@@ -395,7 +395,7 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     const deadline = k === -1 ? Infinity : this.now + plan.offset[k]!;
     // Inside every limit that entered, the frame is the scope; elsewhere it is made on need.
     const scope = index === this.depth && k !== -1 ? this : this.scopeInside(k);
-    return new Context(fn, scope, 1, deadline, plan.operation, plan.clock, spreadable);
+    return Context.forCall(fn, scope, deadline, plan.operation, plan.clock, spreadable);
   }
 
   /** The scope inside the time limit at `k` (the root scope for -1), made on first need. */

@@ -6,7 +6,7 @@ import {
   TimeoutError,
 } from '@bulwark/core';
 import {
-  Context,
+  type Context,
   Expirable,
   type Scope,
   type TimerQueue,
@@ -96,15 +96,7 @@ export class TimedFallback extends Expirable {
     settings.queue.add(this, this.startedAt, this.limitMs);
     const parent = scope.parent!;
     if (parent.canAbort) this.unsubscribe = parent.onAbort(() => this.parentAborted(parent));
-    const own = new Context(
-      context.fn,
-      scope,
-      context.attempt,
-      this.startedAt + this.limitMs,
-      context.operation,
-      context.clock,
-      context.spreadable,
-    );
+    const own = context.withScope(scope, this.startedAt + this.limitMs);
     let pending: unknown;
     try {
       pending = settings.fn({

@@ -7,7 +7,7 @@ import {
   isDeadlineExceededError,
 } from '@bulwark/core';
 import {
-  Context,
+  type Context,
   Expirable,
   type Next,
   Scope,
@@ -131,17 +131,7 @@ export class HedgedCall extends Expirable {
     this.running++;
     let pending: unknown;
     try {
-      pending = this.inner.call(
-        new Context(
-          context.fn,
-          attempt,
-          number,
-          context.deadline,
-          context.operation,
-          context.clock,
-          context.spreadable,
-        ),
-      );
+      pending = this.inner.call(context.withAttemptIn(number, attempt));
     } catch (error: unknown) {
       pending = Promise.reject(error);
     }
