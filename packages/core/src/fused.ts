@@ -183,20 +183,24 @@ export class Plan {
 }
 
 /**
- * "None" for the frame's index fields. A small integer, not `Infinity`: V8 boxes a double field
- * in a heap number of its own per object, and these are read on every call.
+ * "No limit" in the frame's limit-index fields, above every real index: V8's largest small
+ * integer, not `Infinity`, because V8 boxes a double field in a heap number of its own per
+ * object and these are read on every call ("Design figures" in benchmarks/RESULTS.md).
  */
-const NONE = 0x3fffffff;
+const NO_LIMIT = 0x3fffffff;
 
 /** What an exit returns when the caller has been released already: nothing to pass on. */
 const DISCARDED: unique symbol = Symbol('discarded');
 
-/** What few calls need: kept apart so that the frame every call makes stays small. */
-class Rare {
-  /** The outermost time limit that has expired (NONE for none). */
-  expiredMin = NONE;
-  /** The aggressive limit that released the caller (NONE while none has). */
-  releasedAt = NONE;
+/**
+ * What a call needs once a limit expires, the caller may abort or a layer needs a scope of its
+ * own: made on first need, so that the frame every call makes stays small.
+ */
+class AbortState {
+  /** The outermost time limit that has expired (NO_LIMIT for none). */
+  expiredMin = NO_LIMIT;
+  /** The aggressive limit that released the caller (NO_LIMIT while none has). */
+  releasedAt = NO_LIMIT;
   /** Per index, the error of a time limit that expired while nothing outside it had aborted. */
   expired: Error[] | undefined = undefined;
   /** Scopes for the layers inside each time limit, made when a layer needs a context of its own. */
@@ -205,11 +209,16 @@ class Rare {
   unsubscribe: (() => void) | undefined = undefined;
 }
 
-/** The resolve/reject pair of the promise being built: read synchronously by its executor. */
-let capturing: Frame | undefined;
-function captureSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
-  capturing!.resolveOuter = resolve;
-  capturing!.rejectOuter = reject;
+/**
+ * The frame whose caller's promise is being built: {@link keepSettlers}, the promise's executor,
+ * stores the promise's resolve/reject on it. One module-level executor instead of a closure per
+ * call ("Design figures" in benchmarks/RESULTS.md); the executor runs synchronously, so no other
+ * call can be in between.
+ */
+let frameAwaitingSettlers: Frame | undefined;
+function keepSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+  frameAwaitingSettlers!.resolveOuter = resolve;
+  frameAwaitingSettlers!.rejectOuter = reject;
 }
 
 /**
@@ -235,7 +244,7 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
   /** How many layers entered. */
   private depth = 0;
   /** Expiries, releases and scopes made on need: undefined on most calls. */
-  private rare: Rare | undefined = undefined;
+  private aborts: AbortState | undefined = undefined;
   /** @internal */ resolveOuter: ((value: unknown) => void) | undefined = undefined;
   /** @internal */ rejectOuter: ((error: unknown) => void) | undefined = undefined;
   /**
@@ -297,10 +306,10 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     if (plan.firstAggressive >= depth) {
       return Promise.resolve(pending).then(frame.succeeded.bind(frame), frame.failed.bind(frame));
     }
-    capturing = frame;
-    const outer = new Promise(captureSettlers);
-    capturing = undefined;
-    if (root.canAbort) frame.rareState().unsubscribe = root.onAbort(() => frame.callerAborted());
+    frameAwaitingSettlers = frame;
+    const outer = new Promise(keepSettlers);
+    frameAwaitingSettlers = undefined;
+    if (root.canAbort) frame.abortState().unsubscribe = root.onAbort(() => frame.callerAborted());
     Promise.resolve(pending).then(
       frame.succeededReleasing.bind(frame),
       frame.failedReleasing.bind(frame),
@@ -332,8 +341,8 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     return this.parent!;
   }
 
-  private rareState(): Rare {
-    return (this.rare ??= new Rare());
+  private abortState(): AbortState {
+    return (this.aborts ??= new AbortState());
   }
 
   /** The call inside the fused layers succeeded (no aggressive limit entered). */
@@ -354,14 +363,14 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     this.deliver(this.depth - 1, false, error);
   }
 
-  /** The outermost time limit that has expired (NONE for none). */
+  /** The outermost time limit that has expired (NO_LIMIT for none). */
   private get expiredMin(): number {
-    return this.rare === undefined ? NONE : this.rare.expiredMin;
+    return this.aborts === undefined ? NO_LIMIT : this.aborts.expiredMin;
   }
 
-  /** The aggressive limit that released the caller (NONE while none has). */
+  /** The aggressive limit that released the caller (NO_LIMIT while none has). */
   private get releasedAt(): number {
-    return this.rare === undefined ? NONE : this.rare.releasedAt;
+    return this.aborts === undefined ? NO_LIMIT : this.aborts.releasedAt;
   }
 
   /** A clock reading for the layers exiting now: read once, shared by their events. */
@@ -376,7 +385,7 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
 
   /** Why the scope the layer at `index` runs in aborted, when it has. */
   reasonAt(index: number): unknown {
-    const expired = this.rare?.expired;
+    const expired = this.aborts?.expired;
     if (expired !== undefined) {
       for (let k = this.plan.limitBefore[index]!; k !== -1; k = this.plan.limitBefore[k]!) {
         if (expired[k] !== undefined) return expired[k];
@@ -401,12 +410,12 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
   /** The scope inside the time limit at `k` (the root scope for -1), made on first need. */
   private scopeInside(k: number): Scope {
     if (k === -1) return this.root;
-    const scopes = (this.rareState().limitScopes ??= []);
+    const scopes = (this.abortState().limitScopes ??= []);
     let scope = scopes[k];
     if (scope === undefined) {
       scope = this.scopeInside(this.plan.limitBefore[k]!).child();
       scopes[k] = scope;
-      const own = this.rare?.expired?.[k];
+      const own = this.aborts?.expired?.[k];
       if (own !== undefined) scope.abort(own);
     }
     return scope;
@@ -425,7 +434,7 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
       const layer = layers[i];
       if (layer === undefined) {
         if (!ok && this.expiredMin === i && !this.root.aborted) {
-          const reason = this.rare?.expired?.[i];
+          const reason = this.aborts?.expired?.[i];
           if (reason !== undefined && reason !== value) value = reason;
         }
         continue;
@@ -475,13 +484,13 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
       this.queuedLimit = -1;
     }
     this.dispose();
-    const rare = this.rare;
-    if (rare !== undefined) {
-      const scopes = rare.limitScopes;
+    const aborts = this.aborts;
+    if (aborts !== undefined) {
+      const scopes = aborts.limitScopes;
       if (scopes !== undefined) for (const scope of scopes) scope?.dispose();
-      const unsubscribe = rare.unsubscribe;
+      const unsubscribe = aborts.unsubscribe;
       if (unsubscribe !== undefined) {
-        rare.unsubscribe = undefined;
+        aborts.unsubscribe = undefined;
         unsubscribe();
       }
     }
@@ -526,28 +535,28 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     const limit = plan.limits[k]!;
     const byDeadline = plan.byDeadline[k] === 1;
     const error = limit.expiredError(byDeadline, plan.operation);
-    if (!this.abortedAt(k)) (this.rareState().expired ??= [])[k] = error;
-    if (k < this.expiredMin) this.rareState().expiredMin = k;
+    if (!this.abortedAt(k)) (this.abortState().expired ??= [])[k] = error;
+    if (k < this.expiredMin) this.abortState().expiredMin = k;
     // As a layer-by-layer limit does: abort first, then report.
     this.abort(error);
-    this.rare?.limitScopes?.[k]?.abort(error);
+    this.aborts?.limitScopes?.[k]?.abort(error);
     limit.report(byDeadline, plan.operation);
     const outer = plan.limitBefore[k]!;
     // While the caller waits, the limit outside this one still runs; once released, nothing does.
-    if (outer !== -1 && this.releasedAt === NONE) this.queueFor(outer, plan.clock.now());
+    if (outer !== -1 && this.releasedAt === NO_LIMIT) this.queueFor(outer, plan.clock.now());
     if (limit.aggressive && k < this.releasedAt) this.release(k, error);
   }
 
   /** The caller's signal aborted: the outermost aggressive limit releases the caller at once. */
   private callerAborted(): void {
-    this.rare!.unsubscribe = undefined;
+    this.aborts!.unsubscribe = undefined;
     const k = this.plan.firstAggressive;
     if (k < this.releasedAt) this.release(k, this.root.abortError());
   }
 
   /** An aggressive limit at `k` lets its caller go with `error`; what is inside it carries on. */
   private release(k: number, error: unknown): void {
-    this.rareState().releasedAt = k;
+    this.abortState().releasedAt = k;
     this.deliver(k - 1, false, error);
   }
 }

@@ -11,7 +11,14 @@ import {
   type TelemetryListener,
 } from './events.js';
 import { type FusedLayer, type FusedLimit, Plan, Frame } from './fused.js';
-import { BulwarkPolicy, isBulwarkPolicy, type Next, observedVersion, terminal } from './policy.js';
+import {
+  BulwarkPolicy,
+  isBulwarkPolicy,
+  isCockatielCaller,
+  type Next,
+  observedVersion,
+  terminal,
+} from './policy.js';
 import { Scope } from './scope.js';
 import {
   checkClock,
@@ -142,11 +149,12 @@ export class Pipeline extends BulwarkPolicy {
     fn: (context: ExecutionContext) => PromiseLike<T> | T,
     signal?: AbortSignal,
   ): Promise<T> {
+    const cockatielCaller = isCockatielCaller(arguments.length);
     if (this.plan !== undefined && !this.isObserved()) {
-      return Frame.run(this.plan, fn, signal, arguments.length > 1) as Promise<T>;
+      return Frame.run(this.plan, fn, signal, cockatielCaller) as Promise<T>;
     }
-    // A signal argument, even `undefined`, marks a caller such as cockatiel's wrap().
-    return arguments.length > 1 ? super.execute(fn, signal) : super.execute(fn);
+    // super.execute() reads its own arguments.length: hand the signal on only if it was given.
+    return cockatielCaller ? super.execute(fn, signal) : super.execute(fn);
   }
 
   /** Whether an `onSuccess`/`onFailure` listener sits on this pipeline or one of its policies. */
