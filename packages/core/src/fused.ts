@@ -12,25 +12,9 @@ import type { Next } from './policy.js';
 import { Scope } from './scope.js';
 import type { QueueEntry, TimerQueue } from './timer-queue.js';
 
-/**
- * The fused path of a pipeline: one call frame and one promise reaction for a whole call,
- * instead of a promise reaction, a derived context and (for time limits) a scope and a timer
- * entry per layer.
- *
- * Every layer that can decide synchronously enters in turn (a bulkhead takes a free slot, a
- * closed breaker notes its epoch, a retry counts a first attempt, a time limit does nothing at
- * all: its deadline follows from the one clock reading the frame takes). The user's function
- * runs once, and when it settles the layers exit in reverse order in one go. A layer that cannot
- * decide synchronously (a bulkhead that would queue, a breaker that is not closed, any policy
- * that is not Bulwark's) ends the fused part: it and everything inside it run layer by layer, as
- * they would outside the fused path. A layer whose exit needs to go on asynchronously (a retry
- * after a failed first attempt) returns a {@link Continue}, and the outer layers exit when it
- * settles.
- *
- * All the time limits of a frame share one scope, the frame itself, which is the scope the
- * user's function sees. Their deadlines nest (each is the sooner of its own and the one outside
- * it), so the frame sits in one timer queue at a time: the innermost live limit's.
- */
+// The fused path of a pipeline: one frame and one promise reaction for a whole call, instead of
+// a promise reaction, a derived context and (for time limits) a scope and a timer entry per
+// layer. How it works and why: docs/architecture.md, "Decision 4".
 
 /** Returned by a layer's exit: the call goes on asynchronously, and settles as this promise does. */
 export class Continue {
