@@ -190,8 +190,8 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
     );
   }
 
-  // Closed is the hot path: `.then` with two small closures costs a quarter of the ~450 bytes
-  // an async function's frame and awaits cost per call in V8.
+  // Closed is the hot path: a `.then` with two small closures, not an async function, whose
+  // frame and awaits cost several times as much per call ("Design figures" in RESULTS.md).
   private runClosed(context: Context, next: Next): Promise<unknown> {
     const epoch = this.epoch;
     // Only a slow-call rule needs the start time; a time window needs just the end.
