@@ -135,7 +135,8 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   readonly usesSlot = true;
   /** @internal Only a slow-call rule needs the time a call started. */
   readonly readsClock: boolean;
-  private code = CLOSED;
+  /** The state as an index into STATES: CLOSED, OPEN, HALF_OPEN or ISOLATED. */
+  private stateIndex = CLOSED;
   private epoch = 0;
   /** When open: when trials may start, on the monotonic clock. */
   private openUntil = 0;
@@ -176,12 +177,14 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
 
   /** The state a call arriving now would meet (see {@link BreakerView.state}). */
   get state(): BreakerState {
-    if (this.code === OPEN && this.clock.now() >= this.openUntil) return 'half-open';
-    return STATES[this.code]!;
+    if (this.stateIndex === OPEN && this.clock.now() >= this.openUntil) return 'half-open';
+    return STATES[this.stateIndex]!;
   }
 
   protected run(context: Context, next: Next): Promise<unknown> {
-    return this.code === CLOSED ? this.runClosed(context, next) : this.runGuarded(context, next);
+    return this.stateIndex === CLOSED
+      ? this.runClosed(context, next)
+      : this.runGuarded(context, next);
   }
 
   protected override handles(error: unknown): boolean {
@@ -246,7 +249,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
 
   /** @internal */
   fusedEnter(frame: Frame): boolean {
-    if (this.code !== CLOSED) return false;
+    if (this.stateIndex !== CLOSED) return false;
     frame.slot = this.epoch;
     return true;
   }
@@ -269,8 +272,9 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   }
 
   private async runGuarded(context: Context, next: Next): Promise<unknown> {
-    if (this.code === ISOLATED) throw this.reject(new IsolatedCircuitError(this.key), context);
-    if (this.code === OPEN) {
+    if (this.stateIndex === ISOLATED)
+      throw this.reject(new IsolatedCircuitError(this.key), context);
+    if (this.stateIndex === OPEN) {
       const now = this.clock.now();
       if (now < this.openUntil) {
         const retryAfterMs = Math.ceil(this.openUntil - now);
@@ -286,7 +290,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
       }
       this.transition(HALF_OPEN, context.operation);
     }
-    if (this.code === HALF_OPEN) {
+    if (this.stateIndex === HALF_OPEN) {
       if (this.trialsInFlight + this.trialsPassed >= this.config.trials) {
         const where = this.key === undefined ? 'circuit' : `circuit ${this.key}`;
         throw this.reject(
@@ -348,7 +352,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
         name: this.config.name,
         operation: context.operation,
         key: this.key,
-        state: STATES[this.code]!,
+        state: STATES[this.stateIndex]!,
       });
     }
     return error;
@@ -380,8 +384,8 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   }
 
   private transition(to: number, operation: string | undefined): void {
-    const from = this.code;
-    this.code = to;
+    const from = this.stateIndex;
+    this.stateIndex = to;
     this.epoch++;
     this.trialsInFlight = 0;
     this.trialsPassed = 0;
@@ -403,7 +407,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
    * `IsolatedCircuitError` without running. For maintenance windows and kill switches.
    */
   isolate(): void {
-    if (this.code !== ISOLATED) this.transition(ISOLATED, undefined);
+    if (this.stateIndex !== ISOLATED) this.transition(ISOLATED, undefined);
   }
 
   /**
@@ -446,15 +450,19 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   snapshot(): BreakerSnapshot {
     const now = this.clock.now();
     const dateNow = this.clock.dateNow();
-    const code = this.code;
+    const current = this.stateIndex;
     return {
       version: SNAPSHOT_VERSION,
       key: this.key,
-      state: code === CLOSED ? 'closed' : code === ISOLATED ? 'isolated' : 'open',
+      state: current === CLOSED ? 'closed' : current === ISOLATED ? 'isolated' : 'open',
       takenAt: dateNow,
       // Half-open is saved as open with its trial due now.
       openUntil:
-        code === OPEN ? dateNow + (this.openUntil - now) : code === HALF_OPEN ? dateNow : undefined,
+        current === OPEN
+          ? dateNow + (this.openUntil - now)
+          : current === HALF_OPEN
+            ? dateNow
+            : undefined,
       breakMs: this.breakMs,
       reopens: this.reopens,
       strategy: this.counter.snapshot(now, dateNow),
