@@ -19,6 +19,7 @@ import {
   checkString,
   describeValue,
   emit,
+  optionNames,
   type Frame,
   type FusedLayer,
   type Next,
@@ -37,8 +38,17 @@ import { type BreakerCounter, type BreakerStrategy, isBreakerStrategy } from './
 
 export const DEFAULT_BREAK_DURATION_MS = 30_000;
 export const DEFAULT_HALF_OPEN_TRIALS = 1;
+/** Opens after five failures in a row: built once, shared by every breaker left to the default. */
+const DEFAULT_STRATEGY = consecutive();
 /** Keys name downstreams (an origin, an endpoint): longer ones are a bug, not a key. */
 export const MAX_KEY_LENGTH = 1024;
+
+// States as small integers: the hot path compares numbers, events and views get the names.
+const CLOSED = 0;
+const OPEN = 1;
+const HALF_OPEN = 2;
+const ISOLATED = 3;
+const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 
 export interface CircuitBreakerOptions {
   /** When the breaker opens. Default: `consecutive({ threshold: 5 })`. */
@@ -75,10 +85,36 @@ export interface BreakerConfig {
   readonly name: string | undefined;
 }
 
-export function parseBreakerConfig(options: CircuitBreakerOptions, factory: string): BreakerConfig {
+/** The options that say how a breaker behaves, not whose it is: all a registry's `breaker` takes. */
+type BehaviourOptions = Omit<CircuitBreakerOptions, 'key' | 'listener' | 'clock' | 'restore'>;
+
+/** The names of {@link BehaviourOptions}. */
+export const BREAKER_OPTION_NAMES = optionNames<BehaviourOptions>({
+  strategy: true,
+  breakDurationMs: true,
+  breakBackoff: true,
+  halfOpenTrials: true,
+  classify: true,
+  name: true,
+});
+
+/** How {@link parseBreakerConfig} reads an options object. */
+export interface ParseBreakerConfigArgs {
+  /** The factory named in messages: `circuitBreaker`, or `breaker` for a registry's option. */
+  readonly factory: string;
+  /**
+   * Whether the object holds nothing but {@link BREAKER_OPTION_NAMES} (a registry's `breaker`
+   * option), so any other name is refused here. circuitBreaker() checks its wider set itself.
+   */
+  readonly onlyBehaviourOptions: boolean;
+}
+
+export function parseBreakerConfig(
+  options: CircuitBreakerOptions,
+  { factory, onlyBehaviourOptions }: ParseBreakerConfigArgs,
+): BreakerConfig {
   checkOptionsObject(factory, options);
-  // circuitBreaker() checks its own wider set; a registry's per-key options are only these.
-  if (factory === 'breaker') checkKnownOptions(factory, options, BREAKER_OPTION_NAMES);
+  if (onlyBehaviourOptions) checkKnownOptions(factory, options, BREAKER_OPTION_NAMES);
   const {
     strategy = DEFAULT_STRATEGY,
     breakDurationMs = DEFAULT_BREAK_DURATION_MS,
@@ -102,24 +138,6 @@ export function parseBreakerConfig(options: CircuitBreakerOptions, factory: stri
     name,
   };
 }
-
-const DEFAULT_STRATEGY = consecutive();
-/** The options a breaker's behaviour is built from, shared with breakerRegistry's `breaker`. */
-export const BREAKER_OPTION_NAMES: readonly string[] = [
-  'strategy',
-  'breakDurationMs',
-  'breakBackoff',
-  'halfOpenTrials',
-  'classify',
-  'name',
-];
-
-// States as small integers: the hot path compares numbers, events and views get the names.
-const CLOSED = 0;
-const OPEN = 1;
-const HALF_OPEN = 2;
-const ISOLATED = 3;
-const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 
 /**
  * A circuit breaker. Closed, it runs calls and feeds their outcomes to its strategy; open, it
@@ -501,7 +519,10 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
  * const user = await breaker.execute(({ signal }) => fetchUser(id, { signal }));
  */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreaker {
-  const config = parseBreakerConfig(options, 'circuitBreaker');
+  const config = parseBreakerConfig(options, {
+    factory: 'circuitBreaker',
+    onlyBehaviourOptions: false,
+  });
   checkKnownOptions('circuitBreaker', options, [
     ...BREAKER_OPTION_NAMES,
     'key',
