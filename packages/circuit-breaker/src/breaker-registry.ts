@@ -84,7 +84,8 @@ export class BreakerRegistry {
   get(key: string): CircuitBreaker {
     const found = this.breakers.get(key);
     if (found === undefined) return this.create(key);
-    // The same key twice in a row (the common case) skips the Map reordering.
+    // The same key twice in a row (a client calling one origin) skips the Map reordering, which
+    // leaves a deleted entry behind each time ("Design figures" in benchmarks/RESULTS.md).
     if (key !== this.lastKey) {
       this.breakers.delete(key);
       this.breakers.set(key, found);
