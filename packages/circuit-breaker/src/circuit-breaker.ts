@@ -132,9 +132,9 @@ export function parseBreakerConfig(
   return {
     strategy,
     breakMs: breakDurationMs,
-    backoff: parseBreakBackoff(options.breakBackoff, breakDurationMs),
+    backoff: parseBreakBackoff(options.breakBackoff, breakDurationMs, factory),
     trials: halfOpenTrials,
-    classify: parseClassify(options.classify),
+    classify: parseClassify(options.classify, factory),
     name,
   };
 }
