@@ -21,6 +21,7 @@ import {
   checkString,
   describeValue,
   emit,
+  optionNames,
 } from '@bulwark/core/internal';
 import { type AdaptiveLimit, AdaptiveLimitConfig } from './adaptive-limit.js';
 import type { LimitAlgorithm } from './limit-algorithm.js';
@@ -58,6 +59,16 @@ export interface BulkheadOptions {
   /** The clock for queue timeouts and latency measurements. Default: the system clock. */
   clock?: Clock;
 }
+
+const OPTION_NAMES = optionNames<BulkheadOptions>({
+  limit: true,
+  queue: true,
+  queueTimeoutMs: true,
+  retryAfterMs: true,
+  name: true,
+  listener: true,
+  clock: true,
+});
 
 /** A concurrency-limiting policy. */
 export interface Bulkhead extends Policy {
@@ -338,15 +349,7 @@ class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner, Fus
  */
 export function bulkhead(options: BulkheadOptions): Bulkhead {
   checkOptionsObject('bulkhead', options);
-  checkKnownOptions('bulkhead', options, [
-    'limit',
-    'queue',
-    'queueTimeoutMs',
-    'retryAfterMs',
-    'name',
-    'listener',
-    'clock',
-  ]);
+  checkKnownOptions('bulkhead', options, OPTION_NAMES);
   if (options.clock !== undefined) checkClock(options.clock);
   const { limit } = options;
   if (!(limit instanceof AdaptiveLimitConfig)) {
