@@ -82,6 +82,18 @@ export interface Bulkhead extends Policy {
   readonly queueLimit: number;
 }
 
+/** What bulkhead() works out from its options. */
+interface BulkheadSettings {
+  readonly limit: number | AdaptiveLimitConfig;
+  readonly queueLimit: number;
+  /** Infinity for no queue timeout. */
+  readonly queueTimeoutMs: number;
+  readonly retryAfterMs: number | undefined;
+  readonly name: string | undefined;
+  readonly listener: TelemetryListener | undefined;
+  readonly clock: Clock;
+}
+
 class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner, FusedLayer {
   /** @internal */ readonly usesSlot = false;
   /** @internal */ readonly readsClock = false;
@@ -93,17 +105,20 @@ class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner, Fus
   private readonly adaptive: AdaptiveLimitConfig | undefined;
   private draining = false;
   private meanDurationMs: number | undefined = undefined;
+  readonly queueLimit: number;
+  private readonly queueTimeoutMs: number;
+  private readonly retryAfterMs: number | undefined;
+  private readonly name: string | undefined;
+  private readonly listener: TelemetryListener | undefined;
 
-  constructor(
-    limit: number | AdaptiveLimitConfig,
-    readonly queueLimit: number,
-    private readonly queueTimeoutMs: number,
-    private readonly retryAfterMs: number | undefined,
-    private readonly name: string | undefined,
-    private readonly listener: TelemetryListener | undefined,
-    clock: Clock,
-  ) {
+  constructor(settings: BulkheadSettings) {
+    const { limit, queueTimeoutMs, clock } = settings;
     super(clock);
+    this.queueLimit = settings.queueLimit;
+    this.queueTimeoutMs = queueTimeoutMs;
+    this.retryAfterMs = settings.retryAfterMs;
+    this.name = settings.name;
+    this.listener = settings.listener;
     if (typeof limit === 'number') {
       this.limit_ = limit;
     } else {
@@ -376,13 +391,13 @@ export function bulkhead(options: BulkheadOptions): Bulkhead {
   }
   if (options.name !== undefined) checkString('name', options.name);
   if (options.listener !== undefined) checkFunction('listener', options.listener);
-  return new BulkheadPolicy(
+  return new BulkheadPolicy({
     limit,
-    queue,
+    queueLimit: queue,
     queueTimeoutMs,
-    options.retryAfterMs,
-    options.name,
-    options.listener,
-    options.clock ?? systemClock,
-  );
+    retryAfterMs: options.retryAfterMs,
+    name: options.name,
+    listener: options.listener,
+    clock: options.clock ?? systemClock,
+  });
 }
