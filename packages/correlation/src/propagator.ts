@@ -10,8 +10,10 @@ import {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOptionsObject,
   describeValue,
+  optionNames,
 } from '@bulwark/core/internal';
 import { type InvalidIdReason, invalidIdReason } from './correlation-id.js';
 import { type InboundHeaders, type OutboundHeaders, readHeader, writeHeader } from './headers.js';
@@ -67,6 +69,16 @@ export interface CorrelationPropagatorOptions {
   /** Use the OpenTelemetry API when a span is active (see {@link CorrelationPropagator.inject}). Default true. */
   openTelemetry?: boolean;
 }
+
+const OPTION_NAMES = optionNames<CorrelationPropagatorOptions>({
+  headers: true,
+  outboundHeader: true,
+  generateId: true,
+  onInvalidId: true,
+  sampled: true,
+  maxTracestateLength: true,
+  openTelemetry: true,
+});
 
 /** What {@link CorrelationPropagator.extract} takes besides the headers. */
 export interface ExtractExtras {
@@ -228,6 +240,7 @@ export function correlationPropagator(
   options: CorrelationPropagatorOptions = {},
 ): CorrelationPropagator {
   checkOptionsObject('correlationPropagator', options);
+  checkKnownOptions('correlationPropagator', options, OPTION_NAMES);
   const headers: unknown = options.headers ?? DEFAULT_CORRELATION_HEADERS;
   if (!Array.isArray(headers) || headers.length === 0) {
     throw new TypeError(
