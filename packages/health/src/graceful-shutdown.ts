@@ -3,7 +3,9 @@ import {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOptionsObject,
+  optionNames,
   unrefTimer,
 } from '@bulwark/core/internal';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -76,6 +78,20 @@ export interface GracefulShutdownOptions {
   /** Receives `shutdown` events. */
   listener?: HealthListener;
 }
+
+const OPTION_NAMES = optionNames<GracefulShutdownOptions>({
+  server: true,
+  registry: true,
+  readinessDelayMs: true,
+  drainTimeoutMs: true,
+  signals: true,
+  signalSource: true,
+  trackRequests: true,
+  close: true,
+  onShutdown: true,
+  clock: true,
+  listener: true,
+});
 
 export type ShutdownState = 'running' | 'failing-readiness' | 'draining' | 'closed';
 
@@ -260,6 +276,7 @@ class Shutdown implements GracefulShutdown {
  */
 export function gracefulShutdown(options: GracefulShutdownOptions): GracefulShutdown {
   checkOptionsObject('gracefulShutdown', options);
+  checkKnownOptions('gracefulShutdown', options, OPTION_NAMES);
   const {
     server,
     registry,
