@@ -5,6 +5,7 @@ import {
   checkInteger,
   checkKnownOptions,
   checkOptionsObject,
+  optionNames,
   randomString,
 } from '@bulwark/core/internal';
 import { type IdempotencyListener, emitIdempotency } from './events.js';
@@ -403,19 +404,19 @@ class IdempotencyCore implements Idempotency {
   }
 }
 
-const OPTION_NAMES: readonly (keyof IdempotencyOptions)[] = [
-  'store',
-  'methods',
-  'required',
-  'ttlMs',
-  'lockTimeoutMs',
-  'maxKeyLength',
-  'replayHeaders',
-  'shouldStore',
-  'maxBodyBytes',
-  'clock',
-  'listener',
-];
+const OPTION_NAMES = optionNames<IdempotencyOptions>({
+  store: true,
+  methods: true,
+  required: true,
+  ttlMs: true,
+  lockTimeoutMs: true,
+  maxKeyLength: true,
+  replayHeaders: true,
+  shouldStore: true,
+  maxBodyBytes: true,
+  clock: true,
+  listener: true,
+});
 
 function checkStringList(name: string, value: unknown): asserts value is readonly string[] {
   if (
