@@ -2,9 +2,9 @@ import { CancelledError, isBulwarkError } from './errors.js';
 
 /**
  * A cancellation scope: the part of an execution that one timeout, deadline or caller signal
- * governs. Creating an `AbortSignal` costs microseconds in Node, far more than everything else
- * a policy does per call, so a scope creates its signal only when someone reads it. Until then
- * "aborted" is a flag that inner layers poll.
+ * governs. Creating an `AbortSignal` costs far more than everything else a policy does per call
+ * (docs/architecture.md, Decision 1), so a scope creates its signal only when someone reads it.
+ * Until then "aborted" is a flag that inner layers poll.
  */
 
 // Shared by every call that has no caller signal and no timeout: it never aborts.

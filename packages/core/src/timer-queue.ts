@@ -26,8 +26,8 @@ export abstract class Expirable implements QueueEntry {
 /**
  * Expiry times for many in-flight calls on one timer.
  *
- * A Node timer costs about half a microsecond to create and clear, more than the rest of a
- * policy pipeline. Calls through one policy share a duration, so they expire in the order they
+ * A Node timer costs more to create and clear than the rest of a policy pipeline
+ * (docs/architecture.md, Decision 2). Calls through one policy share a duration, so they expire in the order they
  * started: the queue is a linked list sorted by expiry that is appended to in O(1), and one
  * timer is armed for the earliest entry. Removing an entry never touches the timer; when the
  * timer fires early for an entry that already left, it is re-armed for the new head. So a

@@ -3,8 +3,10 @@ import { type Clock, systemClock } from '@bulwark/core';
 import {
   checkBoolean,
   checkFunction,
+  checkKnownOptions,
   checkOptionsObject,
   describeValue,
+  optionNames,
 } from '@bulwark/core/internal';
 import { invalidIdReason } from './correlation-id.js';
 import { activeSpanContext } from './otel.js';
@@ -63,6 +65,16 @@ export interface RequestContextOptions {
   sampled?: boolean;
 }
 
+const OPTION_NAMES = optionNames<RequestContextOptions>({
+  correlationId: true,
+  trace: true,
+  deadline: true,
+  baggage: true,
+  signal: true,
+  generateId: true,
+  sampled: true,
+});
+
 // One store per process, even when two copies of this package are installed: a context set by
 // one copy's middleware must be visible to the other copy's HTTP client.
 const STORAGE_KEY = Symbol.for('bulwark.correlation.storage');
@@ -108,6 +120,7 @@ export function remainingMs(
 /** A request context for work that did not arrive as a request: a job, a queue message, a test. */
 export function createRequestContext(options: RequestContextOptions = {}): RequestContext {
   checkOptionsObject('createRequestContext', options);
+  checkKnownOptions('createRequestContext', options, OPTION_NAMES);
   const generateId = options.generateId ?? uuidv7;
   if (options.generateId !== undefined) checkFunction('generateId', options.generateId);
   if (options.sampled !== undefined) checkBoolean('sampled', options.sampled);

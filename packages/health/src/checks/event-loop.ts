@@ -1,4 +1,11 @@
-import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  checkInteger,
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  checkOptionsObject,
+  optionNames,
+} from '@bulwark/core/internal';
 import { type EventLoopUtilization, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { HealthCheckDefinition, HealthObservation } from '../health-check.js';
 import type { HealthKind } from '../status.js';
@@ -29,6 +36,19 @@ export interface EventLoopCheckOptions {
   timeoutMs?: number;
   cacheMs?: number;
 }
+
+const OPTION_NAMES = optionNames<EventLoopCheckOptions>({
+  name: true,
+  maxDelayMs: true,
+  percentile: true,
+  maxUtilization: true,
+  whenExceeded: true,
+  resolutionMs: true,
+  kind: true,
+  critical: true,
+  timeoutMs: true,
+  cacheMs: true,
+});
 
 /** @internal Where the check reads the event loop from; tests substitute their own. */
 export interface LoopSampler {
@@ -76,6 +96,7 @@ export function eventLoopCheckWith(
   makeSampler: (resolutionMs: number) => LoopSampler,
 ): HealthCheckDefinition {
   checkOptionsObject('eventLoopCheck', options);
+  checkKnownOptions('eventLoopCheck', options, OPTION_NAMES);
   const {
     name = 'eventloop',
     maxDelayMs = DEFAULT_MAX_DELAY_MS,
