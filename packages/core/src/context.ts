@@ -33,19 +33,19 @@ export type ContextFn<T = unknown> = (context: ExecutionContext) => PromiseLike<
  * the named factories ({@link Context.root}, {@link Context.forCall}) and the `with*` methods.
  */
 export class Context implements ExecutionContext {
-  /** @internal Use a factory or a `with*` method, which name what they set. */
+  /** Prefer a factory or a `with*` method, which name what they set. */
   constructor(
-    /** @internal The user's function, called by the innermost layer. */
+    /** The user's function, called by the innermost layer. */
     readonly fn: ContextFn,
-    /** @internal The cancellation scope. */
+    /** The cancellation scope. */
     readonly scope: Scope,
     readonly attempt: number,
     readonly deadline: number,
     readonly operation: string | undefined,
-    /** @internal The clock deadlines are measured on. */
+    /** The clock deadlines are measured on. */
     readonly clock: Clock,
     /**
-     * @internal True when the caller passed a signal argument to `execute()`, as cockatiel's
+     * True when the caller passed a signal argument to `execute()`, as cockatiel's
      * `wrap()` always does. Cockatiel merges contexts with object spread, which copies own
      * properties only, so such callers are handed a copy whose `signal` is an own property.
      */

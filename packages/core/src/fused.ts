@@ -211,15 +211,15 @@ function keepSettlers(resolve: (value: unknown) => void, reject: (error: unknown
  * function receives (the frame is that context's scope anyway): one object per call, not two.
  */
 export class Frame extends Scope implements QueueEntry, ExecutionContext {
-  /** @internal */ expiresAt = 0;
-  /** @internal */ prev: QueueEntry | undefined = undefined;
-  /** @internal */ next: QueueEntry | undefined = undefined;
-  /** @internal */ queued = false;
+  expiresAt = 0;
+  prev: QueueEntry | undefined = undefined;
+  next: QueueEntry | undefined = undefined;
+  queued = false;
   /** The limit whose queue holds the frame, while one does. */
   private queuedLimit = -1;
-  /** @internal The user's function. */
+  /** The user's function. */
   readonly fn: ContextFn;
-  /** @internal See {@link Context.spreadable}. */
+  /** See {@link Context.spreadable}. */
   readonly spreadable: boolean;
   /** The clock reading the call started at (0 when nothing needed it). */
   readonly now: number;
@@ -229,10 +229,10 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
   private depth = 0;
   /** Expiries, releases and scopes made on need: undefined on most calls. */
   private aborts: AbortState | undefined = undefined;
-  /** @internal */ resolveOuter: ((value: unknown) => void) | undefined = undefined;
-  /** @internal */ rejectOuter: ((error: unknown) => void) | undefined = undefined;
+  resolveOuter: ((value: unknown) => void) | undefined = undefined;
+  rejectOuter: ((error: unknown) => void) | undefined = undefined;
   /**
-   * @internal A number the one layer with `usesSlot` keeps for the length of the call (a
+   * A number the one layer with `usesSlot` keeps for the length of the call (a
    * breaker's epoch); a pipeline fuses at most one such layer.
    */
   slot = 0;
@@ -507,7 +507,7 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     if (k !== -1 && this.expiredMin > k) this.queueFor(k, this.plan.clock.now());
   }
 
-  /** @internal The queue's timer: the limit holding the frame has run out. */
+  /** The queue's timer: the limit holding the frame has run out. */
   onExpire(): void {
     const k = this.queuedLimit;
     this.queuedLimit = -1;

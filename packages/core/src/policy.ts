@@ -40,7 +40,6 @@ const POLICY_BRAND = Symbol.for('bulwark.policy');
  */
 let emittersMade = 0;
 
-/** @internal */
 export function observedVersion(): number {
   return emittersMade;
 }
@@ -89,19 +88,23 @@ export abstract class BulwarkPolicy implements Policy {
   }
 
   /**
-   * @internal This policy's part in a pipeline's fused path (see `fused.ts`), or undefined when
+   * Policy protocol (for Bulwark's policy packages, outside the semver promise): this policy's
+   * part in a pipeline's fused path (see `fused.ts`), or undefined when
    * it always runs layer by layer.
    */
   fused(): FusedLayer | FusedLimit | undefined {
     return undefined;
   }
 
-  /** @internal True once someone listens to `onSuccess` or `onFailure`: calls then run layer by layer. */
+  /**
+   * Policy protocol: true once someone listens to `onSuccess` or `onFailure`: calls then run
+   * layer by layer.
+   */
   get observed(): boolean {
     return this.successEmitter !== undefined || this.failureEmitter !== undefined;
   }
 
-  /** @internal Entry point used by pipelines. */
+  /** Policy protocol: the entry point pipelines use. */
   invoke(context: Context, next: Next): Promise<unknown> {
     if (!this.observed) return this.run(context, next);
     return this.runObserved(context, next);

@@ -5,20 +5,20 @@ import { type Clock, type TimerHandle, unrefTimer } from './clock.js';
  * a class with another base (a pipeline's call frame is a scope) can be queued too.
  */
 export interface QueueEntry {
-  /** @internal */ expiresAt: number;
-  /** @internal */ prev: QueueEntry | undefined;
-  /** @internal */ next: QueueEntry | undefined;
-  /** @internal */ queued: boolean;
+  expiresAt: number;
+  prev: QueueEntry | undefined;
+  next: QueueEntry | undefined;
+  queued: boolean;
   /** Called once, from the queue's timer, when the entry's time has come. */
   onExpire(): void;
 }
 
 /** Something with an expiry time that a {@link TimerQueue} can hold. */
 export abstract class Expirable implements QueueEntry {
-  /** @internal */ expiresAt = 0;
-  /** @internal */ prev: QueueEntry | undefined = undefined;
-  /** @internal */ next: QueueEntry | undefined = undefined;
-  /** @internal */ queued = false;
+  expiresAt = 0;
+  prev: QueueEntry | undefined = undefined;
+  next: QueueEntry | undefined = undefined;
+  queued = false;
   /** Called once, from the queue's timer, when the entry's time has come. */
   abstract onExpire(): void;
 }

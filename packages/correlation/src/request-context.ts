@@ -81,7 +81,6 @@ const STORAGE_KEY = Symbol.for('bulwark.correlation.storage');
 const registry = globalThis as { [STORAGE_KEY]?: AsyncLocalStorage<RequestContext> };
 const storage = (registry[STORAGE_KEY] ??= new AsyncLocalStorage<RequestContext>());
 
-/** @internal */
 export const NO_BAGGAGE: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Runs `fn` with `context` as the current request context, through every await and callback it starts. */
@@ -144,7 +143,7 @@ export function createRequestContext(options: RequestContextOptions = {}): Reque
   return options.signal === undefined ? context : { ...context, signal: options.signal };
 }
 
-/** @internal A generated ID, checked: a custom generator must keep to the accepted shape. */
+/** A generated ID, checked: a custom generator must keep to the accepted shape. */
 export function newCorrelationId(generateId: () => string): string {
   // The built-in generator's IDs are valid by construction: only an app's own are checked.
   if (generateId === uuidv7) return uuidv7();
@@ -153,7 +152,7 @@ export function newCorrelationId(generateId: () => string): string {
   return id;
 }
 
-/** @internal A trace this service begins: its ID is random throughout, and says so. */
+/** A trace this service begins: its ID is random throughout, and says so. */
 export function newTrace(sampled: boolean): TraceContext {
   return {
     traceId: generateTraceId(),
@@ -164,7 +163,7 @@ export function newTrace(sampled: boolean): TraceContext {
 }
 
 /**
- * @internal The trace of the active OpenTelemetry span, so that a context made inside a span
+ * The trace of the active OpenTelemetry span, so that a context made inside a span
  * (a server span of OTel's HTTP instrumentation) names the trace OTel records.
  */
 export function traceFromActiveSpan(): TraceContext | undefined {
@@ -193,7 +192,6 @@ function checkCorrelationId(name: string, value: unknown): asserts value is stri
   throw new RangeError(`${expected}, got a string with other characters`);
 }
 
-/** @internal */
 export function checkDeadline(value: unknown): void {
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(
@@ -202,14 +200,12 @@ export function checkDeadline(value: unknown): void {
   }
 }
 
-/** @internal */
 export function checkSignal(value: unknown): void {
   if (!(value instanceof AbortSignal)) {
     throw new TypeError(`expected signal to be an AbortSignal, got ${describeValue(value)}`);
   }
 }
 
-/** @internal */
 export function checkBaggage(value: unknown): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TypeError(`expected baggage to be an object, got ${describeValue(value)}`);

@@ -91,7 +91,7 @@ export function timeout(ms: number, options: TimeoutOptions = {}): TimeoutPolicy
   return new TimeoutPolicy(ms, options);
 }
 
-/** @internal Shared by timeout() and deadline(). */
+/** Shared by timeout() and deadline(). */
 export function validate(factory: string, ms: unknown, options: TimeoutOptions): void {
   checkInteger('ms', ms, 1, MAX_TIMEOUT_MS);
   checkOptionsObject(factory, options);

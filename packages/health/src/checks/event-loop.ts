@@ -50,7 +50,7 @@ const OPTION_NAMES = optionNames<EventLoopCheckOptions>({
   cacheMs: true,
 });
 
-/** @internal Where the check reads the event loop from; tests substitute their own. */
+/** Where the check reads the event loop from; tests substitute their own. */
 export interface LoopSampler {
   /** The delay at `percentile` since the last reset, in ms, not counting the resolution. */
   delayMs(percentile: number): number;
@@ -90,7 +90,7 @@ const round = (value: number, digits: number): number => {
   return Math.round(value * factor) / factor;
 };
 
-/** @internal The check over any sampler. */
+/** The check over any sampler. */
 export function eventLoopCheckWith(
   options: EventLoopCheckOptions,
   makeSampler: (resolutionMs: number) => LoopSampler,
