@@ -34,6 +34,7 @@ export type ContextFn<T = unknown> = (context: ExecutionContext) => PromiseLike<
  */
 export class Context implements ExecutionContext {
   /** Prefer a factory or a `with*` method, which name what they set. */
+  // eslint-disable-next-line max-params -- made per call and per layer; see the class comment.
   constructor(
     /** The user's function, called by the innermost layer. */
     readonly fn: ContextFn,
