@@ -1,7 +1,2 @@
-import { defineProject } from 'vitest/config';
-import { sharedTest } from '../../vitest.shared.js';
-
-// The suite has no tests of its own: each adapter's package runs it, from its contract.test.ts.
-export default defineProject({
-  test: { ...sharedTest, name: '@bulwark/adapter-contract', passWithNoTests: true },
-});
+import { packageProject } from '../../vitest.shared.js';
+export default packageProject('@bulwark/adapter-contract');
