@@ -19,13 +19,6 @@ import {
 import type { Endpoint } from './endpoint.js';
 import type { OutlierDetector } from './outlier-detector.js';
 
-/**
- * A failed attempt counts in its endpoint's latency estimate as at least this many times the
- * estimate: an endpoint that fails fast (a refused connection, an instant 503) must not look
- * like the fastest one and draw more calls until outlier detection ejects it.
- */
-const FAILURE_PENALTY = 2;
-
 /** What the attempts of every call of a service share. */
 export interface ServiceParts {
   readonly name: string;
@@ -179,11 +172,18 @@ export class CallPass implements HttpAttemptSource {
     };
   }
 
+  /**
+   * A failure is outlier detection's business. Its latency may only raise the endpoint's
+   * estimate (a timeout says the endpoint took at least that long): how fast an endpoint fails
+   * says nothing of how fast it answers, and a failure that lowered the estimate would draw more
+   * calls to the endpoint, or one that raised it beyond what was seen would keep it out of
+   * favour long after it recovered.
+   */
   private endpointFailed(endpoint: Endpoint, start: number): void {
     const { clock, decayMs, outliers } = this.service;
     const now = clock.now();
-    const penalty = endpoint.latency(now, decayMs) * FAILURE_PENALTY;
-    endpoint.observe(Math.max(now - start, penalty), now, decayMs);
+    const elapsed = now - start;
+    if (elapsed > endpoint.latency(now, decayMs)) endpoint.observe(elapsed, now, decayMs);
     outliers?.failed(endpoint, now, this.operation.name);
   }
 
