@@ -6,3 +6,10 @@
 export { isTransient as isTransientFailure, isLocalShutdown } from './call-attempts.js';
 export { cachedResponse, isOriginFailure } from './cache-bridge.js';
 export { formatIdempotencyKey, generateIdempotencyKey } from './idempotency-key.js';
+export {
+  DEFAULT_CONNECTIONS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_RETRY_STATUSES,
+} from './options.js';
+export { IDEMPOTENT_METHODS, KEYED_METHODS } from './methods.js';

@@ -19,15 +19,15 @@ import {
 import type { HttpCache } from '@bulwark/cache';
 import type { FallbackArgs, FallbackClassifier } from '@bulwark/fallback';
 import {
-  DEFAULT_RETRY_STATUSES,
-  IDEMPOTENT_METHODS,
-  KEYED_METHODS,
   type HttpResponse,
   HttpStatusError,
   type HttpStreamResponse,
   type QueryValue,
 } from '@bulwark/http-client';
 import {
+  DEFAULT_RETRY_STATUSES,
+  IDEMPOTENT_METHODS,
+  KEYED_METHODS,
   cachedResponse,
   formatIdempotencyKey,
   generateIdempotencyKey,

@@ -11,14 +11,16 @@ import { type HttpCache, type HttpCacheOptions, httpCache } from '@bulwark/cache
 import { currentContext } from '@bulwark/correlation';
 import type { HealthCheckDefinition } from '@bulwark/health';
 import {
-  DEFAULT_CONNECTIONS,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
   type HttpClient,
   type HttpStreamResponse,
   type IncomingContext,
   createHttpClient,
 } from '@bulwark/http-client';
+import {
+  DEFAULT_CONNECTIONS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+} from '@bulwark/http-client/internal';
 import {
   type BreakerRegistry,
   DEFAULT_ATTEMPT_TIMEOUT_MS,
