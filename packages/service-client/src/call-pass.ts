@@ -172,18 +172,10 @@ export class CallPass implements HttpAttemptSource {
     };
   }
 
-  /**
-   * A failure is outlier detection's business. Its latency may only raise the endpoint's
-   * estimate (a timeout says the endpoint took at least that long): how fast an endpoint fails
-   * says nothing of how fast it answers, and a failure that lowered the estimate would draw more
-   * calls to the endpoint, or one that raised it beyond what was seen would keep it out of
-   * favour long after it recovered.
-   */
   private endpointFailed(endpoint: Endpoint, start: number): void {
     const { clock, decayMs, outliers } = this.service;
     const now = clock.now();
-    const elapsed = now - start;
-    if (elapsed > endpoint.latency(now, decayMs)) endpoint.observe(elapsed, now, decayMs);
+    endpoint.failure(now - start, now, decayMs);
     outliers?.failed(endpoint, now, this.operation.name);
   }
 

@@ -38,7 +38,7 @@ export class Endpoint {
   /** Peak EWMA of latency, in milliseconds, as of `stamp`. */
   private cost = 0;
   private stamp: number;
-  /** Whether an answer has come yet: the first pays for opening the connection, and is left out. */
+  /** Whether an outcome has come yet: the first pays for opening the connection, and is left out. */
   private answered = false;
 
   constructor(
@@ -81,17 +81,33 @@ export class Endpoint {
   }
 
   /**
-   * Takes in one answer's latency, except the endpoint's first (which also paid for opening the
-   * connection, and in a new process for compiling the code path: as a peak, it would keep a
-   * healthy endpoint out of the balancer's favour for as long as the estimate takes to decay).
+   * Takes in one answer's latency, except the endpoint's first outcome (which also paid for
+   * opening the connection, and in a new process for compiling the code path: as a peak, it
+   * would keep the endpoint out of the balancer's favour for as long as the estimate takes to
+   * decay).
    */
   answer(latencyMs: number, now: number, decayMs: number): void {
-    if (!this.answered) {
-      this.answered = true;
-      this.stamp = now;
-      return;
-    }
+    if (this.first(now)) return;
     this.observe(latencyMs, now, decayMs);
+  }
+
+  /**
+   * Takes in a failure's time, which may only raise the estimate (a timeout says the endpoint
+   * took at least that long): how fast an endpoint fails says nothing of how fast it answers, and
+   * a failure that lowered the estimate would draw more calls to the endpoint. Failures are
+   * outlier detection's business.
+   */
+  failure(elapsedMs: number, now: number, decayMs: number): void {
+    if (this.first(now)) return;
+    if (elapsedMs > this.latency(now, decayMs)) this.observe(elapsedMs, now, decayMs);
+  }
+
+  /** True (once) for the endpoint's first outcome, which is left out. */
+  private first(now: number): boolean {
+    if (this.answered) return false;
+    this.answered = true;
+    this.stamp = now;
+    return true;
   }
 
   /**
