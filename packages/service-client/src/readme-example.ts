@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServiceClient } from '@bulwark/service-client';
+import { createServiceClient } from './index.js';
 
 // Two replicas: the first answers 503 to everything, the second answers the item.
 async function replica(sick: boolean): Promise<string> {
