@@ -268,7 +268,7 @@ if (bulwarkC !== undefined) {
     bulwarkC.backAfterMs !== undefined &&
     bulwarkC.backAfterMs <= (bulwarkC.outAfterMs ?? 0) + SLACK_MS;
   console.log(
-    `(c) Bulwark: ${fmt(failed * 100, 3)}% of calls failed (goal <= 1%: ${verdict(failed <= 0.01)}); the replica took calls again ${fmt(bulwarkC.backAfterMs)} ms after it recovered, its last ejection or break ending ${fmt(bulwarkC.outAfterMs)} ms after (goal: back within it: ${verdict(back)})`,
+    `(c) Bulwark: ${fmt(failed * 100, 3)}% of calls failed (goal <= 1%: ${verdict(failed <= 0.01)}); the replica took calls again ${fmt(bulwarkC.backAfterMs)} ms after it recovered, ${bulwarkC.outAfterMs === undefined ? 'it was never ejected nor its breaker open' : `its last ejection or break ending ${fmt(bulwarkC.outAfterMs)} ms after`} (goal: back within it: ${verdict(back)})`,
   );
 }
 console.log(JSON.stringify(machine()));
