@@ -63,10 +63,10 @@ export const httpRetryClassifier: RetryClassifier = Object.freeze({
 export const isLocalShutdown = errorCodeIn(['UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
 /**
- * An attempt failure worth another attempt, if the request allows one. A malformed answer is
- * not: the server would send it again.
+ * An attempt failure worth another attempt, if the request allows one: an attempt timeout, or a
+ * network error that may not recur. A malformed answer is not: the server would send it again.
  */
-function isTransient(error: unknown): boolean {
+export function isTransient(error: unknown): boolean {
   if (isTimeoutError(error)) return true;
   return (
     isNetworkError(error) &&
@@ -123,6 +123,8 @@ export interface AttemptRequest {
   /** Hand the response over at the headers, with the body as a stream. */
   readonly streaming: boolean;
   readonly maxBodyBytes: number;
+  /** Each attempt's time limit: the client's `timeoutMs`, or the request's `attemptTimeoutMs`. */
+  readonly timeout: TimeoutPolicy | undefined;
 }
 
 /**
@@ -168,6 +170,7 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   /** How the latest attempt ended, when that is still needed. */
   private latest: AttemptOutcome | undefined = undefined;
   private readonly body: BodySource;
+  private readonly timeout: TimeoutPolicy | undefined;
   private readonly idempotent: boolean;
   /** The client retries, the call allows it, and so do its method (and key). */
   private readonly mayRetry: boolean;
@@ -186,6 +189,7 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
     this.streaming = request.streaming;
     this.maxBodyBytes = request.maxBodyBytes;
     this.body = request.body;
+    this.timeout = request.timeout;
     this.mayRetry = request.mayRetry;
     this.idempotent = isIdempotentMethod(request.method);
     // Contexts built by the client are never spreadable: the function receives the Context itself.
@@ -207,7 +211,7 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
 
   /** Runs one attempt, and on failure stops its socket and says whether it may be retried. */
   private async runAttempt(context: Context): Promise<unknown> {
-    const timeout = this.settings.timeout;
+    const timeout = this.timeout;
     let result: unknown;
     try {
       result = await (timeout === undefined ? this.call(context) : timeout.invoke(context, this));

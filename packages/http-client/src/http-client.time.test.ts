@@ -181,6 +181,43 @@ describe('timeouts and deadlines, at the server side, on a fake clock', () => {
   });
 });
 
+describe("a call's own attempt timeout (attemptTimeoutMs)", () => {
+  it("limits each attempt of the call to attemptTimeoutMs in place of the client's timeoutMs", async () => {
+    const clock = new FakeClock();
+    const s = await server({ clock, fallback: fault.hang() });
+    const http = client({ clock, baseUrl: s.origin, timeoutMs: 5_000, deadlineMs: false });
+    const settled = http.get('/', { attemptTimeoutMs: 200, retry: false }).catch((e: unknown) => e);
+    await s.waitForRequests(1);
+    // The attempt's budget on the wire is the call's own limit, not the client's.
+    expect(s.requests[0]!.headers['x-bulwark-timeout-ms']).toBe('200');
+    await clock.advance(200);
+    const error = await settled;
+    expect(isTimeoutError(error)).toBe(true);
+    expect(error).toMatchObject({ timeoutMs: 200 });
+    await s.waitForIdle();
+    await expectNoTimersLeft(clock);
+  });
+
+  it('sends a call with attemptTimeoutMs: false without an attempt limit', async () => {
+    const clock = new FakeClock();
+    const s = await server({ clock });
+    s.script(fault.latency(9_000, fault.respond(200)));
+    const http = client({ clock, baseUrl: s.origin, timeoutMs: 1_000, deadlineMs: false });
+    const call = http.request('/', { attemptTimeoutMs: false });
+    await s.waitForRequests(1);
+    expect(s.requests[0]!.headers['x-bulwark-timeout-ms']).toBeUndefined();
+    await clock.advance(9_000);
+    expect((await call).status).toBe(200);
+  });
+
+  it('refuses an attemptTimeoutMs that is not an integer from 1 to 2147483647', async () => {
+    const http = client({ baseUrl: 'http://127.0.0.1:1' });
+    await expect(http.get('/', { attemptTimeoutMs: 0 })).rejects.toThrow(
+      new RangeError('expected attemptTimeoutMs to be an integer between 1 and 2147483647, got 0'),
+    );
+  });
+});
+
 describe('server delay hints (Retry-After), on a fake clock', () => {
   it('waits Retry-After: 2 before the next attempt', async () => {
     const clock = new FakeClock();

@@ -12,7 +12,7 @@ import {
   terminal,
 } from '@bulwark/core/internal';
 import type { BreakerRegistry } from '@bulwark/circuit-breaker';
-import { MAX_TIMEOUT_MS } from '@bulwark/timeout';
+import { MAX_TIMEOUT_MS, type TimeoutPolicy, timeout } from '@bulwark/timeout';
 import { Agent, type Dispatcher } from 'undici';
 import { BodySource, type RequestBody } from './body.js';
 import { bypassesCache, cachedCall, streamedUnsafeCall } from './cache-bridge.js';
@@ -67,6 +67,11 @@ export interface HttpRequestOptions {
   timeoutMs?: number;
   /** An absolute deadline on the client's clock (`performance.now()` for the system clock). */
   deadline?: number;
+  /**
+   * Each attempt's time limit (ms) for this call, or `false` for none, in place of the client's
+   * `timeoutMs`. Default: the client's.
+   */
+  attemptTimeoutMs?: number | false;
   /** Largest response body (bytes). Default: the client's `maxBodyBytes`. */
   maxBodyBytes?: number;
   /** The operation name in telemetry, in place of `METHOD origin`. */
@@ -88,6 +93,7 @@ const REQUEST_OPTION_NAMES = optionNames<HttpRequestOptions>({
   signal: true,
   timeoutMs: true,
   deadline: true,
+  attemptTimeoutMs: true,
   maxBodyBytes: true,
   operation: true,
   retry: true,
@@ -100,6 +106,7 @@ const JSON_OPTION_NAMES = optionNames<JsonRequestOptions>({
   signal: true,
   timeoutMs: true,
   deadline: true,
+  attemptTimeoutMs: true,
   maxBodyBytes: true,
   operation: true,
   retry: true,
@@ -153,6 +160,11 @@ export interface HttpClient<
 
 const JSON_TYPE = 'application/json';
 const NO_OPTIONS: HttpRequestOptions = Object.freeze({});
+/**
+ * Attempt timeouts of requests that set their own, kept by duration: callers use a few durations
+ * (one per operation), and a timeout policy shares one timer among the calls it limits.
+ */
+const MAX_KEPT_ATTEMPT_TIMEOUTS = 64;
 
 class Client implements HttpClient {
   readonly breakers: BreakerRegistry | undefined;
@@ -174,6 +186,7 @@ class Client implements HttpClient {
   private readonly attemptSettings: AttemptSettings;
   private readonly shared: SharedPolicies;
   private readonly origins = new Map<string, OriginPolicies>();
+  private readonly attemptTimeouts = new Map<number, TimeoutPolicy>();
   private readonly jsonHeaders: Readonly<Record<string, string>>;
 
   constructor(private readonly settings: ClientSettings) {
@@ -314,7 +327,24 @@ class Client implements HttpClient {
     headers = this.withIdempotencyKey(headers, method, options.idempotencyKey);
     const maxBodyBytes = this.maxBodyBytes(options.maxBodyBytes);
     const mayRetry = this.mayRetry(method, headers, options.retry);
-    return { method, origin, path, headers, body, mayRetry, streaming, maxBodyBytes };
+    const timeout = this.attemptTimeout(options.attemptTimeoutMs);
+    return { method, origin, path, headers, body, mayRetry, streaming, maxBodyBytes, timeout };
+  }
+
+  /** The attempt timeout of a call: the client's, or the call's own `attemptTimeoutMs`. */
+  private attemptTimeout(requested: number | false | undefined): TimeoutPolicy | undefined {
+    if (requested === undefined) return this.attemptSettings.timeout;
+    if (requested === false) return undefined;
+    checkInteger('attemptTimeoutMs', requested, 1, MAX_TIMEOUT_MS);
+    let policy = this.attemptTimeouts.get(requested);
+    if (policy === undefined) {
+      const { clock, listener, name } = this.settings;
+      policy = timeout(requested, { clock, listener, name });
+      if (this.attemptTimeouts.size < MAX_KEPT_ATTEMPT_TIMEOUTS) {
+        this.attemptTimeouts.set(requested, policy);
+      }
+    }
+    return policy;
   }
 
   /** A POST or PATCH gets the call's key, or the client's automatic one, unless it has one. */

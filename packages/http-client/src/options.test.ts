@@ -271,7 +271,7 @@ describe('request options', () => {
     const options = { retry: false, timeout: 100, foo: 1 } as HttpRequestOptions;
     await expect(http.request('/x', options)).rejects.toThrow(
       new TypeError(
-        'unknown option "timeout" for request(); did you mean "timeoutMs"? expected one of method, headers, query, body, json, idempotencyKey, signal, timeoutMs, deadline, maxBodyBytes, operation, retry',
+        'unknown option "timeout" for request(); did you mean "timeoutMs"? expected one of method, headers, query, body, json, idempotencyKey, signal, timeoutMs, deadline, attemptTimeoutMs, maxBodyBytes, operation, retry',
       ),
     );
     await expect(http.stream('/x', { foo: 1 } as HttpRequestOptions)).rejects.toThrow(

@@ -162,6 +162,31 @@ describe('httpAnswerFor: try again later', () => {
     });
   });
 
+  it('answers a service with no endpoint available (@bulwark/service-client) with 503 and the time until one is back', () => {
+    // Shaped as @bulwark/service-client's NoEndpointsAvailableError, which depends on this
+    // package's neighbours and cannot be a dependency of it: recognised by brand and code.
+    const noEndpoints = (retryAfterMs: number | undefined) =>
+      Object.defineProperties(new Error('no endpoint of service inventory is available'), {
+        [Symbol.for('bulwark.error')]: { value: true },
+        code: { value: 'BULWARK_NO_ENDPOINTS' },
+        retryAfterMs: { value: retryAfterMs },
+      });
+    expect(httpAnswerFor(noEndpoints(4_200))).toEqual({
+      statusCode: 503,
+      headers: { ...PROBLEM, 'retry-after': '5' },
+      body: {
+        type: 'urn:bulwark:dependency-unavailable',
+        title: 'Dependency unavailable',
+        status: 503,
+        detail:
+          'A service this request depends on is failing, so calls to it are paused. Retry after the time in Retry-After.',
+      },
+    });
+    expect(httpAnswerFor(noEndpoints(undefined))?.headers['retry-after']).toBe(
+      String(DEFAULT_RETRY_AFTER_SECONDS),
+    );
+  });
+
   it('answers a dependency’s 429 with 503 and its delta-seconds Retry-After, direct or after retries', () => {
     const limited = statusError(429, { 'retry-after': '7' });
     for (const error of [limited, exhausted(limited, 429)]) {

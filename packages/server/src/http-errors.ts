@@ -28,6 +28,11 @@ const HttpClientCode = {
 
 /** `@bulwark/rate-limit`'s refusal, matched by value like the client's codes. */
 const RATE_LIMITED = 'BULWARK_RATE_LIMITED';
+/**
+ * `@bulwark/service-client`'s refusal when none of a service's endpoints can take a call (none
+ * known, or all ejected or behind an open circuit), matched by value too.
+ */
+const NO_ENDPOINTS = 'BULWARK_NO_ENDPOINTS';
 
 /** Each answer's problem, without a word about what failed inside: no URL, no error message. */
 const PROBLEMS = {
@@ -146,6 +151,7 @@ function answerForCode(error: object, code: unknown, depth: number): HttpAnswer 
       return answer(PROBLEMS.overloaded, retryAfterSeconds(retryAfterMsOf(error)));
     case ErrorCode.BrokenCircuit:
     case ErrorCode.IsolatedCircuit:
+    case NO_ENDPOINTS:
       return answer(PROBLEMS.dependencyUnavailable, retryAfterSeconds(retryAfterMsOf(error)));
     case ErrorCode.DeadlineExceeded:
       return answer(PROBLEMS.deadlineExceeded);
@@ -186,8 +192,9 @@ function answerForCode(error: object, code: unknown, depth: number): HttpAnswer 
 /**
  * The HTTP answer for an error Bulwark or its HTTP client raised, as an RFC 9457 problem with
  * nothing internal in it: 502 for a dependency that failed or could not be reached, 504 for an
- * exceeded deadline or timeout, 503 with Retry-After for an open circuit, a full bulkhead (or
- * shedding), a dependency's rate limit or this service's own outbound quota, 499 for a caller that went away. An error that wraps the
+ * exceeded deadline or timeout, 503 with Retry-After for an open circuit, a service with no
+ * endpoint available, a full bulkhead (or shedding), a dependency's rate limit or this service's
+ * own outbound quota, 499 for a caller that went away. An error that wraps the
  * last failure (retries exhausted) is answered for that failure. Errors are recognised by their
  * brand and code, so a second installed copy of Bulwark is recognised too. Undefined for
  * anything else, which is left to the application.

@@ -1,15 +1,16 @@
 import type { PolicyEvent, TelemetryListener } from '@bulwark/core';
 
 /**
- * The events of `@bulwark/rate-limit` and `@bulwark/chaos`, which are not (yet) in core's
- * `PolicyEvent` union. They are described here by their shape, the fields these listeners read,
- * so that this package depends on neither at run time and its published types need neither
- * installed: a limiter's or a chaos policy's own event type is assignable to these, and the
- * listeners can be given as their `listener` option. Fields a listener does not read are left
- * out; fields whose values may grow (a refusal's reason, what chaos injected) are strings.
+ * The events of `@bulwark/rate-limit`, `@bulwark/chaos` and `@bulwark/service-client`, which
+ * are not (yet) in core's `PolicyEvent` union. They are described here by their shape, the
+ * fields these listeners read, so that this package depends on none of them at run time and its
+ * published types need none installed: a limiter's, a chaos policy's or a service client's own
+ * event type is assignable to these, and the listeners can be given as their `listener` option.
+ * Fields a listener does not read are left out; fields whose values may grow (a refusal's
+ * reason, what chaos injected) are strings.
  */
 interface ForeignEventBase {
-  /** The limiter's or the chaos policy's `name` option, when set. */
+  /** The limiter's, the chaos policy's or the service client's `name` option, when set. */
   readonly name: string | undefined;
   /** The operation of the call, when it was made through a pipeline. */
   readonly operation: string | undefined;
@@ -80,8 +81,59 @@ export interface ChaosEventShape extends ForeignEventBase {
   readonly chunkDelayMs?: number;
 }
 
+/** A service client took an endpoint out of rotation (`@bulwark/service-client`'s `EndpointEjectedEvent`). */
+export interface EndpointEjectedShape extends ForeignEventBase {
+  readonly type: 'endpoint-ejected';
+  readonly policy: 'service-client';
+  /** The endpoint's URL: bounded by the service's configuration, so a label. */
+  readonly endpoint: string;
+  /** `consecutive-failures` or `success-rate`. */
+  readonly reason: string;
+  /** How many times it has been ejected, this one included. */
+  readonly ejections: number;
+  /** How long it stays out. */
+  readonly durationMs: number;
+  /** Endpoints out of rotation now, this one included. */
+  readonly ejected: number;
+  /** Endpoints the service has now. */
+  readonly endpoints: number;
+}
+
+/** An ejected endpoint's time was up: it is back, on trial traffic (`EndpointReadmittedEvent`). */
+export interface EndpointReadmittedShape extends ForeignEventBase {
+  readonly type: 'endpoint-readmitted';
+  readonly policy: 'service-client';
+  readonly endpoint: string;
+  readonly ejected: number;
+  readonly endpoints: number;
+}
+
+/** The service's endpoints changed: a refresh or a DNS answer (`EndpointsUpdatedEvent`). */
+export interface EndpointsUpdatedShape extends ForeignEventBase {
+  readonly type: 'endpoints-updated';
+  readonly policy: 'service-client';
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly endpoints: number;
+}
+
+/** Reading the endpoints failed; the last known ones stay (`EndpointsRefreshFailedEvent`). */
+export interface EndpointsRefreshFailedShape extends ForeignEventBase {
+  readonly type: 'endpoints-refresh-failed';
+  readonly policy: 'service-client';
+  readonly error: unknown;
+  readonly endpoints: number;
+}
+
+/** Any event of a `@bulwark/service-client` client's endpoints. */
+export type EndpointEventShape =
+  | EndpointEjectedShape
+  | EndpointReadmittedShape
+  | EndpointsUpdatedShape
+  | EndpointsRefreshFailedShape;
+
 /** Every event `@bulwark/telemetry`'s listeners record. */
-export type BulwarkEvent = PolicyEvent | RateLimitEventShape | ChaosEventShape;
+export type BulwarkEvent = PolicyEvent | RateLimitEventShape | ChaosEventShape | EndpointEventShape;
 
 /**
  * A telemetry listener that also takes the rate limiters' and chaos policies' events: give it

@@ -5,6 +5,7 @@ import type {
   BulwarkEvent,
   BulwarkListener,
   ChaosEventShape,
+  EndpointEventShape,
   RateLimitEventShape,
 } from './events.js';
 import { OUTCOMES, describeFailure, outcomeIndex } from './failure.js';
@@ -77,6 +78,12 @@ function eventAttributes(event: DecisionEvent): Attributes {
       break;
     case 'chaos-injected':
       chaosAttributes(event, a);
+      break;
+    case 'endpoint-ejected':
+    case 'endpoint-readmitted':
+    case 'endpoints-updated':
+    case 'endpoints-refresh-failed':
+      endpointAttributes(event, a);
       break;
     default: {
       const unhandled: never = event;
@@ -211,6 +218,31 @@ function chaosAttributes(event: ChaosEventShape, a: Attributes): void {
   if (event.status !== undefined) a[Attr.chaosStatus] = event.status;
   if (event.afterBytes !== undefined) a[Attr.chaosAfterBytes] = event.afterBytes;
   if (event.chunkDelayMs !== undefined) a[Attr.chaosChunkDelayMs] = event.chunkDelayMs;
+}
+
+/** A service client's endpoints: which one, why and for how long; counts for the others. */
+function endpointAttributes(event: EndpointEventShape, a: Attributes): void {
+  switch (event.type) {
+    case 'endpoint-ejected':
+      a[Attr.endpoint] = event.endpoint;
+      a[Attr.ejectionReason] = event.reason;
+      a[Attr.ejectionMs] = event.durationMs;
+      a[Attr.ejections] = event.ejections;
+      a[Attr.endpointsEjected] = event.ejected;
+      break;
+    case 'endpoint-readmitted':
+      a[Attr.endpoint] = event.endpoint;
+      a[Attr.endpointsEjected] = event.ejected;
+      break;
+    case 'endpoints-updated':
+      a[Attr.endpointsAdded] = event.added.length;
+      a[Attr.endpointsRemoved] = event.removed.length;
+      break;
+    case 'endpoints-refresh-failed':
+      a[Attr.errorType] = describeFailure(event.error);
+      break;
+  }
+  a[Attr.endpoints] = event.endpoints;
 }
 
 export interface OpenTelemetryListenerOptions {

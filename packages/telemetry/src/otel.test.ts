@@ -857,6 +857,83 @@ describe('openTelemetryListener: rate limiters and chaos', () => {
   });
 });
 
+describe('openTelemetryListener: a service client', () => {
+  it("records an endpoint's ejection and readmission on the active span, and the service's endpoints", () => {
+    const listener = openTelemetryListener();
+    // Reports as @bulwark/service-client does (that package cannot be a dependency of this one).
+    const common = { policy: 'service-client', name: 'inventory', operation: 'x' } as const;
+    provider.getTracer('app').startActiveSpan('s', (span) => {
+      listener({
+        ...common,
+        type: 'endpoint-ejected',
+        endpoint: 'http://10.0.0.5:8080',
+        reason: 'consecutive-failures',
+        ejections: 2,
+        durationMs: 60_000,
+        ejected: 1,
+        endpoints: 3,
+      });
+      listener({
+        ...common,
+        type: 'endpoint-readmitted',
+        endpoint: 'http://10.0.0.5:8080',
+        ejected: 0,
+        endpoints: 3,
+      });
+      listener({
+        ...common,
+        type: 'endpoints-updated',
+        added: ['http://10.0.0.7:8080'],
+        removed: [],
+        endpoints: 4,
+      });
+      listener({
+        ...common,
+        type: 'endpoints-refresh-failed',
+        error: Object.assign(new Error('queryA ESERVFAIL'), { code: 'ESERVFAIL' }),
+        endpoints: 4,
+      });
+      span.end();
+    });
+    expect(spanNamed('s')[0]!.events.map((e) => [e.name, e.attributes])).toEqual([
+      [
+        'endpoint-ejected',
+        {
+          'bulwark.policy': 'inventory',
+          'bulwark.endpoint': 'http://10.0.0.5:8080',
+          'bulwark.ejection.reason': 'consecutive-failures',
+          'bulwark.ejection.duration_ms': 60_000,
+          'bulwark.ejection.count': 2,
+          'bulwark.endpoints.ejected': 1,
+          'bulwark.endpoints': 3,
+        },
+      ],
+      [
+        'endpoint-readmitted',
+        {
+          'bulwark.policy': 'inventory',
+          'bulwark.endpoint': 'http://10.0.0.5:8080',
+          'bulwark.endpoints.ejected': 0,
+          'bulwark.endpoints': 3,
+        },
+      ],
+      [
+        'endpoints-updated',
+        {
+          'bulwark.policy': 'inventory',
+          'bulwark.endpoints.added': 1,
+          'bulwark.endpoints.removed': 0,
+          'bulwark.endpoints': 4,
+        },
+      ],
+      [
+        'endpoints-refresh-failed',
+        { 'bulwark.policy': 'inventory', 'error.type': 'ESERVFAIL', 'bulwark.endpoints': 4 },
+      ],
+    ]);
+  });
+});
+
 /**
  * A function that describes the HTTP request each attempt sent, as @bulwark/http-client's
  * does, and answers with the statuses given, one per attempt.

@@ -15,7 +15,7 @@ import { FakeClock } from '@bulwark/testing';
 import { deadline, timeout } from '@bulwark/timeout';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { ChaosEventShape } from './events.js';
+import type { ChaosEventShape, EndpointEventShape } from './events.js';
 import { prometheusListener } from './prometheus-listener.js';
 
 /** The sample lines of a scrape whose name starts with `prefix`. */
@@ -316,5 +316,85 @@ describe('prometheusListener, fed by chaos injections', () => {
       'bulwark_chaos_injections_total{policy="flaky",operation="users.get",kind="b"} 1',
       'bulwark_chaos_injections_total{policy="flaky",operation="users.get",kind="other"} 2',
     ]);
+  });
+});
+
+describe('prometheusListener, fed by a service client', () => {
+  // @bulwark/service-client's events, as it reports them. (Its own tests feed this listener from
+  // a real client: it cannot be a dependency of this package.)
+  const base = { policy: 'service-client', name: 'inventory', operation: undefined } as const;
+  const ejected = (endpoint: string, ejectedNow: number): EndpointEventShape => ({
+    ...base,
+    type: 'endpoint-ejected',
+    endpoint,
+    reason: 'consecutive-failures',
+    ejections: 1,
+    durationMs: 30_000,
+    ejected: ejectedNow,
+    endpoints: 3,
+  });
+
+  it('counts ejections by endpoint and reason, and follows the ejected and known endpoints', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry });
+    metrics(ejected('http://10.0.0.5:8080', 1));
+    metrics(ejected('http://10.0.0.6:8080', 2));
+    metrics({
+      ...base,
+      type: 'endpoint-readmitted',
+      endpoint: 'http://10.0.0.5:8080',
+      ejected: 1,
+      endpoints: 3,
+    });
+    metrics({
+      ...base,
+      type: 'endpoints-refresh-failed',
+      error: new Error('ENOTFOUND'),
+      endpoints: 3,
+    });
+    metrics({
+      ...base,
+      type: 'endpoints-updated',
+      added: ['http://10.0.0.7:8080'],
+      removed: [],
+      endpoints: 4,
+    });
+
+    expect(await lines(registry, 'bulwark_endpoint')).toEqual([
+      'bulwark_endpoint_ejections_total{service="inventory",endpoint="http://10.0.0.5:8080",reason="consecutive-failures"} 1',
+      'bulwark_endpoint_ejections_total{service="inventory",endpoint="http://10.0.0.6:8080",reason="consecutive-failures"} 1',
+      'bulwark_endpoints_ejected{service="inventory"} 1',
+      'bulwark_endpoints{service="inventory"} 4',
+      'bulwark_endpoint_refresh_failures_total{service="inventory"} 1',
+    ]);
+  });
+
+  it('reads the endpoints, the ejected ones and each one in flight at scrape time, and forgets an endpoint that went', async () => {
+    const registry = new Registry();
+    const metrics = prometheusListener({ registry });
+    let views = [
+      { endpoint: 'http://10.0.0.5:8080', state: 'active', inFlight: 3 },
+      { endpoint: 'http://10.0.0.6:8080', state: 'ejected', inFlight: 0 },
+    ];
+    const stop = metrics.observeEndpoints({ endpoints: () => views }, { name: 'inventory' });
+    expect(await lines(registry, 'bulwark_endpoint')).toEqual([
+      'bulwark_endpoints_ejected{service="inventory"} 1',
+      'bulwark_endpoints{service="inventory"} 2',
+      'bulwark_endpoint_in_flight{service="inventory",endpoint="http://10.0.0.5:8080"} 3',
+      'bulwark_endpoint_in_flight{service="inventory",endpoint="http://10.0.0.6:8080"} 0',
+    ]);
+    views = [{ endpoint: 'http://10.0.0.5:8080', state: 'active', inFlight: 1 }];
+    expect(await lines(registry, 'bulwark_endpoint_in_flight')).toEqual([
+      'bulwark_endpoint_in_flight{service="inventory",endpoint="http://10.0.0.5:8080"} 1',
+    ]);
+    stop();
+    expect(await lines(registry, 'bulwark_endpoint_in_flight')).toEqual([]);
+  });
+
+  it('refuses to observe something without endpoints()', () => {
+    const metrics = prometheusListener({ registry: new Registry() });
+    expect(() => metrics.observeEndpoints({} as never, { name: 'inventory' })).toThrow(
+      new TypeError('expected a service client (with endpoints()), got an object'),
+    );
   });
 });

@@ -260,10 +260,15 @@ describe('prometheusListener: a scripted run scraped from a real registry', () =
       'bulwark_hedge_wins_total counter',
       'bulwark_hedge_cancelled_attempts_total counter',
       'bulwark_fallbacks_total counter',
+      'bulwark_endpoint_ejections_total counter',
+      'bulwark_endpoints_ejected gauge',
+      'bulwark_endpoints gauge',
+      'bulwark_endpoint_in_flight gauge',
+      'bulwark_endpoint_refresh_failures_total counter',
       'bulwark_chaos_injections_total counter',
       'bulwark_telemetry_series_dropped_total counter',
     ]);
-    expect(text.match(/^# HELP /gm)).toHaveLength(34);
+    expect(text.match(/^# HELP /gm)).toHaveLength(39);
     // What promtool's metric lint checks: snake_case names, a HELP for each, counters ending in
     // _total and nothing else, durations in base units (seconds).
     for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {

@@ -67,6 +67,26 @@ export type ObservedBreakers =
   | { readonly state: BreakerState; readonly key?: string | undefined }
   | { views(): readonly ObservedBreakerView[] };
 
+/** One endpoint as an observed service client reports it. */
+export interface ObservedEndpointView {
+  /** The endpoint's URL: the `endpoint` label. */
+  readonly endpoint: string;
+  /** `active`, `probation` or `ejected`. */
+  readonly state: string;
+  /** Requests on the wire to it now. */
+  readonly inFlight: number;
+}
+
+/** A service client whose endpoints are read at scrape time (a `@bulwark/service-client` client fits). */
+export interface ObservedEndpoints {
+  endpoints(): readonly ObservedEndpointView[];
+}
+
+export interface ObserveEndpointsOptions {
+  /** The `service` label: the service client's `name`, to match its events. */
+  name: string;
+}
+
 export interface ObserveBulkheadOptions {
   /** The `policy` label: the bulkhead's `name` option, to match its events. */
   name: string;
@@ -93,6 +113,13 @@ export interface PrometheusListener extends BulwarkListener {
    * breaker shows as closed before its first transition. Returns a function that stops.
    */
   observeBreakers(source: ObservedBreakers, options?: ObserveBreakersOptions): () => void;
+  /**
+   * Reports a service client's `endpoints`, `endpoints_ejected` and per-endpoint
+   * `endpoint_in_flight` gauges at every scrape: an ejection ends by itself when its time is up,
+   * and no event says a request left. Returns a function that stops and removes the in-flight
+   * series.
+   */
+  observeEndpoints(source: ObservedEndpoints, options: ObserveEndpointsOptions): () => void;
 }
 
 interface MetricSet {
@@ -196,6 +223,8 @@ function createSet(
       observeBulkhead(recorder, bulkhead, options),
     observeBreakers: (source: ObservedBreakers, options?: ObserveBreakersOptions) =>
       observeBreakers(recorder, source, options),
+    observeEndpoints: (source: ObservedEndpoints, options: ObserveEndpointsOptions) =>
+      observeEndpoints(recorder, source, options),
   });
   return { metrics, listener, buckets, maxLabelValues, maxSeries };
 }
@@ -267,6 +296,56 @@ function observeBreakers(
           recorder.setBreakerState(recorder.breakerSlot(policy, source.key), source.state);
         };
   return recorder.metrics.breakerState.addCollector(collect);
+}
+
+function observeEndpoints(
+  recorder: PrometheusRecorder,
+  source: ObservedEndpoints,
+  options: ObserveEndpointsOptions,
+): () => void {
+  if (
+    typeof source !== 'object' ||
+    source === null ||
+    typeof (source as Partial<ObservedEndpoints>).endpoints !== 'function'
+  ) {
+    throw new TypeError(
+      `expected a service client (with endpoints()), got ${describeValue(source)}`,
+    );
+  }
+  checkOptionsObject('observeEndpoints', options);
+  checkString('name', options.name);
+  const { metrics } = recorder;
+  const service = recorder.policyLabel(options.name);
+  const total = metrics.endpoints.at([service]);
+  const ejected = metrics.endpointsEjected.at([service]);
+  // The endpoints seen at the last scrape, so the series of one that has gone can go too.
+  let shown = new Set<string>();
+  const collectInFlight = (): void => {
+    const now = new Set<string>();
+    for (const view of source.endpoints()) {
+      const endpoint = recorder.endpointLabel(view.endpoint);
+      // Endpoints folded into "other" share one series: it shows their sum.
+      const cell = metrics.endpointInFlight.at([service, endpoint]);
+      cell.value = now.has(endpoint) ? cell.value + view.inFlight : view.inFlight;
+      now.add(endpoint);
+    }
+    for (const endpoint of shown) {
+      if (!now.has(endpoint)) metrics.endpointInFlight.delete([service, endpoint]);
+    }
+    shown = now;
+  };
+  const stops = [
+    metrics.endpoints.addCollector(() => (total.value = source.endpoints().length)),
+    metrics.endpointsEjected.addCollector(() => {
+      ejected.value = source.endpoints().filter((view) => view.state === 'ejected').length;
+    }),
+    metrics.endpointInFlight.addCollector(collectInFlight),
+  ];
+  return () => {
+    for (const stop of stops) stop();
+    for (const endpoint of shown) metrics.endpointInFlight.delete([service, endpoint]);
+    shown = new Set();
+  };
 }
 
 function checkRegistry(value: unknown): asserts value is PrometheusRegistry {

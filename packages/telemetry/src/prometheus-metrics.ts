@@ -178,6 +178,27 @@ const FAMILIES = {
     'Failures a fallback answered for, by the failure (an HTTP status, an error code or class) and whether the fallback answered (success) or failed itself.',
     [...POLICY_OPERATION, 'reason', 'outcome'],
   ),
+  endpointEjections: counter(
+    'endpoint_ejections_total',
+    'Endpoints a service client took out of rotation (outlier ejection), by reason (consecutive-failures, success-rate).',
+    ['service', 'endpoint', 'reason'],
+  ),
+  endpointsEjected: gauge(
+    'endpoints_ejected',
+    'Endpoints of a service client out of rotation now.',
+    ['service'],
+  ),
+  endpoints: gauge('endpoints', 'Endpoints a service client knows now.', ['service']),
+  endpointInFlight: gauge(
+    'endpoint_in_flight',
+    'Requests on the wire to each endpoint of an observed service client.',
+    ['service', 'endpoint'],
+  ),
+  endpointRefreshFailures: counter(
+    'endpoint_refresh_failures_total',
+    "Failed reads of a service client's endpoints (its function, or DNS): the last known ones stay.",
+    ['service'],
+  ),
   chaosInjections: counter(
     'chaos_injections_total',
     'Faults, latency, outcomes and behaviours a chaos policy or interceptor injected, by kind: a rehearsal, not an outage.',

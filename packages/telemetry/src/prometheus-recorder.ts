@@ -5,7 +5,12 @@ import type {
   SuccessRecorder,
   SuccessTemplate,
 } from '@bulwark/core';
-import type { BulwarkEvent, ChaosEventShape, RateLimitEventShape } from './events.js';
+import type {
+  BulwarkEvent,
+  ChaosEventShape,
+  EndpointEventShape,
+  RateLimitEventShape,
+} from './events.js';
 import { OUTCOMES, outcomeIndex } from './failure.js';
 import { LabelGuard, OTHER_LABEL_VALUE } from './label-guard.js';
 import type { Cell, CounterFamily, HistogramCell } from './metric-family.js';
@@ -182,6 +187,11 @@ export class PrometheusRecorder {
         return this.rateLimit(event);
       case 'chaos-injected':
         return this.chaos(event);
+      case 'endpoint-ejected':
+      case 'endpoint-readmitted':
+      case 'endpoints-updated':
+      case 'endpoints-refresh-failed':
+        return this.endpoints(event);
       default: {
         // A new event type must be handled above: this fails to compile until it is. At run
         // time, an event from a newer package is ignored rather than thrown on.
@@ -372,6 +382,37 @@ export class PrometheusRecorder {
   private chaos(event: ChaosEventShape): void {
     const slot = this.slotOf(event);
     this.count(slot, slot.chaosInjections, event.kind, this.metrics.chaosInjections, true);
+  }
+
+  /**
+   * A service client's endpoints. These events are rare (an ejection, a DNS answer), so their
+   * series are looked up per event rather than kept in slots.
+   */
+  private endpoints(event: EndpointEventShape): void {
+    const m = this.metrics;
+    const service = this.policyGuard.admit(event.name ?? event.policy);
+    switch (event.type) {
+      case 'endpoint-ejected': {
+        const endpoint = this.originGuard.admit(event.endpoint);
+        m.endpointEjections.at([service, endpoint, this.valueGuard.admit(event.reason)]).value++;
+        m.endpointsEjected.at([service]).value = event.ejected;
+        break;
+      }
+      case 'endpoint-readmitted':
+        m.endpointsEjected.at([service]).value = event.ejected;
+        break;
+      case 'endpoints-refresh-failed':
+        m.endpointRefreshFailures.at([service]).value++;
+        break;
+      case 'endpoints-updated':
+        break;
+    }
+    m.endpoints.at([service]).value = event.endpoints;
+  }
+
+  /** The guarded `endpoint` label value of an endpoint's URL. */
+  endpointLabel(endpoint: string): string {
+    return this.originGuard.admit(endpoint);
   }
 
   /**

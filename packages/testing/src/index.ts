@@ -22,8 +22,10 @@ export {
   rawRequest,
   watchRequests,
   whenSettled,
+  type ListenAt,
   type Listening,
   type RawResponse,
   type RequestWatch,
 } from './loopback.js';
+export { startDnsServer, type DnsAnswer, type DnsQuery, type DnsServer } from './dns-server.js';
 export { freePort, startRedis, unreachableRedis, type TestRedis } from './redis-server.js';

@@ -3,7 +3,7 @@
  * and ways to wait for what a server saw instead of sleeping.
  */
 import { type RequestListener, type Server, type ServerOptions, createServer } from 'node:http';
-import { connect } from 'node:net';
+import { connect, isIPv4, isIPv6 } from 'node:net';
 
 export interface Listening {
   readonly url: string;
@@ -11,17 +11,37 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Serves `handler` on 127.0.0.1, port 0. */
+/** Where {@link listen} serves: a loopback address (127.0.0.0/8 or ::1) and a port. */
+export interface ListenAt {
+  /** Default `127.0.0.1`. Linux routes the whole of 127.0.0.0/8 to the loopback interface. */
+  readonly host?: string;
+  /** Default 0: a free port. */
+  readonly port?: number;
+}
+
+/**
+ * Serves `handler` on 127.0.0.1, port 0, or at the loopback address and port given: several
+ * servers on one port at 127.0.0.2, 127.0.0.3... stand for the replicas a DNS name resolves to.
+ */
 export async function listen(
   handler: RequestListener,
   options: ServerOptions = {},
+  at: ListenAt = {},
 ): Promise<Listening> {
+  const host = at.host ?? '127.0.0.1';
+  if (!isLoopback(host)) throw new RangeError(`expected a loopback address, got "${host}"`);
   const server = createServer(options, handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${isIPv6(host) ? `[${host}]` : host}:${port}`,
     server,
     close: () =>
       new Promise<void>((resolve) => {
@@ -29,6 +49,10 @@ export async function listen(
         server.close(() => resolve());
       }),
   };
+}
+
+function isLoopback(host: string): boolean {
+  return (isIPv4(host) && host.startsWith('127.')) || host === '::1';
 }
 
 export interface RawResponse {
