@@ -148,7 +148,7 @@ export function parseBreakerConfig(
  * Outcomes of calls that began before a transition are ignored (an `epoch` tells them apart),
  * so a slow call admitted while closed can neither re-open a half-open breaker nor pass as its trial.
  */
-export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
+export class CircuitBreaker extends BulwarkPolicy {
   /** @internal Keeps the epoch a call entered in. */
   readonly usesSlot = true;
   /** @internal Only a slow-call rule needs the time a call started. */
@@ -262,6 +262,8 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
 
   /** @internal Closed, a call enters the fused path; in any other state it runs layer by layer. */
   override fused(): FusedLayer {
+    // Returning `this` checks the protocol's shape: an `implements` clause would name, in the
+    // published types, members they leave out as internal.
     return this;
   }
 

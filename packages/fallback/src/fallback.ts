@@ -86,7 +86,7 @@ export type FallbackOptions = FallbackValueOptions | FallbackFnOptions;
  * Answers for a classified failure of the rest of the pipeline with a value, or with a function
  * run once under its own time limit. Built by {@link fallback}.
  */
-export class FallbackPolicy extends BulwarkPolicy implements FusedLayer {
+export class FallbackPolicy extends BulwarkPolicy {
   /** @internal */ readonly usesSlot = false;
   /** @internal */ readonly readsClock = false;
   readonly name: string | undefined;
@@ -129,6 +129,8 @@ export class FallbackPolicy extends BulwarkPolicy implements FusedLayer {
 
   /** @internal A fallback takes part in a pipeline's fused path: it has nothing to enter. */
   override fused(): FusedLayer {
+    // Returning `this` checks the protocol's shape: an `implements` clause would name, in the
+    // published types, members they leave out as internal.
     return this;
   }
 

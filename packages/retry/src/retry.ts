@@ -136,7 +136,7 @@ interface RetrySettings {
  * server hint or a backoff delay in between, within the attempt limit, the retry budget and the
  * context's deadline. Built by {@link retry}.
  */
-export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
+export class RetryPolicy extends BulwarkPolicy {
   /** @internal */ readonly usesSlot = false;
   /** @internal The attempt event needs the time the first attempt started. */
   readonly readsClock: boolean;
@@ -189,6 +189,8 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
 
   /** @internal A first attempt takes part in a pipeline's fused path. */
   override fused(): FusedLayer {
+    // Returning `this` checks the protocol's shape: an `implements` clause would name, in the
+    // published types, members they leave out as internal.
     return this;
   }
 

@@ -67,7 +67,7 @@ class LimitedCall extends Expirable {
 }
 
 /** The shared machinery of `timeout()` and `deadline()`: one child scope and one queue entry per call. */
-export abstract class TimeLimit extends BulwarkPolicy implements FusedLimit {
+export abstract class TimeLimit extends BulwarkPolicy {
   /** @internal Expiry times of the calls running under this limit. */
   readonly queue: TimerQueue;
   /** @internal */
@@ -88,6 +88,8 @@ export abstract class TimeLimit extends BulwarkPolicy implements FusedLimit {
 
   /** @internal A time limit takes part in a pipeline's fused path. */
   override fused(): FusedLimit {
+    // Returning `this` checks the protocol's shape: an `implements` clause would name, in the
+    // published types, members they leave out as internal.
     return this;
   }
 
