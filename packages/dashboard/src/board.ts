@@ -12,6 +12,7 @@ import {
   BulkheadEntry,
   type EndpointEntry,
   type HealthEntry,
+  LeftOut,
   type ObservedBulkheadLike,
   type ObservedRetryBudgetLike,
 } from './entities.js';
@@ -65,7 +66,7 @@ export class Board {
   private readonly endpointRows = new Map<string, Map<string, OperationRow>>();
   private other: OperationRow | undefined = undefined;
   /** Operation names refused a row (past the cap), so the note can count them. */
-  private readonly folded = new Set<string>();
+  readonly folded = new LeftOut();
   private nextRowId = 1;
   // Most events are one operation's: remember the last one found.
   private lastOperation: string | undefined = undefined;
@@ -310,11 +311,6 @@ export class Board {
     return out;
   }
 
-  /** Operation names counted under "other". */
-  get foldedOperations(): number {
-    return this.folded.size;
-  }
-
   private *allRows(): Iterable<OperationRow> {
     yield* this.rows.values();
     for (const byEndpoint of this.endpointRows.values()) yield* byEndpoint.values();
@@ -342,7 +338,7 @@ export class Board {
 
   private addRow(operation: string, endpoint: string | undefined): OperationRow {
     if (this.rowCount() >= this.settings.maxOperations) {
-      if (this.folded.size < this.settings.maxOperations) this.folded.add(operation);
+      this.folded.add(operation);
       return (this.other ??= this.makeRow(OTHER_OPERATION, undefined));
     }
     const row = this.makeRow(operation, endpoint);

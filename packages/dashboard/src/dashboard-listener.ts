@@ -500,6 +500,7 @@ class DashboardPage {
 function plain(response: ServerResponse, status: number, body: string): void {
   response.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   });

@@ -78,12 +78,33 @@ export interface EndpointEntry {
  * Caps a family of entities (breakers, checks, endpoints): past `max`, new names are counted, not
  * kept, so a flood of distinct names costs a counter.
  */
+/** How many refused names are remembered, to count each once: a fixed cost, whatever the flood. */
+export const REMEMBERED_NAMES = 1_000;
+
+/** Counts distinct names left out, remembering at most {@link REMEMBERED_NAMES} of them. */
+export class LeftOut {
+  private readonly names = new Set<string>();
+  private more = false;
+
+  add(name: string): void {
+    if (this.names.has(name)) return;
+    if (this.names.size < REMEMBERED_NAMES) this.names.add(name);
+    else this.more = true;
+  }
+
+  get size(): number {
+    return this.names.size;
+  }
+
+  /** "12", or "more than 1000" once names stopped being remembered. */
+  get text(): string {
+    return this.more ? `more than ${this.names.size}` : String(this.names.size);
+  }
+}
+
 export class Bounded<Entry> {
   readonly entries = new Map<string, Entry>();
-  /** Names refused, remembered up to the cap so each is counted once. */
-  private readonly refused = new Set<string>();
-  /** True once more names were refused than are remembered. */
-  private refusedMore = false;
+  private readonly refused = new LeftOut();
   private nextId = 1;
 
   constructor(
@@ -96,8 +117,7 @@ export class Bounded<Entry> {
     const entry = this.entries.get(key);
     if (entry !== undefined) return entry;
     if (this.entries.size >= this.max) {
-      if (this.refused.size < this.max) this.refused.add(key);
-      else if (!this.refused.has(key)) this.refusedMore = true;
+      this.refused.add(key);
       return undefined;
     }
     const made = create(`${this.prefix}${this.nextId++}`);
@@ -108,7 +128,6 @@ export class Bounded<Entry> {
   /** How many names were left out, for a note under the table; undefined when none. */
   leftOut(noun: string): string | undefined {
     if (this.refused.size === 0) return undefined;
-    const many = this.refusedMore ? `more than ${this.refused.size}` : String(this.refused.size);
-    return `${many} more ${noun} not shown: the page keeps at most ${this.max}.`;
+    return `${this.refused.text} more ${noun} not shown: the page keeps at most ${this.max}.`;
   }
 }

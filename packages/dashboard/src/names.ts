@@ -11,7 +11,7 @@ export const MAX_NAME_LENGTH = 128;
 // Control characters, and the bidirectional overrides that make text read other than it is.
 // eslint-disable-next-line no-control-regex
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i;
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]*@/gi;
 
 /** The name as the page shows it: no query, fragment or credentials, printable, bounded. */
 export function displayName(name: string): string {

@@ -134,7 +134,7 @@ function operationsTable(board: Board, seconds: number): TableView {
   const breakers = new Map<string, BreakerEntry>();
   for (const entry of board.breakers.entries.values()) breakers.set(entry.id, entry);
   const rows = board.sortedRows().map((row) => operationRow(row, seconds, breakers));
-  const folded = board.foldedOperations;
+  const folded = board.folded;
   return {
     id: 'operations',
     title: 'Downstream calls',
@@ -142,9 +142,9 @@ function operationsTable(board: Board, seconds: number): TableView {
     rows,
     empty:
       'No call reported yet. Give this listener to your pipelines and policies (their listener option).',
-    ...(folded > 0
+    ...(folded.size > 0
       ? {
-          note: `${folded} more operations counted under “other”: the page keeps at most ${board.settings.maxOperations} rows.`,
+          note: `${folded.text} more operations counted under “other”: the page keeps at most ${board.settings.maxOperations} rows.`,
         }
       : {}),
   };
@@ -200,7 +200,7 @@ function operationRow(
 function successTone(success: number): Tone {
   if (!Number.isFinite(success)) return 'idle';
   if (success >= 0.99) return 'ok';
-  return success >= 0.9 ? 'warn' : 'bad';
+  return success >= 0.95 ? 'warn' : 'bad';
 }
 
 function breakersTable(board: Board, now: number): TableView {

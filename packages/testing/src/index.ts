@@ -27,3 +27,4 @@ export {
   type RequestWatch,
 } from './loopback.js';
 export { freePort, startRedis, unreachableRedis, type TestRedis } from './redis-server.js';
+export { CHROMIUM_ARGS, CHROMIUM_PATH, startChromium, type TestBrowser } from './chromium.js';
