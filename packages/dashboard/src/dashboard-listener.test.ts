@@ -213,20 +213,15 @@ describe('dashboardListener', () => {
 
   it('counts idempotency replays and conflicts from the gate’s events', async () => {
     const { dashboard, clock } = make();
-    for (let i = 0; i < 3; i++) {
-      dashboard({
-        type: 'idempotency-decision',
-        outcome: 'replay',
-        method: 'POST',
-        error: undefined,
-      });
-    }
-    dashboard({
+    // As @bulwark/idempotency reports them (its IdempotencyDecisionEvent).
+    const replay = {
       type: 'idempotency-decision',
-      outcome: 'conflict',
+      outcome: 'replay',
       method: 'POST',
       error: undefined,
-    });
+    } as const;
+    for (let i = 0; i < 3; i++) dashboard(replay);
+    dashboard({ ...replay, outcome: 'conflict' } as const);
     await clock.advance(1_000);
     const replays = row(dashboard.snapshot(), 'server', 'idempotent replays');
     expect(text(replays, 'now')).toBe('3');

@@ -211,7 +211,12 @@ describe('mounted in an application', () => {
     const registry = new Registry();
     const app = express();
     app.use(dashboard.handle);
-    const middleware = bulwark({ shedding: { limit: 1 }, metrics: { registry } });
+    const middleware = bulwark({
+      shedding: { limit: 1 },
+      metrics: { registry },
+      // The same listener takes the idempotency gate's events.
+      idempotency: { identity: 'shared', listener: dashboard },
+    });
     cleanups.push(() => middleware.close());
     app.use(middleware);
     app.get('/work', (_req, res) => {
