@@ -21,9 +21,13 @@ export type {
   BulwarkEvent,
   BulwarkListener,
   ChaosEventShape,
+  HealthCheckEventShape,
+  HealthEventShape,
+  HealthReportEventShape,
   RateLimitEventShape,
   RateLimitGrantedShape,
   RateLimitQueuedShape,
   RateLimitRejectedShape,
   RateLimitStoreErrorShape,
+  ShutdownEventShape,
 } from './events.js';
