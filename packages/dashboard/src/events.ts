@@ -1,27 +1,12 @@
 import type { BulwarkEvent, BulwarkListener } from '@bulwark/telemetry';
 
 /**
- * Events of packages outside core's `PolicyEvent` union that the dashboard shows, described by
- * their shape (the fields it reads) so the listener can be given to `healthRegistry()`,
+ * Events of packages outside `@bulwark/telemetry`'s `BulwarkEvent` union that the dashboard
+ * shows, described by their shape (the fields it reads) so the listener can be given to
  * `@bulwark/idempotency` and the server adapters' `idempotency.listener` without this package
- * depending on them. Their own event types are assignable to these.
+ * depending on them. Their own event types are assignable to these. (Health checks' events are
+ * in `BulwarkEvent`: the Prometheus listener records them too.)
  */
-
-/** One run of one health check ended (`@bulwark/health`'s `HealthCheckEvent`). */
-export interface HealthCheckShape {
-  readonly type: 'health-check';
-  /** The check's registered name. */
-  readonly name: string;
-  /** `pass`, `warn` or `fail`. */
-  readonly status: string;
-  readonly durationMs: number;
-  readonly timedOut: boolean;
-}
-
-/** The health registry's other events, which the page does not show. */
-export interface HealthOtherShape {
-  readonly type: 'health-report' | 'shutdown';
-}
 
 /** What `@bulwark/idempotency` decided for a request, or did with its claim afterwards. */
 export interface IdempotencyShape {
@@ -44,12 +29,11 @@ export interface EndpointEjectionShape {
 }
 
 /** Every event the dashboard listener takes. */
-export type DashboardEvent =
-  BulwarkEvent | HealthCheckShape | HealthOtherShape | IdempotencyShape | EndpointEjectionShape;
+export type DashboardEvent = BulwarkEvent | IdempotencyShape | EndpointEjectionShape;
 
 /**
- * A telemetry listener that takes, besides Bulwark's policy, rate-limit and chaos events, the
- * health checks' and the idempotency gate's.
+ * A telemetry listener that takes, besides Bulwark's policy, rate-limit, chaos and health events,
+ * the idempotency gate's and the endpoints' ejections.
  */
 export interface DashboardEventListener extends BulwarkListener {
   (event: DashboardEvent): void;

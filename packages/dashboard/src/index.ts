@@ -26,8 +26,6 @@ export type {
   DashboardEvent,
   DashboardEventListener,
   EndpointEjectionShape,
-  HealthCheckShape,
-  HealthOtherShape,
   IdempotencyShape,
 } from './events.js';
 export type { MetricsRegistryLike } from './server-source.js';
