@@ -36,12 +36,15 @@ export interface TestBrowser {
 }
 
 /** Starts Chromium with a fresh profile (its own `--user-data-dir`, removed on close). */
-export async function startChromium(): Promise<TestBrowser> {
+export async function startChromium(
+  options: { executablePath?: string } = {},
+): Promise<TestBrowser> {
+  const executablePath = options.executablePath ?? CHROMIUM_PATH;
   try {
-    accessSync(CHROMIUM_PATH, constants.X_OK);
+    accessSync(executablePath, constants.X_OK);
   } catch {
     throw new Error(
-      `cannot start ${CHROMIUM_PATH}: not found. Run the tests from the repository root ` +
+      `cannot start ${executablePath}: not found. Run the tests from the repository root ` +
         '(npm test), or run node scripts/test-services.mjs, which installs it',
     );
   }
@@ -49,7 +52,7 @@ export async function startChromium(): Promise<TestBrowser> {
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM_PATH,
+      executablePath,
       headless: true,
       args: [...CHROMIUM_ARGS],
       viewport: { width: 1400, height: 900 },
