@@ -1,7 +1,7 @@
 // Bulwark's core policies around a deliberately flaky server on 127.0.0.1. Each scene prints
 // what the policies did; the whole demo takes about three seconds and exits by itself. The
 // policies report to @bulwark/dashboard's listener, whose page is live while the demo runs (pass
-// --hold to keep it open until Ctrl+C).
+// --hold, or set DEMO_HOLD=1, to keep it open until Ctrl+C).
 import { createServer } from 'node:http';
 import { isBulkheadRejectedError, isBrokenCircuitError, pipeline } from '@bulwark/core';
 import { bulkhead } from '@bulwark/bulkhead';
@@ -123,7 +123,7 @@ log(
   `${served} served (4 running + 4 queued), ${shed} rejected at once with BulkheadRejectedError`,
 );
 
-if (process.argv.includes('--hold')) {
+if (process.argv.includes('--hold') || process.env.DEMO_HOLD === '1') {
   console.log('\nthe dashboard stays up: Ctrl+C to stop');
   // Reads as the page left it; a breaker's "next trial" counts down.
   await new Promise((resolve) => process.once('SIGINT', resolve));
