@@ -239,6 +239,8 @@ describe('the page in a real browser', () => {
       await fetch(`${service.url}/readyz`);
       await shows(page, cell(page, 'operations', 'inventory.get', 'calls'), '19', 4_000);
       await mkdir(join(SCREENSHOT, '..'), { recursive: true });
+      // Wide enough for the downstream table's every column, which scrolls in a narrower window.
+      await page.setViewportSize({ width: 1600, height: 900 });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
     } finally {
       await page.close();
