@@ -79,4 +79,11 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: { globals: nodeGlobals },
   },
+  // The dashboard's page script runs in the browser, with uPlot loaded before it.
+  {
+    files: ['packages/dashboard/assets/**/*.js'],
+    languageOptions: {
+      globals: { document: 'readonly', EventSource: 'readonly', uPlot: 'readonly' },
+    },
+  },
 );

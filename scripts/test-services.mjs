@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The programs the tests start for real (a redis-server per run, and whatever a package adds to
-// SERVICES), provided by the project itself: found on PATH or at the path its environment variable
-// names, otherwise installed from Debian's packages when this process may do so (root, apt-get),
-// otherwise a clear message and a non-zero exit. Never a silent skip: a test that needs Redis and
-// finds none must fail, not pass by not running. (By hand, as root: apt-get install redis-server.)
+// The programs the tests start for real (a redis-server per run, a headless chromium, promtool,
+// and whatever a package adds to SERVICES), provided by the project itself: found on PATH or at
+// the path its environment variable names, otherwise installed from Debian's packages when this
+// process may do so (root, apt-get), otherwise a clear message and a non-zero exit. Never a
+// silent skip: a test that needs Redis and finds none must fail, not pass by not running. (By
+// hand, as root: apt-get install redis-server chromium prometheus.)
 //
 // It runs as vitest's global setup, so `npm test`, `npx vitest run` and `.ci/run` all get it, and
 // by hand: `node scripts/test-services.mjs` (add `--check` to report without installing).
@@ -19,6 +20,18 @@ export const SERVICES = [
     env: 'REDIS_SERVER',
     debianPackage: 'redis-server',
     neededBy: 'the Redis stores of @bulwark/cache, @bulwark/idempotency and @bulwark/health',
+  },
+  {
+    binary: 'chromium',
+    env: 'CHROMIUM',
+    debianPackage: 'chromium',
+    neededBy: "@bulwark/dashboard's page, loaded in a real headless browser",
+  },
+  {
+    binary: 'promtool',
+    env: 'PROMTOOL',
+    debianPackage: 'prometheus',
+    neededBy: 'the Prometheus alerting and recording rules of docs/grafana, tested with promtool',
   },
 ];
 

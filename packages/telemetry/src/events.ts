@@ -133,7 +133,41 @@ export type EndpointEventShape =
   | EndpointsRefreshFailedShape;
 
 /** Every event `@bulwark/telemetry`'s listeners record. */
-export type BulwarkEvent = PolicyEvent | RateLimitEventShape | ChaosEventShape | EndpointEventShape;
+/**
+ * One run of one health check ended (`@bulwark/health`'s `HealthCheckEvent`): give the listener
+ * to `healthRegistry({ listener })`.
+ */
+export interface HealthCheckEventShape {
+  readonly type: 'health-check';
+  /** The check's registered name. */
+  readonly name: string;
+  /** `pass`, `warn` or `fail`. */
+  readonly status: string;
+  readonly durationMs: number;
+  /** True when the check did not answer within its timeout. */
+  readonly timedOut: boolean;
+}
+
+/** A health view was computed for a probe (`HealthReportEvent`). */
+export interface HealthReportEventShape {
+  readonly type: 'health-report';
+  /** `liveness`, `readiness` or `startup`. */
+  readonly kind: string;
+  /** `pass`, `warn` or `fail`. */
+  readonly status: string;
+}
+
+/** A step of a graceful shutdown (`ShutdownEvent`): taken, not recorded. */
+export interface ShutdownEventShape {
+  readonly type: 'shutdown';
+}
+
+/** Any event of a `@bulwark/health` registry or graceful shutdown. */
+export type HealthEventShape = HealthCheckEventShape | HealthReportEventShape | ShutdownEventShape;
+
+/** Every event `@bulwark/telemetry`'s listeners record. */
+export type BulwarkEvent =
+  PolicyEvent | RateLimitEventShape | ChaosEventShape | EndpointEventShape | HealthEventShape;
 
 /**
  * A telemetry listener that also takes the rate limiters' and chaos policies' events: give it

@@ -29,9 +29,13 @@ export type {
   EndpointReadmittedShape,
   EndpointsRefreshFailedShape,
   EndpointsUpdatedShape,
+  HealthCheckEventShape,
+  HealthEventShape,
+  HealthReportEventShape,
   RateLimitEventShape,
   RateLimitGrantedShape,
   RateLimitQueuedShape,
   RateLimitRejectedShape,
   RateLimitStoreErrorShape,
+  ShutdownEventShape,
 } from './events.js';

@@ -14,7 +14,10 @@ import { Attr, OPERATION_KEY, type OperationState, endSpan, otelNow } from './op
 import { type OpenTelemetryApi, openTelemetryApi } from './peers.js';
 
 /** The events recorded as span events: every one but a call and a breaker's creation. */
-type DecisionEvent = Exclude<BulwarkEvent, { type: 'call' | 'breaker-created' }>;
+type DecisionEvent = Exclude<
+  BulwarkEvent,
+  { type: 'call' | 'breaker-created' | 'health-check' | 'health-report' | 'shutdown' }
+>;
 type Of<Type extends PolicyEvent['type']> = Extract<PolicyEvent, { type: Type }>;
 
 /** The attributes of a decision recorded as a span event: the policy's, then its family's. */
@@ -264,6 +267,9 @@ class OpenTelemetryRecorder {
     // decision about the call in progress, and a permit granted at once is no decision either.
     if (event.type === 'call' || event.type === 'breaker-created') return;
     if (event.type === 'rate-limit-granted' && event.waitedMs === 0) return;
+    // Health checks run for probes, outside any call: metrics, not span events.
+    if (event.type === 'health-check' || event.type === 'health-report') return;
+    if (event.type === 'shutdown') return;
     const active = this.api.context.active();
     const state = active.getValue(OPERATION_KEY) as OperationState | undefined;
     const span = this.api.trace.getSpan(active);

@@ -266,9 +266,11 @@ describe('prometheusListener: a scripted run scraped from a real registry', () =
       'bulwark_endpoint_in_flight gauge',
       'bulwark_endpoint_refresh_failures_total counter',
       'bulwark_chaos_injections_total counter',
+      'bulwark_health_check_status gauge',
+      'bulwark_health_status gauge',
       'bulwark_telemetry_series_dropped_total counter',
     ]);
-    expect(text.match(/^# HELP /gm)).toHaveLength(39);
+    expect(text.match(/^# HELP /gm)).toHaveLength(41);
     // What promtool's metric lint checks: snake_case names, a HELP for each, counters ending in
     // _total and nothing else, durations in base units (seconds).
     for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {

@@ -204,6 +204,16 @@ const FAMILIES = {
     'Faults, latency, outcomes and behaviours a chaos policy or interceptor injected, by kind: a rehearsal, not an outage.',
     [...POLICY_OPERATION, 'kind'],
   ),
+  healthCheckStatus: gauge(
+    'health_check_status',
+    'The status of each health check at its last run: 1 for the current status (pass, warn, fail), 0 for the others.',
+    ['check', 'status'],
+  ),
+  healthStatus: gauge(
+    'health_status',
+    'The status of each health view (liveness, readiness, startup) at its last probe: 1 for the current status, 0 for the others.',
+    ['view', 'status'],
+  ),
 } as const satisfies Record<string, FamilySpec>;
 
 /** The family class a spec builds. */

@@ -9,6 +9,7 @@ import type {
   BulwarkEvent,
   ChaosEventShape,
   EndpointEventShape,
+  HealthEventShape,
   RateLimitEventShape,
 } from './events.js';
 import { OUTCOMES, outcomeIndex } from './failure.js';
@@ -18,6 +19,8 @@ import type { PrometheusMetrics } from './prometheus-metrics.js';
 import { SeriesCache } from './series-cache.js';
 
 export const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
+/** `application/health+json`'s statuses, one gauge series each; anything else counts as fail. */
+const HEALTH_STATUSES = ['pass', 'warn', 'fail'] as const;
 const DELAY_SOURCES = ['backoff', 'server-hint'] as const;
 const HEDGE_TRIGGERS = ['delay', 'failure'] as const;
 const FALLBACK_OUTCOMES = ['success', 'failure'] as const;
@@ -102,6 +105,8 @@ export class PrometheusRecorder {
   private readonly policySlots: SeriesCache<PolicySlot>;
   private readonly breakerSlots: SeriesCache<BreakerSlot>;
   private readonly limitCells = new Map<string, Cell>();
+  /** Per check name, then per view: the three status cells. */
+  private readonly healthCells = new Map<string, readonly Cell[]>();
 
   constructor(
     readonly metrics: PrometheusMetrics,
@@ -192,6 +197,10 @@ export class PrometheusRecorder {
       case 'endpoints-updated':
       case 'endpoints-refresh-failed':
         return this.endpoints(event);
+      case 'health-check':
+      case 'health-report':
+      case 'shutdown':
+        return this.health(event);
       default: {
         // A new event type must be handled above: this fails to compile until it is. At run
         // time, an event from a newer package is ignored rather than thrown on.
@@ -382,6 +391,25 @@ export class PrometheusRecorder {
   private chaos(event: ChaosEventShape): void {
     const slot = this.slotOf(event);
     this.count(slot, slot.chaosInjections, event.kind, this.metrics.chaosInjections, true);
+  }
+
+  /** A check's or a view's status gauges: 1 for its status at the last run, 0 for the others. */
+  private health(event: HealthEventShape): void {
+    if (event.type === 'shutdown') return;
+    const byCheck = event.type === 'health-check';
+    // Check names are the application's own, capped like any name; views are three.
+    const subject = byCheck ? this.valueGuard.admit(event.name) : event.kind;
+    const key = `${byCheck ? 'c' : 'v'}\u0000${subject}`;
+    let cells = this.healthCells.get(key);
+    if (cells === undefined) {
+      const family = byCheck ? this.metrics.healthCheckStatus : this.metrics.healthStatus;
+      cells = HEALTH_STATUSES.map((s) => family.at([subject, s]));
+      this.healthCells.set(key, cells);
+    }
+    const status = (HEALTH_STATUSES as readonly string[]).includes(event.status)
+      ? event.status
+      : 'fail';
+    HEALTH_STATUSES.forEach((s, i) => (cells[i]!.value = s === status ? 1 : 0));
   }
 
   /**

@@ -29,3 +29,4 @@ export {
 } from './loopback.js';
 export { startDnsServer, type DnsAnswer, type DnsQuery, type DnsServer } from './dns-server.js';
 export { freePort, startRedis, unreachableRedis, type TestRedis } from './redis-server.js';
+export { CHROMIUM_ARGS, CHROMIUM_PATH, startChromium, type TestBrowser } from './chromium.js';
