@@ -27,3 +27,4 @@ export {
   type RequestWatch,
 } from './loopback.js';
 export { freePort, startRedis, unreachableRedis, type TestRedis } from './redis-server.js';
+export { postgresProgram, startPostgres, type TestPostgres } from './postgres-server.js';
