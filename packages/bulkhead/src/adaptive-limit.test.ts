@@ -62,6 +62,24 @@ describe('adaptiveLimit', () => {
     );
   });
 
+  it.each([
+    [
+      'aimd',
+      { algorithm: 'aimd', backofRatio: 0.8 },
+      'unknown option "backofRatio" for adaptiveLimit(); did you mean "backoffRatio"? expected one of algorithm, initial, min, max, isDrop, latencyThresholdMs, backoffRatio',
+    ],
+    [
+      'gradient2',
+      { algorithm: 'gradient2', tolerence: 2 },
+      'unknown option "tolerence" for adaptiveLimit(); did you mean "tolerance"? expected one of algorithm, initial, min, max, isDrop, smoothing, queueSize, longWindow, shortWindow, tolerance',
+    ],
+  ])(
+    'rejects a misspelt %s option, suggesting the name it misspells',
+    (_algorithm, options, message) => {
+      expect(fails(options)).toThrow(new TypeError(message));
+    },
+  );
+
   it('rejects bounds out of range', () => {
     expect(fails({ algorithm: 'aimd', min: 0 })).toThrow(
       new RangeError('expected min to be an integer >= 1, got 0'),

@@ -3,8 +3,10 @@ import {
   checkFunction,
   checkInteger,
   checkNumber,
+  checkKnownOptions,
   checkOneOf,
   checkOptionsObject,
+  optionNames,
 } from '@bulwark/core/internal';
 import { AimdLimit } from './aimd.js';
 import { Gradient2Limit } from './gradient2.js';
@@ -29,6 +31,31 @@ const ALGORITHMS: readonly AdaptiveAlgorithm[] = ['aimd', 'gradient2'];
 const OWN_OPTIONS: Record<AdaptiveAlgorithm, readonly string[]> = {
   aimd: ['latencyThresholdMs', 'backoffRatio'],
   gradient2: ['smoothing', 'queueSize', 'longWindow', 'shortWindow', 'tolerance'],
+};
+
+/** Every option each algorithm takes, for the unknown-option check. */
+const OPTION_NAMES: Record<AdaptiveAlgorithm, readonly string[]> = {
+  aimd: optionNames<AimdLimitOptions>({
+    algorithm: true,
+    initial: true,
+    min: true,
+    max: true,
+    isDrop: true,
+    latencyThresholdMs: true,
+    backoffRatio: true,
+  }),
+  gradient2: optionNames<Gradient2LimitOptions>({
+    algorithm: true,
+    initial: true,
+    min: true,
+    max: true,
+    isDrop: true,
+    smoothing: true,
+    queueSize: true,
+    longWindow: true,
+    shortWindow: true,
+    tolerance: true,
+  }),
 };
 
 /** Arguments of {@link AdaptiveLimitCommonOptions.isDrop}. */
@@ -137,6 +164,7 @@ export function adaptiveLimit(options: AdaptiveLimitOptions): AdaptiveLimit {
       }
     }
   }
+  checkKnownOptions('adaptiveLimit', options, OPTION_NAMES[algorithm]);
 
   const min = options.min ?? DEFAULT_MIN_LIMIT;
   checkInteger('min', min, 1, Infinity);

@@ -21,6 +21,7 @@ import {
   checkString,
   describeValue,
   emit,
+  optionNames,
 } from '@bulwark/core/internal';
 import { type AdaptiveLimit, AdaptiveLimitConfig } from './adaptive-limit.js';
 import type { LimitAlgorithm } from './limit-algorithm.js';
@@ -59,6 +60,16 @@ export interface BulkheadOptions {
   clock?: Clock;
 }
 
+const OPTION_NAMES = optionNames<BulkheadOptions>({
+  limit: true,
+  queue: true,
+  queueTimeoutMs: true,
+  retryAfterMs: true,
+  name: true,
+  listener: true,
+  clock: true,
+});
+
 /** A concurrency-limiting policy. */
 export interface Bulkhead extends Policy {
   /** Calls running now. */
@@ -69,6 +80,18 @@ export interface Bulkhead extends Policy {
   readonly limit: number;
   /** How many calls may wait. */
   readonly queueLimit: number;
+}
+
+/** What bulkhead() works out from its options. */
+interface BulkheadSettings {
+  readonly limit: number | AdaptiveLimitConfig;
+  readonly queueLimit: number;
+  /** Infinity for no queue timeout. */
+  readonly queueTimeoutMs: number;
+  readonly retryAfterMs: number | undefined;
+  readonly name: string | undefined;
+  readonly listener: TelemetryListener | undefined;
+  readonly clock: Clock;
 }
 
 class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner, FusedLayer {
@@ -82,17 +105,20 @@ class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner, Fus
   private readonly adaptive: AdaptiveLimitConfig | undefined;
   private draining = false;
   private meanDurationMs: number | undefined = undefined;
+  readonly queueLimit: number;
+  private readonly queueTimeoutMs: number;
+  private readonly retryAfterMs: number | undefined;
+  private readonly name: string | undefined;
+  private readonly listener: TelemetryListener | undefined;
 
-  constructor(
-    limit: number | AdaptiveLimitConfig,
-    readonly queueLimit: number,
-    private readonly queueTimeoutMs: number,
-    private readonly retryAfterMs: number | undefined,
-    private readonly name: string | undefined,
-    private readonly listener: TelemetryListener | undefined,
-    clock: Clock,
-  ) {
+  constructor(settings: BulkheadSettings) {
+    const { limit, queueTimeoutMs, clock } = settings;
     super(clock);
+    this.queueLimit = settings.queueLimit;
+    this.queueTimeoutMs = queueTimeoutMs;
+    this.retryAfterMs = settings.retryAfterMs;
+    this.name = settings.name;
+    this.listener = settings.listener;
     if (typeof limit === 'number') {
       this.limit_ = limit;
     } else {
@@ -159,8 +185,8 @@ class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner, Fus
   }
 
   /**
-   * The hot path: no clock, and no closure or async frame per call. An async function costs
-   * about 450 bytes a call in V8; a `.then` with handlers bound once costs a quarter of that.
+   * The hot path: no clock, and no closure or async frame per call: a `.then` with handlers
+   * bound once costs a fraction of an async function ("Design figures" in benchmarks/RESULTS.md).
    */
   private runFixed(context: Context, next: Next): Promise<unknown> {
     this.active_++;
@@ -338,15 +364,7 @@ class BulkheadPolicy extends BulwarkPolicy implements Bulkhead, WaiterOwner, Fus
  */
 export function bulkhead(options: BulkheadOptions): Bulkhead {
   checkOptionsObject('bulkhead', options);
-  checkKnownOptions('bulkhead', options, [
-    'limit',
-    'queue',
-    'queueTimeoutMs',
-    'retryAfterMs',
-    'name',
-    'listener',
-    'clock',
-  ]);
+  checkKnownOptions('bulkhead', options, OPTION_NAMES);
   if (options.clock !== undefined) checkClock(options.clock);
   const { limit } = options;
   if (!(limit instanceof AdaptiveLimitConfig)) {
@@ -373,13 +391,13 @@ export function bulkhead(options: BulkheadOptions): Bulkhead {
   }
   if (options.name !== undefined) checkString('name', options.name);
   if (options.listener !== undefined) checkFunction('listener', options.listener);
-  return new BulkheadPolicy(
+  return new BulkheadPolicy({
     limit,
-    queue,
+    queueLimit: queue,
     queueTimeoutMs,
-    options.retryAfterMs,
-    options.name,
-    options.listener,
-    options.clock ?? systemClock,
-  );
+    retryAfterMs: options.retryAfterMs,
+    name: options.name,
+    listener: options.listener,
+    clock: options.clock ?? systemClock,
+  });
 }

@@ -1,5 +1,10 @@
-import { checkInteger, checkNumber } from '@bulwark/core/internal';
-import { checkObject } from './validate.js';
+import {
+  checkInteger,
+  checkKnownOptions,
+  checkNumber,
+  checkObject,
+  optionNames,
+} from '@bulwark/core/internal';
 
 export const DEFAULT_BACKOFF_FACTOR = 2;
 export const DEFAULT_BACKOFF_MAX_MS = 300_000;
@@ -16,17 +21,22 @@ export interface BreakBackoffOptions {
   maxMs?: number;
 }
 
+const OPTION_NAMES = optionNames<BreakBackoffOptions>({ factor: true, maxMs: true });
+
 export interface BreakBackoff {
   readonly factor: number;
   readonly maxMs: number;
 }
 
+/** Checks `breakBackoff` as `factory` (whose option it is, for messages) was given it. */
 export function parseBreakBackoff(
   options: BreakBackoffOptions | undefined,
   breakDurationMs: number,
+  factory: string,
 ): BreakBackoff | undefined {
   if (options === undefined) return undefined;
   checkObject('breakBackoff', options);
+  checkKnownOptions(factory, options, OPTION_NAMES, 'breakBackoff');
   const {
     factor = DEFAULT_BACKOFF_FACTOR,
     maxMs = Math.max(DEFAULT_BACKOFF_MAX_MS, breakDurationMs),

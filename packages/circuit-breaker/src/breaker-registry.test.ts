@@ -289,6 +289,16 @@ describe('breakerRegistry()', () => {
     );
   });
 
+  it("rejects a misspelt option nested in its breakers' options, per key too", () => {
+    const message =
+      'unknown option "breakBackoff.max" for breaker(); did you mean "maxMs"? expected one of factor, maxMs';
+    expect(() => breakerRegistry({ breaker: { breakBackoff: { max: 1 } as never } })).toThrow(
+      new TypeError(message),
+    );
+    const perKey = breakerRegistry({ breaker: () => ({ breakBackoff: { max: 1 } as never }) });
+    expect(() => perKey.get('a')).toThrow(new TypeError(message));
+  });
+
   it('rejects bad options and keys with exact messages', () => {
     expect(() => breakerRegistry({ maxKeys: 0 })).toThrow(
       new RangeError('expected maxKeys to be an integer >= 1, got 0'),

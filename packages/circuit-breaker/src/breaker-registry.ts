@@ -38,6 +38,11 @@ export interface BreakerRegistryOptions {
   restore?: readonly BreakerSnapshot[];
 }
 
+/** The registry's `breaker` options, which hold a breaker's behaviour and nothing else. */
+function parseOwnOptions(options: RegistryBreakerOptions): BreakerConfig {
+  return parseBreakerConfig(options, { factory: 'breaker', onlyBehaviourOptions: true });
+}
+
 /**
  * One circuit breaker per key (a downstream origin, an endpoint), created on first use, so
  * one dead endpoint does not cut off the others. Memory is bounded by `maxKeys`.
@@ -67,8 +72,7 @@ export class BreakerRegistry {
     private readonly clock: Clock,
   ) {
     // Shared options are checked once, up front; a function's are checked per key.
-    this.config =
-      typeof options === 'function' ? undefined : parseBreakerConfig(options ?? {}, 'breaker');
+    this.config = typeof options === 'function' ? undefined : parseOwnOptions(options ?? {});
   }
 
   /** How many keys the registry holds. */
@@ -80,7 +84,8 @@ export class BreakerRegistry {
   get(key: string): CircuitBreaker {
     const found = this.breakers.get(key);
     if (found === undefined) return this.create(key);
-    // The same key twice in a row (the common case) skips the Map reordering.
+    // The same key twice in a row (a client calling one origin) skips the Map reordering, which
+    // leaves a deleted entry behind each time ("Design figures" in benchmarks/RESULTS.md).
     if (key !== this.lastKey) {
       this.breakers.delete(key);
       this.breakers.set(key, found);
@@ -146,10 +151,7 @@ export class BreakerRegistry {
     const options = this.options;
     const config =
       this.config ??
-      parseBreakerConfig(
-        (options as (args: { key: string }) => RegistryBreakerOptions)({ key }),
-        'breaker',
-      );
+      parseOwnOptions((options as (args: { key: string }) => RegistryBreakerOptions)({ key }));
     const breaker = new CircuitBreaker(config, key, this.clock, this.listener);
     if (this.allIsolated || this.evictedIsolated.delete(key)) breaker.isolate();
     this.breakers.set(key, breaker);

@@ -729,6 +729,21 @@ describe('circuitBreaker() options', () => {
     ],
   ];
 
+  it.each<[string, CircuitBreakerOptions, string]>([
+    [
+      'breakBackoff',
+      { breakBackoff: { factr: 2 } as never },
+      'unknown option "breakBackoff.factr" for circuitBreaker(); did you mean "factor"? expected one of factor, maxMs',
+    ],
+    [
+      'classify',
+      { classify: { results: () => true } as never },
+      'unknown option "classify.results" for circuitBreaker(); did you mean "result"? expected one of error, result',
+    ],
+  ])('rejects a misspelt option in %s, naming where it sits', (_where, options, message) => {
+    expect(() => circuitBreaker(options)).toThrow(new TypeError(message));
+  });
+
   it.each(cases)('rejects %s with the exact message', (_label, options, error) => {
     expect(() => circuitBreaker(options)).toThrow(error);
   });

@@ -19,6 +19,7 @@ import {
   checkString,
   describeValue,
   emit,
+  optionNames,
   type Frame,
   type FusedLayer,
   type Next,
@@ -37,8 +38,17 @@ import { type BreakerCounter, type BreakerStrategy, isBreakerStrategy } from './
 
 export const DEFAULT_BREAK_DURATION_MS = 30_000;
 export const DEFAULT_HALF_OPEN_TRIALS = 1;
+/** Opens after five failures in a row: built once, shared by every breaker left to the default. */
+const DEFAULT_STRATEGY = consecutive();
 /** Keys name downstreams (an origin, an endpoint): longer ones are a bug, not a key. */
 export const MAX_KEY_LENGTH = 1024;
+
+// States as small integers: the hot path compares numbers, events and views get the names.
+const CLOSED = 0;
+const OPEN = 1;
+const HALF_OPEN = 2;
+const ISOLATED = 3;
+const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 
 export interface CircuitBreakerOptions {
   /** When the breaker opens. Default: `consecutive({ threshold: 5 })`. */
@@ -75,10 +85,36 @@ export interface BreakerConfig {
   readonly name: string | undefined;
 }
 
-export function parseBreakerConfig(options: CircuitBreakerOptions, factory: string): BreakerConfig {
+/** The options that say how a breaker behaves, not whose it is: all a registry's `breaker` takes. */
+type BehaviourOptions = Omit<CircuitBreakerOptions, 'key' | 'listener' | 'clock' | 'restore'>;
+
+/** The names of {@link BehaviourOptions}. */
+export const BREAKER_OPTION_NAMES = optionNames<BehaviourOptions>({
+  strategy: true,
+  breakDurationMs: true,
+  breakBackoff: true,
+  halfOpenTrials: true,
+  classify: true,
+  name: true,
+});
+
+/** How {@link parseBreakerConfig} reads an options object. */
+export interface ParseBreakerConfigArgs {
+  /** The factory named in messages: `circuitBreaker`, or `breaker` for a registry's option. */
+  readonly factory: string;
+  /**
+   * Whether the object holds nothing but {@link BREAKER_OPTION_NAMES} (a registry's `breaker`
+   * option), so any other name is refused here. circuitBreaker() checks its wider set itself.
+   */
+  readonly onlyBehaviourOptions: boolean;
+}
+
+export function parseBreakerConfig(
+  options: CircuitBreakerOptions,
+  { factory, onlyBehaviourOptions }: ParseBreakerConfigArgs,
+): BreakerConfig {
   checkOptionsObject(factory, options);
-  // circuitBreaker() checks its own wider set; a registry's per-key options are only these.
-  if (factory === 'breaker') checkKnownOptions(factory, options, BREAKER_OPTION_NAMES);
+  if (onlyBehaviourOptions) checkKnownOptions(factory, options, BREAKER_OPTION_NAMES);
   const {
     strategy = DEFAULT_STRATEGY,
     breakDurationMs = DEFAULT_BREAK_DURATION_MS,
@@ -96,30 +132,12 @@ export function parseBreakerConfig(options: CircuitBreakerOptions, factory: stri
   return {
     strategy,
     breakMs: breakDurationMs,
-    backoff: parseBreakBackoff(options.breakBackoff, breakDurationMs),
+    backoff: parseBreakBackoff(options.breakBackoff, breakDurationMs, factory),
     trials: halfOpenTrials,
-    classify: parseClassify(options.classify),
+    classify: parseClassify(options.classify, factory),
     name,
   };
 }
-
-const DEFAULT_STRATEGY = consecutive();
-/** The options a breaker's behaviour is built from, shared with breakerRegistry's `breaker`. */
-export const BREAKER_OPTION_NAMES: readonly string[] = [
-  'strategy',
-  'breakDurationMs',
-  'breakBackoff',
-  'halfOpenTrials',
-  'classify',
-  'name',
-];
-
-// States as small integers: the hot path compares numbers, events and views get the names.
-const CLOSED = 0;
-const OPEN = 1;
-const HALF_OPEN = 2;
-const ISOLATED = 3;
-const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 
 /**
  * A circuit breaker. Closed, it runs calls and feeds their outcomes to its strategy; open, it
@@ -135,7 +153,8 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   readonly usesSlot = true;
   /** @internal Only a slow-call rule needs the time a call started. */
   readonly readsClock: boolean;
-  private code = CLOSED;
+  /** The state as an index into STATES: CLOSED, OPEN, HALF_OPEN or ISOLATED. */
+  private stateIndex = CLOSED;
   private epoch = 0;
   /** When open: when trials may start, on the monotonic clock. */
   private openUntil = 0;
@@ -176,12 +195,14 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
 
   /** The state a call arriving now would meet (see {@link BreakerView.state}). */
   get state(): BreakerState {
-    if (this.code === OPEN && this.clock.now() >= this.openUntil) return 'half-open';
-    return STATES[this.code]!;
+    if (this.stateIndex === OPEN && this.clock.now() >= this.openUntil) return 'half-open';
+    return STATES[this.stateIndex]!;
   }
 
   protected run(context: Context, next: Next): Promise<unknown> {
-    return this.code === CLOSED ? this.runClosed(context, next) : this.runGuarded(context, next);
+    return this.stateIndex === CLOSED
+      ? this.runClosed(context, next)
+      : this.runGuarded(context, next);
   }
 
   protected override handles(error: unknown): boolean {
@@ -190,8 +211,8 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
     );
   }
 
-  // Closed is the hot path: `.then` with two small closures costs a quarter of the ~450 bytes
-  // an async function's frame and awaits cost per call in V8.
+  // Closed is the hot path: a `.then` with two small closures, not an async function, whose
+  // frame and awaits cost several times as much per call ("Design figures" in RESULTS.md).
   private runClosed(context: Context, next: Next): Promise<unknown> {
     const epoch = this.epoch;
     // Only a slow-call rule needs the start time; a time window needs just the end.
@@ -246,7 +267,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
 
   /** @internal */
   fusedEnter(frame: Frame): boolean {
-    if (this.code !== CLOSED) return false;
+    if (this.stateIndex !== CLOSED) return false;
     frame.slot = this.epoch;
     return true;
   }
@@ -269,8 +290,9 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   }
 
   private async runGuarded(context: Context, next: Next): Promise<unknown> {
-    if (this.code === ISOLATED) throw this.reject(new IsolatedCircuitError(this.key), context);
-    if (this.code === OPEN) {
+    if (this.stateIndex === ISOLATED)
+      throw this.reject(new IsolatedCircuitError(this.key), context);
+    if (this.stateIndex === OPEN) {
       const now = this.clock.now();
       if (now < this.openUntil) {
         const retryAfterMs = Math.ceil(this.openUntil - now);
@@ -286,7 +308,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
       }
       this.transition(HALF_OPEN, context.operation);
     }
-    if (this.code === HALF_OPEN) {
+    if (this.stateIndex === HALF_OPEN) {
       if (this.trialsInFlight + this.trialsPassed >= this.config.trials) {
         const where = this.key === undefined ? 'circuit' : `circuit ${this.key}`;
         throw this.reject(
@@ -348,7 +370,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
         name: this.config.name,
         operation: context.operation,
         key: this.key,
-        state: STATES[this.code]!,
+        state: STATES[this.stateIndex]!,
       });
     }
     return error;
@@ -380,8 +402,8 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   }
 
   private transition(to: number, operation: string | undefined): void {
-    const from = this.code;
-    this.code = to;
+    const from = this.stateIndex;
+    this.stateIndex = to;
     this.epoch++;
     this.trialsInFlight = 0;
     this.trialsPassed = 0;
@@ -403,7 +425,7 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
    * `IsolatedCircuitError` without running. For maintenance windows and kill switches.
    */
   isolate(): void {
-    if (this.code !== ISOLATED) this.transition(ISOLATED, undefined);
+    if (this.stateIndex !== ISOLATED) this.transition(ISOLATED, undefined);
   }
 
   /**
@@ -446,15 +468,19 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
   snapshot(): BreakerSnapshot {
     const now = this.clock.now();
     const dateNow = this.clock.dateNow();
-    const code = this.code;
+    const current = this.stateIndex;
     return {
       version: SNAPSHOT_VERSION,
       key: this.key,
-      state: code === CLOSED ? 'closed' : code === ISOLATED ? 'isolated' : 'open',
+      state: current === CLOSED ? 'closed' : current === ISOLATED ? 'isolated' : 'open',
       takenAt: dateNow,
       // Half-open is saved as open with its trial due now.
       openUntil:
-        code === OPEN ? dateNow + (this.openUntil - now) : code === HALF_OPEN ? dateNow : undefined,
+        current === OPEN
+          ? dateNow + (this.openUntil - now)
+          : current === HALF_OPEN
+            ? dateNow
+            : undefined,
       breakMs: this.breakMs,
       reopens: this.reopens,
       strategy: this.counter.snapshot(now, dateNow),
@@ -493,7 +519,10 @@ export class CircuitBreaker extends BulwarkPolicy implements FusedLayer {
  * const user = await breaker.execute(({ signal }) => fetchUser(id, { signal }));
  */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreaker {
-  const config = parseBreakerConfig(options, 'circuitBreaker');
+  const config = parseBreakerConfig(options, {
+    factory: 'circuitBreaker',
+    onlyBehaviourOptions: false,
+  });
   checkKnownOptions('circuitBreaker', options, [
     ...BREAKER_OPTION_NAMES,
     'key',

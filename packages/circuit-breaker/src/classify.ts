@@ -1,6 +1,5 @@
 import { isCancelledError, isDeadlineExceededError } from '@bulwark/core';
-import { checkFunction } from '@bulwark/core/internal';
-import { checkObject } from './validate.js';
+import { checkFunction, checkKnownOptions, checkObject, optionNames } from '@bulwark/core/internal';
 
 export interface ErrorClassifyArgs {
   /** What the call threw. */
@@ -47,9 +46,13 @@ export interface Classifiers {
   readonly result: ((args: ResultClassifyArgs) => boolean) | undefined;
 }
 
-export function parseClassify(classify: BreakerClassify | undefined): Classifiers {
+const OPTION_NAMES = optionNames<BreakerClassify>({ error: true, result: true });
+
+/** Checks `classify` as `factory` (whose option it is, for messages) was given it. */
+export function parseClassify(classify: BreakerClassify | undefined, factory: string): Classifiers {
   if (classify === undefined) return { error: countsByDefault, result: undefined };
   checkObject('classify', classify);
+  checkKnownOptions(factory, classify, OPTION_NAMES, 'classify');
   if (classify.error !== undefined) checkFunction('classify.error', classify.error);
   if (classify.result !== undefined) checkFunction('classify.result', classify.result);
   return { error: classify.error ?? countsByDefault, result: classify.result };

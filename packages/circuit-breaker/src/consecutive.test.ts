@@ -52,6 +52,14 @@ describe('consecutive()', () => {
     expect(breaker.view()).toMatchObject({ state: 'open', strategy: 'consecutive', failures: 5 });
   });
 
+  it('rejects a misspelt option instead of opening at the default threshold', () => {
+    expect(() => consecutive({ treshold: 3 } as never)).toThrow(
+      new TypeError(
+        'unknown option "treshold" for consecutive(); did you mean "threshold"? expected one of threshold',
+      ),
+    );
+  });
+
   it('rejects bad options with exact messages', () => {
     expect(() => consecutive({ threshold: 0 })).toThrow(
       new RangeError('expected threshold to be an integer >= 1, got 0'),

@@ -1,4 +1,9 @@
-import { checkInteger, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  checkInteger,
+  checkKnownOptions,
+  checkOptionsObject,
+  optionNames,
+} from '@bulwark/core/internal';
 import type {
   BreakerCounter,
   BreakerStrategy,
@@ -12,6 +17,8 @@ export interface ConsecutiveOptions {
   /** Opens after this many failures in a row. Default 5. */
   threshold?: number;
 }
+
+const OPTION_NAMES = optionNames<ConsecutiveOptions>({ threshold: true });
 
 class ConsecutiveCounter implements BreakerCounter {
   readonly timed = false;
@@ -54,6 +61,7 @@ class ConsecutiveCounter implements BreakerCounter {
  */
 export function consecutive(options: ConsecutiveOptions = {}): BreakerStrategy {
   checkOptionsObject('consecutive', options);
+  checkKnownOptions('consecutive', options, OPTION_NAMES);
   const { threshold = DEFAULT_CONSECUTIVE_THRESHOLD } = options;
   checkInteger('threshold', threshold, 1, Infinity);
   return { kind: 'consecutive', create: () => new ConsecutiveCounter(threshold) };

@@ -117,6 +117,25 @@ describe('countWindow()', () => {
     });
   });
 
+  it.each<[string, object, string, string]>([
+    ['its own', { minimumCall: 10 }, 'minimumCall', 'minimumCalls'],
+    [
+      'of the slow-call rule',
+      { slowCallMs: 100, slowCallRation: 0.5 },
+      'slowCallRation',
+      'slowCallRatio',
+    ],
+  ])(
+    'rejects a misspelt option %s, suggesting the name it misspells',
+    (_which, options, key, intended) => {
+      expect(() => countWindow(options)).toThrow(
+        new TypeError(
+          `unknown option "${key}" for countWindow(); did you mean "${intended}"? expected one of size, failureRatio, minimumCalls, slowCallMs, slowCallRatio`,
+        ),
+      );
+    },
+  );
+
   it('rejects bad options with exact messages', () => {
     expect(() => countWindow({ size: 0 })).toThrow(
       new RangeError('expected size to be an integer between 1 and 100000, got 0'),

@@ -1,4 +1,9 @@
-import { checkInteger, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  checkInteger,
+  checkKnownOptions,
+  checkOptionsObject,
+  optionNames,
+} from '@bulwark/core/internal';
 import { parseSlowCallRule, type SlowCallOptions } from './slow-call.js';
 import type {
   BreakerCounter,
@@ -21,6 +26,14 @@ export interface CountWindowOptions extends SlowCallOptions {
   /** No ratio is judged before the window holds this many calls, in [1, size]. Default: `size`. */
   minimumCalls?: number;
 }
+
+const OPTION_NAMES = optionNames<CountWindowOptions>({
+  size: true,
+  failureRatio: true,
+  minimumCalls: true,
+  slowCallMs: true,
+  slowCallRatio: true,
+});
 
 // Sample encoding, shared with snapshots: bit 1 = failed, bit 2 = slow; 4 marks a filled slot.
 const FAILED = 1;
@@ -121,6 +134,7 @@ class CountWindowCounter implements BreakerCounter {
  */
 export function countWindow(options: CountWindowOptions = {}): BreakerStrategy {
   checkOptionsObject('countWindow', options);
+  checkKnownOptions('countWindow', options, OPTION_NAMES);
   const { size = DEFAULT_WINDOW_SIZE, failureRatio = DEFAULT_FAILURE_RATIO } = options;
   checkInteger('size', size, 1, MAX_WINDOW_SIZE);
   checkRatio('failureRatio', failureRatio);

@@ -1,12 +1,12 @@
 import {
   checkInteger,
   checkNumber,
+  checkObject,
   checkOneOf,
   checkString,
   describeValue,
 } from '@bulwark/core/internal';
 import type { StrategySnapshot } from './strategy.js';
-import { checkObject } from './validate.js';
 
 export const SNAPSHOT_VERSION = 1;
 

@@ -114,6 +114,14 @@ describe('timeWindow()', () => {
     expect(breaker.state).toBe('open');
   });
 
+  it('rejects a misspelt option, suggesting the name it misspells', () => {
+    expect(() => timeWindow({ window: 10_000 } as never)).toThrow(
+      new TypeError(
+        'unknown option "window" for timeWindow(); did you mean "windowMs"? expected one of windowMs, buckets, failureRatio, minimumThroughput, slowCallMs, slowCallRatio',
+      ),
+    );
+  });
+
   it('rejects bad options with exact messages', () => {
     expect(() => timeWindow({ windowMs: 0 })).toThrow(
       new RangeError('expected windowMs to be an integer >= 1, got 0'),

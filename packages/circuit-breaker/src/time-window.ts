@@ -1,4 +1,9 @@
-import { checkInteger, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  checkInteger,
+  checkKnownOptions,
+  checkOptionsObject,
+  optionNames,
+} from '@bulwark/core/internal';
 import { DEFAULT_FAILURE_RATIO } from './count-window.js';
 import { parseSlowCallRule, type SlowCallOptions } from './slow-call.js';
 import type {
@@ -27,6 +32,15 @@ export interface TimeWindowOptions extends SlowCallOptions {
   /** No ratio is judged while the window holds fewer calls than this. Default 20. */
   minimumThroughput?: number;
 }
+
+const OPTION_NAMES = optionNames<TimeWindowOptions>({
+  windowMs: true,
+  buckets: true,
+  failureRatio: true,
+  minimumThroughput: true,
+  slowCallMs: true,
+  slowCallRatio: true,
+});
 
 /**
  * A ring of buckets with running totals, so a call costs O(1) whatever the window size:
@@ -181,6 +195,7 @@ class TimeWindowCounter implements BreakerCounter {
  */
 export function timeWindow(options: TimeWindowOptions = {}): BreakerStrategy {
   checkOptionsObject('timeWindow', options);
+  checkKnownOptions('timeWindow', options, OPTION_NAMES);
   const {
     windowMs = DEFAULT_WINDOW_MS,
     buckets = DEFAULT_BUCKETS,

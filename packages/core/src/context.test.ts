@@ -50,6 +50,28 @@ describe('Context.root', () => {
   });
 });
 
+describe('Context.forCall', () => {
+  it('starts attempt 1 in the scope and until the deadline it is given, not spreadable', () => {
+    const clock = new FakeClock();
+    const scope = Scope.never.child();
+    const context = Context.forCall(fn, scope, 1500, 'get-user', clock);
+    expect(fields(context)).toEqual({
+      fn,
+      scope,
+      attempt: 1,
+      deadline: 1500,
+      operation: 'get-user',
+      clock,
+      spreadable: false,
+    });
+  });
+
+  it('is spreadable when told so, for a caller such as cockatiel', () => {
+    const context = Context.forCall(fn, Scope.never, Infinity, undefined, systemClock, true);
+    expect(context.spreadable).toBe(true);
+  });
+});
+
 describe('derived contexts', () => {
   const clock = new FakeClock();
   const base = new Context(fn, Scope.never, 2, 5000, 'op', clock, true);
@@ -67,6 +89,13 @@ describe('derived contexts', () => {
     expect(fields(derived)).toEqual({ ...fields(base), scope, deadline: 1234 });
     expect(derived.scope).toBe(scope);
     expect(base.scope).toBe(Scope.never);
+  });
+
+  it('withAttemptIn changes only the attempt and the scope, keeping the deadline', () => {
+    const scope = Scope.never.child();
+    const derived = base.withAttemptIn(4, scope);
+    expect(fields(derived)).toEqual({ ...fields(base), attempt: 4, scope });
+    expect(derived.scope).toBe(scope);
   });
 
   it('withOperation changes only the operation', () => {

@@ -28,20 +28,24 @@ export type ContextFn<T = unknown> = (context: ExecutionContext) => PromiseLike<
  * was given, so a function that keeps its context after an await still sees its own signal.
  *
  * `signal` is a prototype getter so that it costs nothing until read.
+ *
+ * Contexts are made per call and per layer, so the constructor stays positional; build them with
+ * the named factories ({@link Context.root}, {@link Context.forCall}) and the `with*` methods.
  */
 export class Context implements ExecutionContext {
+  /** Prefer a factory or a `with*` method, which name what they set. */
   constructor(
-    /** @internal The user's function, called by the innermost layer. */
+    /** The user's function, called by the innermost layer. */
     readonly fn: ContextFn,
-    /** @internal The cancellation scope. */
+    /** The cancellation scope. */
     readonly scope: Scope,
     readonly attempt: number,
     readonly deadline: number,
     readonly operation: string | undefined,
-    /** @internal The clock deadlines are measured on. */
+    /** The clock deadlines are measured on. */
     readonly clock: Clock,
     /**
-     * @internal True when the caller passed a signal argument to `execute()`, as cockatiel's
+     * True when the caller passed a signal argument to `execute()`, as cockatiel's
      * `wrap()` always does. Cockatiel merges contexts with object spread, which copies own
      * properties only, so such callers are handed a copy whose `signal` is an own property.
      */
@@ -57,6 +61,22 @@ export class Context implements ExecutionContext {
     spreadable = false,
   ): Context {
     return new Context(fn, Scope.from(signal), 1, Infinity, operation, clock, spreadable);
+  }
+
+  /**
+   * The context of a call's first attempt, running in `scope` until `deadline`: for a caller
+   * that has its scope and deadline already (a client call, a fused frame's layer).
+   * `spreadable`: see {@link Context.spreadable}; a caller of Bulwark's own API is not.
+   */
+  static forCall(
+    fn: ContextFn,
+    scope: Scope,
+    deadline: number,
+    operation: string | undefined,
+    clock: Clock,
+    spreadable = false,
+  ): Context {
+    return new Context(fn, scope, 1, deadline, operation, clock, spreadable);
   }
 
   get signal(): AbortSignal {
@@ -85,6 +105,19 @@ export class Context implements ExecutionContext {
       scope,
       this.attempt,
       deadline,
+      this.operation,
+      this.clock,
+      this.spreadable,
+    );
+  }
+
+  /** Attempt `attempt` in a scope of its own (a hedged attempt's), within the same deadline. */
+  withAttemptIn(attempt: number, scope: Scope): Context {
+    return new Context(
+      this.fn,
+      scope,
+      attempt,
+      this.deadline,
       this.operation,
       this.clock,
       this.spreadable,

@@ -12,25 +12,9 @@ import type { Next } from './policy.js';
 import { Scope } from './scope.js';
 import type { QueueEntry, TimerQueue } from './timer-queue.js';
 
-/**
- * The fused path of a pipeline: one call frame and one promise reaction for a whole call,
- * instead of a promise reaction, a derived context and (for time limits) a scope and a timer
- * entry per layer.
- *
- * Every layer that can decide synchronously enters in turn (a bulkhead takes a free slot, a
- * closed breaker notes its epoch, a retry counts a first attempt, a time limit does nothing at
- * all: its deadline follows from the one clock reading the frame takes). The user's function
- * runs once, and when it settles the layers exit in reverse order in one go. A layer that cannot
- * decide synchronously (a bulkhead that would queue, a breaker that is not closed, any policy
- * that is not Bulwark's) ends the fused part: it and everything inside it run layer by layer, as
- * they would outside the fused path. A layer whose exit needs to go on asynchronously (a retry
- * after a failed first attempt) returns a {@link Continue}, and the outer layers exit when it
- * settles.
- *
- * All the time limits of a frame share one scope, the frame itself, which is the scope the
- * user's function sees. Their deadlines nest (each is the sooner of its own and the one outside
- * it), so the frame sits in one timer queue at a time: the innermost live limit's.
- */
+// The fused path of a pipeline: one frame and one promise reaction for a whole call, instead of
+// a promise reaction, a derived context and (for time limits) a scope and a timer entry per
+// layer. How it works and why: docs/architecture.md, "Decision 4".
 
 /** Returned by a layer's exit: the call goes on asynchronously, and settles as this promise does. */
 export class Continue {
@@ -67,10 +51,28 @@ export interface FusedLimit {
   report(byDeadline: boolean, operation: string | undefined): void;
 }
 
+/** What a plan's calls report to: the pipeline's operation name and listener. */
+export interface PlanTelemetry {
+  readonly operation: string | undefined;
+  readonly listener: TelemetryListener | undefined;
+  /** The listener's fast path for successful calls, when it has one. */
+  readonly calls: SuccessReporter | undefined;
+}
+
+const NO_TELEMETRY: PlanTelemetry = { operation: undefined, listener: undefined, calls: undefined };
+
+function isFusedLimit(part: FusedLayer | FusedLimit): part is FusedLimit {
+  return 'expiredError' in part;
+}
+
 /** What a pipeline works out once, at construction, for its fused path. */
 export class Plan {
   /** How many of the pipeline's policies can enter fused (a prefix: the rest run layer by layer). */
   readonly size: number;
+  /** Per index: the layer, or undefined where a time limit sits. */
+  readonly layers: readonly (FusedLayer | undefined)[];
+  /** Per index: the time limit, or undefined where a layer sits. */
+  readonly limits: readonly (FusedLimit | undefined)[];
   /** Per index: the innermost time limit before it (-1 for none). */
   readonly limitBefore: Int32Array;
   /** Per time limit index: its deadline, as an offset from the frame's clock reading. */
@@ -81,20 +83,64 @@ export class Plan {
   readonly firstAggressive: number;
   /** Whether a call reads the clock when it starts. */
   readonly readsClock: boolean;
+  readonly operation: string | undefined;
+  readonly listener: TelemetryListener | undefined;
+  /** The listener's fast path for successful calls, when it has one. */
+  readonly calls: SuccessReporter | undefined;
 
-  constructor(
-    readonly layers: readonly (FusedLayer | undefined)[],
-    readonly limits: readonly (FusedLimit | undefined)[],
+  /**
+   * The plan of a pipeline whose outermost policies offer `parts` (what each policy's `fused()`
+   * returns, in order, up to the first that offers none): the longest prefix with at most one
+   * layer keeping a per-call slot (a breaker's epoch). Undefined when there is no part.
+   */
+  static forPipeline(
+    parts: readonly (FusedLayer | FusedLimit)[],
     /** `steps[i]` runs policies `i..` layer by layer; the last is the user's function. */
+    steps: readonly Next[],
+    clock: Clock,
+    telemetry: PlanTelemetry,
+  ): Plan | undefined {
+    const layers: (FusedLayer | undefined)[] = [];
+    const limits: (FusedLimit | undefined)[] = [];
+    let slots = 0;
+    let layersReadClock = false;
+    for (const part of parts) {
+      if (isFusedLimit(part)) {
+        layers.push(undefined);
+        limits.push(part);
+        continue;
+      }
+      if (part.usesSlot && ++slots > 1) break;
+      if (part.readsClock) layersReadClock = true;
+      layers.push(part);
+      limits.push(undefined);
+    }
+    if (layers.length === 0) return undefined;
+    return new Plan(layers, limits, steps, clock, telemetry, layersReadClock);
+  }
+
+  /**
+   * The plan of a time limit alone, for its own `execute()`: what {@link Plan.forPipeline} makes
+   * for a pipeline of that one limit. `steps` runs the limit layer by layer, then the function.
+   */
+  static forLimit(limit: FusedLimit, steps: readonly Next[], clock: Clock): Plan {
+    return new Plan([undefined], [limit], steps, clock, NO_TELEMETRY, false);
+  }
+
+  private constructor(
+    layers: readonly (FusedLayer | undefined)[],
+    limits: readonly (FusedLimit | undefined)[],
     readonly steps: readonly Next[],
     readonly clock: Clock,
-    readonly operation: string | undefined,
-    readonly listener: TelemetryListener | undefined,
-    /** The listener's fast path for successful calls, when it has one. */
-    readonly calls: SuccessReporter | undefined,
+    telemetry: PlanTelemetry,
     /** Whether some layer wants the start time even without a time limit. */
     layersReadClock: boolean,
   ) {
+    this.layers = layers;
+    this.limits = limits;
+    this.operation = telemetry.operation;
+    this.listener = telemetry.listener;
+    this.calls = telemetry.calls;
     this.size = layers.length;
     const n = this.size;
     this.limitBefore = new Int32Array(n + 1);
@@ -116,25 +162,29 @@ export class Plan {
     }
     this.limitBefore[n] = inner;
     this.firstAggressive = firstAggressive;
-    this.readsClock = inner !== -1 || listener !== undefined || layersReadClock;
+    this.readsClock = inner !== -1 || this.listener !== undefined || layersReadClock;
   }
 }
 
 /**
- * "None" for the frame's index fields. A small integer, not `Infinity`: V8 boxes a double field
- * in a heap number of its own per object, and these are read on every call.
+ * "No limit" in the frame's limit-index fields, above every real index: V8's largest small
+ * integer, not `Infinity`, because V8 boxes a double field in a heap number of its own per
+ * object and these are read on every call ("Design figures" in benchmarks/RESULTS.md).
  */
-const NONE = 0x3fffffff;
+const NO_LIMIT = 0x3fffffff;
 
 /** What an exit returns when the caller has been released already: nothing to pass on. */
 const DISCARDED: unique symbol = Symbol('discarded');
 
-/** What few calls need: kept apart so that the frame every call makes stays small. */
-class Rare {
-  /** The outermost time limit that has expired (NONE for none). */
-  expiredMin = NONE;
-  /** The aggressive limit that released the caller (NONE while none has). */
-  releasedAt = NONE;
+/**
+ * What a call needs once a limit expires, the caller may abort or a layer needs a scope of its
+ * own: made on first need, so that the frame every call makes stays small.
+ */
+class AbortState {
+  /** The outermost time limit that has expired (NO_LIMIT for none). */
+  expiredMin = NO_LIMIT;
+  /** The aggressive limit that released the caller (NO_LIMIT while none has). */
+  releasedAt = NO_LIMIT;
   /** Per index, the error of a time limit that expired while nothing outside it had aborted. */
   expired: Error[] | undefined = undefined;
   /** Scopes for the layers inside each time limit, made when a layer needs a context of its own. */
@@ -143,11 +193,16 @@ class Rare {
   unsubscribe: (() => void) | undefined = undefined;
 }
 
-/** The resolve/reject pair of the promise being built: read synchronously by its executor. */
-let capturing: Frame | undefined;
-function captureSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
-  capturing!.resolveOuter = resolve;
-  capturing!.rejectOuter = reject;
+/**
+ * The frame whose caller's promise is being built: {@link keepSettlers}, the promise's executor,
+ * stores the promise's resolve/reject on it. One module-level executor instead of a closure per
+ * call ("Design figures" in benchmarks/RESULTS.md); the executor runs synchronously, so no other
+ * call can be in between.
+ */
+let frameAwaitingSettlers: Frame | undefined;
+function keepSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+  frameAwaitingSettlers!.resolveOuter = resolve;
+  frameAwaitingSettlers!.rejectOuter = reject;
 }
 
 /**
@@ -156,15 +211,15 @@ function captureSettlers(resolve: (value: unknown) => void, reject: (error: unkn
  * function receives (the frame is that context's scope anyway): one object per call, not two.
  */
 export class Frame extends Scope implements QueueEntry, ExecutionContext {
-  /** @internal */ expiresAt = 0;
-  /** @internal */ prev: QueueEntry | undefined = undefined;
-  /** @internal */ next: QueueEntry | undefined = undefined;
-  /** @internal */ queued = false;
+  expiresAt = 0;
+  prev: QueueEntry | undefined = undefined;
+  next: QueueEntry | undefined = undefined;
+  queued = false;
   /** The limit whose queue holds the frame, while one does. */
   private queuedLimit = -1;
-  /** @internal The user's function. */
+  /** The user's function. */
   readonly fn: ContextFn;
-  /** @internal See {@link Context.spreadable}. */
+  /** See {@link Context.spreadable}. */
   readonly spreadable: boolean;
   /** The clock reading the call started at (0 when nothing needed it). */
   readonly now: number;
@@ -173,11 +228,11 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
   /** How many layers entered. */
   private depth = 0;
   /** Expiries, releases and scopes made on need: undefined on most calls. */
-  private rare: Rare | undefined = undefined;
-  /** @internal */ resolveOuter: ((value: unknown) => void) | undefined = undefined;
-  /** @internal */ rejectOuter: ((error: unknown) => void) | undefined = undefined;
+  private aborts: AbortState | undefined = undefined;
+  resolveOuter: ((value: unknown) => void) | undefined = undefined;
+  rejectOuter: ((error: unknown) => void) | undefined = undefined;
   /**
-   * @internal A number the one layer with `usesSlot` keeps for the length of the call (a
+   * A number the one layer with `usesSlot` keeps for the length of the call (a
    * breaker's epoch); a pipeline fuses at most one such layer.
    */
   slot = 0;
@@ -235,10 +290,10 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     if (plan.firstAggressive >= depth) {
       return Promise.resolve(pending).then(frame.succeeded.bind(frame), frame.failed.bind(frame));
     }
-    capturing = frame;
-    const outer = new Promise(captureSettlers);
-    capturing = undefined;
-    if (root.canAbort) frame.rareState().unsubscribe = root.onAbort(() => frame.callerAborted());
+    frameAwaitingSettlers = frame;
+    const outer = new Promise(keepSettlers);
+    frameAwaitingSettlers = undefined;
+    if (root.canAbort) frame.abortState().unsubscribe = root.onAbort(() => frame.callerAborted());
     Promise.resolve(pending).then(
       frame.succeededReleasing.bind(frame),
       frame.failedReleasing.bind(frame),
@@ -270,8 +325,8 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     return this.parent!;
   }
 
-  private rareState(): Rare {
-    return (this.rare ??= new Rare());
+  private abortState(): AbortState {
+    return (this.aborts ??= new AbortState());
   }
 
   /** The call inside the fused layers succeeded (no aggressive limit entered). */
@@ -292,14 +347,14 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     this.deliver(this.depth - 1, false, error);
   }
 
-  /** The outermost time limit that has expired (NONE for none). */
+  /** The outermost time limit that has expired (NO_LIMIT for none). */
   private get expiredMin(): number {
-    return this.rare === undefined ? NONE : this.rare.expiredMin;
+    return this.aborts === undefined ? NO_LIMIT : this.aborts.expiredMin;
   }
 
-  /** The aggressive limit that released the caller (NONE while none has). */
+  /** The aggressive limit that released the caller (NO_LIMIT while none has). */
   private get releasedAt(): number {
-    return this.rare === undefined ? NONE : this.rare.releasedAt;
+    return this.aborts === undefined ? NO_LIMIT : this.aborts.releasedAt;
   }
 
   /** A clock reading for the layers exiting now: read once, shared by their events. */
@@ -314,7 +369,7 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
 
   /** Why the scope the layer at `index` runs in aborted, when it has. */
   reasonAt(index: number): unknown {
-    const expired = this.rare?.expired;
+    const expired = this.aborts?.expired;
     if (expired !== undefined) {
       for (let k = this.plan.limitBefore[index]!; k !== -1; k = this.plan.limitBefore[k]!) {
         if (expired[k] !== undefined) return expired[k];
@@ -333,18 +388,18 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     const deadline = k === -1 ? Infinity : this.now + plan.offset[k]!;
     // Inside every limit that entered, the frame is the scope; elsewhere it is made on need.
     const scope = index === this.depth && k !== -1 ? this : this.scopeInside(k);
-    return new Context(fn, scope, 1, deadline, plan.operation, plan.clock, spreadable);
+    return Context.forCall(fn, scope, deadline, plan.operation, plan.clock, spreadable);
   }
 
   /** The scope inside the time limit at `k` (the root scope for -1), made on first need. */
   private scopeInside(k: number): Scope {
     if (k === -1) return this.root;
-    const scopes = (this.rareState().limitScopes ??= []);
+    const scopes = (this.abortState().limitScopes ??= []);
     let scope = scopes[k];
     if (scope === undefined) {
       scope = this.scopeInside(this.plan.limitBefore[k]!).child();
       scopes[k] = scope;
-      const own = this.rare?.expired?.[k];
+      const own = this.aborts?.expired?.[k];
       if (own !== undefined) scope.abort(own);
     }
     return scope;
@@ -363,7 +418,7 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
       const layer = layers[i];
       if (layer === undefined) {
         if (!ok && this.expiredMin === i && !this.root.aborted) {
-          const reason = this.rare?.expired?.[i];
+          const reason = this.aborts?.expired?.[i];
           if (reason !== undefined && reason !== value) value = reason;
         }
         continue;
@@ -413,13 +468,13 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
       this.queuedLimit = -1;
     }
     this.dispose();
-    const rare = this.rare;
-    if (rare !== undefined) {
-      const scopes = rare.limitScopes;
+    const aborts = this.aborts;
+    if (aborts !== undefined) {
+      const scopes = aborts.limitScopes;
       if (scopes !== undefined) for (const scope of scopes) scope?.dispose();
-      const unsubscribe = rare.unsubscribe;
+      const unsubscribe = aborts.unsubscribe;
       if (unsubscribe !== undefined) {
-        rare.unsubscribe = undefined;
+        aborts.unsubscribe = undefined;
         unsubscribe();
       }
     }
@@ -452,7 +507,7 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     if (k !== -1 && this.expiredMin > k) this.queueFor(k, this.plan.clock.now());
   }
 
-  /** @internal The queue's timer: the limit holding the frame has run out. */
+  /** The queue's timer: the limit holding the frame has run out. */
   onExpire(): void {
     const k = this.queuedLimit;
     this.queuedLimit = -1;
@@ -464,28 +519,28 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     const limit = plan.limits[k]!;
     const byDeadline = plan.byDeadline[k] === 1;
     const error = limit.expiredError(byDeadline, plan.operation);
-    if (!this.abortedAt(k)) (this.rareState().expired ??= [])[k] = error;
-    if (k < this.expiredMin) this.rareState().expiredMin = k;
+    if (!this.abortedAt(k)) (this.abortState().expired ??= [])[k] = error;
+    if (k < this.expiredMin) this.abortState().expiredMin = k;
     // As a layer-by-layer limit does: abort first, then report.
     this.abort(error);
-    this.rare?.limitScopes?.[k]?.abort(error);
+    this.aborts?.limitScopes?.[k]?.abort(error);
     limit.report(byDeadline, plan.operation);
     const outer = plan.limitBefore[k]!;
     // While the caller waits, the limit outside this one still runs; once released, nothing does.
-    if (outer !== -1 && this.releasedAt === NONE) this.queueFor(outer, plan.clock.now());
+    if (outer !== -1 && this.releasedAt === NO_LIMIT) this.queueFor(outer, plan.clock.now());
     if (limit.aggressive && k < this.releasedAt) this.release(k, error);
   }
 
   /** The caller's signal aborted: the outermost aggressive limit releases the caller at once. */
   private callerAborted(): void {
-    this.rare!.unsubscribe = undefined;
+    this.aborts!.unsubscribe = undefined;
     const k = this.plan.firstAggressive;
     if (k < this.releasedAt) this.release(k, this.root.abortError());
   }
 
   /** An aggressive limit at `k` lets its caller go with `error`; what is inside it carries on. */
   private release(k: number, error: unknown): void {
-    this.rareState().releasedAt = k;
+    this.abortState().releasedAt = k;
     this.deliver(k - 1, false, error);
   }
 }

@@ -8,6 +8,7 @@ export { emit, emitCall, SuccessReporter, successReporter } from './events.js';
 export { isFailedResult, markFailedResult } from './failed-result.js';
 export { httpAttemptOf, httpAttemptSource, type HttpAttemptSource } from './http-attempt.js';
 export { BulwarkPolicy, terminal, type Next } from './policy.js';
+export { releaseResult } from './release-result.js';
 export { randomByte, randomString, randomText, takeRandomBytes } from './random.js';
 export { Scope } from './scope.js';
 export { Expirable, TimerQueue } from './timer-queue.js';

@@ -11,7 +11,14 @@ import {
   type TelemetryListener,
 } from './events.js';
 import { type FusedLayer, type FusedLimit, Plan, Frame } from './fused.js';
-import { BulwarkPolicy, isBulwarkPolicy, type Next, observedVersion, terminal } from './policy.js';
+import {
+  BulwarkPolicy,
+  isBulwarkPolicy,
+  isCockatielCaller,
+  type Next,
+  observedVersion,
+  terminal,
+} from './policy.js';
 import { Scope } from './scope.js';
 import {
   checkClock,
@@ -86,42 +93,19 @@ function chain(policies: readonly AnyPolicy[], last: Next): Next {
   return chainSteps(policies, last)[0]!;
 }
 
-function isFusedLimit(part: FusedLayer | FusedLimit): part is FusedLimit {
-  return 'expiredError' in part;
-}
-
 /**
- * The fused path's plan: the longest prefix of policies that can enter synchronously, on the
- * pipeline's own clock, with at most one layer keeping a per-call slot (a breaker's epoch).
+ * The fused parts of the outermost policies, up to the first that cannot take part: not a
+ * Bulwark policy, on another clock than the pipeline's, or one that always runs layer by layer.
  */
-function planFor(
-  policies: readonly AnyPolicy[],
-  steps: readonly Next[],
-  clock: Clock,
-  operation: string | undefined,
-  listener: TelemetryListener | undefined,
-  calls: SuccessReporter | undefined,
-): Plan | undefined {
-  const layers: (FusedLayer | undefined)[] = [];
-  const limits: (FusedLimit | undefined)[] = [];
-  let slots = 0;
-  let readsClock = false;
+function fusedParts(policies: readonly AnyPolicy[], clock: Clock): (FusedLayer | FusedLimit)[] {
+  const parts: (FusedLayer | FusedLimit)[] = [];
   for (const policy of policies) {
     if (!isBulwarkPolicy(policy) || policy.clock !== clock) break;
     const part = policy.fused();
     if (part === undefined) break;
-    if (isFusedLimit(part)) {
-      layers.push(undefined);
-      limits.push(part);
-      continue;
-    }
-    if (part.usesSlot && ++slots > 1) break;
-    if (part.readsClock) readsClock = true;
-    layers.push(part);
-    limits.push(undefined);
+    parts.push(part);
   }
-  if (layers.length === 0) return undefined;
-  return new Plan(layers, limits, steps, clock, operation, listener, calls, readsClock);
+  return parts;
 }
 
 /**
@@ -154,18 +138,23 @@ export class Pipeline extends BulwarkPolicy {
     this.operation = options.operation;
     this.listener = options.listener;
     this.calls = successReporter(this.listener, callTemplate);
-    this.plan = planFor(policies, steps, this.clock, this.operation, this.listener, this.calls);
+    this.plan = Plan.forPipeline(fusedParts(policies, this.clock), steps, this.clock, {
+      operation: this.operation,
+      listener: this.listener,
+      calls: this.calls,
+    });
   }
 
   override execute<T>(
     fn: (context: ExecutionContext) => PromiseLike<T> | T,
     signal?: AbortSignal,
   ): Promise<T> {
+    const cockatielCaller = isCockatielCaller(arguments.length);
     if (this.plan !== undefined && !this.isObserved()) {
-      return Frame.run(this.plan, fn, signal, arguments.length > 1) as Promise<T>;
+      return Frame.run(this.plan, fn, signal, cockatielCaller) as Promise<T>;
     }
-    // A signal argument, even `undefined`, marks a caller such as cockatiel's wrap().
-    return arguments.length > 1 ? super.execute(fn, signal) : super.execute(fn);
+    // super.execute() reads its own arguments.length: hand the signal on only if it was given.
+    return cockatielCaller ? super.execute(fn, signal) : super.execute(fn);
   }
 
   /** Whether an `onSuccess`/`onFailure` listener sits on this pipeline or one of its policies. */

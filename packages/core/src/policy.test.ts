@@ -15,7 +15,13 @@ import { type Clock, systemClock, unrefTimer } from './clock.js';
 import { Context, type ExecutionContext } from './context.js';
 import { TimeoutError, isCancelledError, isTimeoutError } from './errors.js';
 import { pipeline } from './pipeline.js';
-import { BulwarkPolicy, type Next, isBulwarkPolicy, terminal } from './policy.js';
+import {
+  BulwarkPolicy,
+  type Next,
+  isBulwarkPolicy,
+  isCockatielCaller,
+  terminal,
+} from './policy.js';
 import type { Scope } from './scope.js';
 import { checkInteger } from './validate.js';
 
@@ -149,6 +155,21 @@ describe('isBulwarkPolicy', () => {
     expect(isBulwarkPolicy({ execute: () => undefined })).toBe(false);
     expect(isBulwarkPolicy(null)).toBe(false);
     expect(isBulwarkPolicy('policy')).toBe(false);
+  });
+});
+
+describe('isCockatielCaller', () => {
+  function count(..._args: unknown[]): number {
+    return arguments.length;
+  }
+
+  it('is true when execute() was given a signal argument, even undefined', () => {
+    expect(isCockatielCaller(count(() => 1, undefined))).toBe(true);
+    expect(isCockatielCaller(count(() => 1, new AbortController().signal))).toBe(true);
+  });
+
+  it('is false for a call with the function alone', () => {
+    expect(isCockatielCaller(count(() => 1))).toBe(false);
   });
 });
 

@@ -40,9 +40,17 @@ const POLICY_BRAND = Symbol.for('bulwark.policy');
  */
 let emittersMade = 0;
 
-/** @internal */
 export function observedVersion(): number {
   return emittersMade;
+}
+
+/**
+ * Whether `execute()` was given a signal argument, even `undefined`: the mark of a caller such
+ * as cockatiel's `wrap()`, which merges contexts with object spread (see
+ * {@link Context.spreadable}). Takes the caller's `arguments.length`, which only it can read.
+ */
+export function isCockatielCaller(argumentCount: number): boolean {
+  return argumentCount > 1;
 }
 
 /** True for Bulwark policies, from any installed copy of `@bulwark/core`. */
@@ -64,7 +72,7 @@ export abstract class BulwarkPolicy implements Policy {
   private successEmitter: EventEmitter<ISuccessEvent> | undefined = undefined;
   private failureEmitter: EventEmitter<IFailureEvent> | undefined = undefined;
   /** The fused plan of this policy alone, made at the first `execute()` (null: it has none). */
-  private solo: Plan | null | undefined = undefined;
+  private planAlone: Plan | null | undefined = undefined;
 
   protected constructor(
     /** The clock this policy measures time with. */
@@ -80,19 +88,23 @@ export abstract class BulwarkPolicy implements Policy {
   }
 
   /**
-   * @internal This policy's part in a pipeline's fused path (see `fused.ts`), or undefined when
+   * Policy protocol (for Bulwark's policy packages, outside the semver promise): this policy's
+   * part in a pipeline's fused path (see `fused.ts`), or undefined when
    * it always runs layer by layer.
    */
   fused(): FusedLayer | FusedLimit | undefined {
     return undefined;
   }
 
-  /** @internal True once someone listens to `onSuccess` or `onFailure`: calls then run layer by layer. */
+  /**
+   * Policy protocol: true once someone listens to `onSuccess` or `onFailure`: calls then run
+   * layer by layer.
+   */
   get observed(): boolean {
     return this.successEmitter !== undefined || this.failureEmitter !== undefined;
   }
 
-  /** @internal Entry point used by pipelines. */
+  /** Policy protocol: the entry point pipelines use. */
   invoke(context: Context, next: Next): Promise<unknown> {
     if (!this.observed) return this.run(context, next);
     return this.runObserved(context, next);
@@ -102,11 +114,9 @@ export abstract class BulwarkPolicy implements Policy {
     fn: (context: ExecutionContext) => PromiseLike<T> | T,
     signal?: AbortSignal,
   ): Promise<T> {
-    // A signal argument, even `undefined`, marks a caller such as cockatiel's wrap(), which
-    // merges contexts with object spread: see Context.spreadable.
-    const spreadable = arguments.length > 1;
+    const spreadable = isCockatielCaller(arguments.length);
     // Alone, a time limit runs through the fused path as a one-policy pipeline would.
-    const plan = this.solo === undefined ? this.soloPlan() : this.solo;
+    const plan = this.planAlone === undefined ? this.makePlanAlone() : this.planAlone;
     if (plan !== null && !this.observed) {
       return Frame.run(plan, fn, signal, spreadable) as Promise<T>;
     }
@@ -114,24 +124,13 @@ export abstract class BulwarkPolicy implements Policy {
     return this.invoke(context, terminal) as Promise<T>;
   }
 
-  private soloPlan(): Plan | null {
+  private makePlanAlone(): Plan | null {
     const part = this.fused();
     // Only a time limit gains by it: alone, its frame replaces the timer-and-signal context it
     // would otherwise build. A layer (retry, breaker, bulkhead) is cheaper invoked directly.
-    if (part === undefined || !('expiredError' in part)) return (this.solo = null);
-    // What pipeline.ts's planFor(chainSteps([this])) makes for one limit, built here because
-    // pipeline.ts extends this class and cannot be imported by it.
+    if (part === undefined || !('expiredError' in part)) return (this.planAlone = null);
     const steps: Next[] = [{ call: (context) => this.invoke(context, terminal) }, terminal];
-    return (this.solo = new Plan(
-      [undefined],
-      [part],
-      steps,
-      this.clock,
-      undefined,
-      undefined,
-      undefined,
-      false,
-    ));
+    return (this.planAlone = Plan.forLimit(part, steps, this.clock));
   }
 
   /** Cockatiel's success event: fires once per successful `execute`. */

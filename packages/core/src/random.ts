@@ -3,9 +3,9 @@ import { getRandomValues } from 'node:crypto';
 /**
  * One process-wide pool of CSPRNG bytes for the IDs and tokens Bulwark makes per request
  * (correlation and trace IDs, span IDs per outbound attempt, idempotency claim tokens). A fill
- * has a fixed cost of about 2.5 µs however few bytes it draws: at 64 KiB (the most one
- * `getRandomValues` call takes) that is 4 ns for a request's 26 bytes of IDs, 23 ns at 4 KiB, and
- * a system call each time when drawn one ID at a time.
+ * has a fixed cost however few bytes it draws, so the pool is as large as one `getRandomValues`
+ * call allows ("Design figures" in benchmarks/RESULTS.md); drawn one ID at a time, each would
+ * cost a system call.
  */
 const POOL_SIZE = 65536;
 

@@ -2,9 +2,9 @@ import { CancelledError, isBulwarkError } from './errors.js';
 
 /**
  * A cancellation scope: the part of an execution that one timeout, deadline or caller signal
- * governs. Creating an `AbortSignal` costs microseconds in Node, far more than everything else
- * a policy does per call, so a scope creates its signal only when someone reads it. Until then
- * "aborted" is a flag that inner layers poll.
+ * governs. Creating an `AbortSignal` costs far more than everything else a policy does per call
+ * (docs/architecture.md, Decision 1), so a scope creates its signal only when someone reads it.
+ * Until then "aborted" is a flag that inner layers poll.
  */
 
 // Shared by every call that has no caller signal and no timeout: it never aborts.
@@ -13,11 +13,10 @@ const neverController = new AbortController();
 
 /** Something told when a signal aborts: a child scope, or an `onAbort` subscription. */
 abstract class Dependent {
-  /** @internal */ prevLinked: Dependent | undefined = undefined;
-  /** @internal */ nextLinked: Dependent | undefined = undefined;
-  /** @internal The list this is linked into, while it is. */
+  prevLinked: Dependent | undefined = undefined;
+  nextLinked: Dependent | undefined = undefined;
+  /** The list this is linked into, while it is. */
   linkedInto: Dependents | undefined = undefined;
-  /** @internal */
   abstract signalAborted(reason: unknown): void;
 }
 
@@ -60,7 +59,7 @@ class Dependents {
     if (this.head === undefined) this.signal.removeEventListener('abort', this);
   }
 
-  /** @internal The signal's abort listener: tells every dependent once, in the order they came. */
+  /** The signal's abort listener: tells every dependent once, in the order they came. */
   handleEvent(): void {
     const reason: unknown = this.signal.reason;
     // Unlink before telling, so a dependent that disposes others mid-way finds a sound list.
@@ -107,7 +106,7 @@ export class Scope extends Dependent {
   static readonly never = new Scope(undefined, undefined);
 
   /**
-   * @internal Set by an aggressive time limit on the scope it runs its call in: when this scope
+   * Set by an aggressive time limit on the scope it runs its call in: when this scope
    * aborts, that limit releases its caller itself, so inner aggressive limits need not listen.
    */
   releasesCaller = false;
@@ -189,7 +188,7 @@ export class Scope extends Dependent {
     return (this.ownDependents ??= new Dependents(this.signal));
   }
 
-  /** @internal The parent's signal aborted. */
+  /** The parent's signal aborted. */
   signalAborted(reason: unknown): void {
     this.controller?.abort(reason);
   }

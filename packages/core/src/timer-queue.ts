@@ -5,20 +5,20 @@ import { type Clock, type TimerHandle, unrefTimer } from './clock.js';
  * a class with another base (a pipeline's call frame is a scope) can be queued too.
  */
 export interface QueueEntry {
-  /** @internal */ expiresAt: number;
-  /** @internal */ prev: QueueEntry | undefined;
-  /** @internal */ next: QueueEntry | undefined;
-  /** @internal */ queued: boolean;
+  expiresAt: number;
+  prev: QueueEntry | undefined;
+  next: QueueEntry | undefined;
+  queued: boolean;
   /** Called once, from the queue's timer, when the entry's time has come. */
   onExpire(): void;
 }
 
 /** Something with an expiry time that a {@link TimerQueue} can hold. */
 export abstract class Expirable implements QueueEntry {
-  /** @internal */ expiresAt = 0;
-  /** @internal */ prev: QueueEntry | undefined = undefined;
-  /** @internal */ next: QueueEntry | undefined = undefined;
-  /** @internal */ queued = false;
+  expiresAt = 0;
+  prev: QueueEntry | undefined = undefined;
+  next: QueueEntry | undefined = undefined;
+  queued = false;
   /** Called once, from the queue's timer, when the entry's time has come. */
   abstract onExpire(): void;
 }
@@ -26,8 +26,8 @@ export abstract class Expirable implements QueueEntry {
 /**
  * Expiry times for many in-flight calls on one timer.
  *
- * A Node timer costs about half a microsecond to create and clear, more than the rest of a
- * policy pipeline. Calls through one policy share a duration, so they expire in the order they
+ * A Node timer costs more to create and clear than the rest of a policy pipeline
+ * (docs/architecture.md, Decision 2). Calls through one policy share a duration, so they expire in the order they
  * started: the queue is a linked list sorted by expiry that is appended to in O(1), and one
  * timer is armed for the earliest entry. Removing an entry never touches the timer; when the
  * timer fires early for an entry that already left, it is re-armed for the new head. So a

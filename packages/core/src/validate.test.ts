@@ -5,10 +5,12 @@ import {
   checkInteger,
   checkKnownOptions,
   checkNumber,
+  checkObject,
   checkOneOf,
   checkOptionsObject,
   checkString,
   describeValue,
+  optionNames,
 } from './validate.js';
 
 describe('describeValue', () => {
@@ -323,5 +325,44 @@ describe('checkKnownOptions', () => {
   it('ignores inherited properties, as a spread copy of the options would', () => {
     const options = Object.create({ inherited: true }) as object;
     expect(() => checkKnownOptions('retry', options, names)).not.toThrow();
+  });
+});
+
+describe('checkObject', () => {
+  it('accepts a plain object', () => {
+    expect(() => checkObject('retry.budget', { ratio: 0.1 })).not.toThrow();
+  });
+
+  it.each([
+    [null, 'null'],
+    [[1], 'an array'],
+    ['x', '"x"'],
+    [() => 1, 'a function'],
+  ])('rejects %s, naming the option', (value, shown) => {
+    expect(() => checkObject('retry.budget', value)).toThrow(
+      new TypeError(`expected retry.budget to be an object, got ${shown}`),
+    );
+  });
+});
+
+describe('optionNames', () => {
+  interface Sample {
+    maxAttempts?: number;
+    clock?: object;
+  }
+
+  it('lists the names of an options type, in the order given', () => {
+    expect(optionNames<Sample>({ maxAttempts: true, clock: true })).toEqual([
+      'maxAttempts',
+      'clock',
+    ]);
+  });
+
+  it('does not compile with a name missing or one the type lacks', () => {
+    // @ts-expect-error: clock is missing
+    optionNames<Sample>({ maxAttempts: true });
+    // @ts-expect-error: maxAttemps is not a name of Sample
+    optionNames<Sample>({ maxAttempts: true, clock: true, maxAttemps: true });
+    expect(optionNames<Sample>({ clock: true, maxAttempts: true })).toHaveLength(2);
   });
 });

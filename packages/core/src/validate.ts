@@ -105,6 +105,13 @@ export function checkOneOf<T extends string>(
   }
 }
 
+/** A plain object (not null, not an array): a nested options object, say. */
+export function checkObject(name: string, value: unknown): asserts value is object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(name, 'an object', value, TypeError);
+  }
+}
+
 /** Options must be a plain object (or absent). */
 export function checkOptionsObject(factory: string, value: unknown): asserts value is object {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -132,6 +139,18 @@ export function checkKnownOptions(
       `unknown option ${JSON.stringify(shown)} for ${factory}();${hint} expected one of ${names.join(', ')}`,
     );
   }
+}
+
+/**
+ * The names of an options type, each listed once, for {@link checkKnownOptions}: the compiler
+ * rejects a list that misses a name or holds one the type does not have, so the check cannot
+ * drift from the type.
+ *
+ * @example
+ * const NAMES = optionNames<ConsecutiveOptions>({ threshold: true });
+ */
+export function optionNames<T>(names: { readonly [K in keyof Required<T>]: true }): string[] {
+  return Object.keys(names);
 }
 
 /**

@@ -352,6 +352,12 @@ describe('correlationPropagator options', () => {
       { maxTracestateLength: 1.5 },
       new RangeError('expected maxTracestateLength to be an integer between 0 and 8192, got 1.5'),
     ],
+    [
+      { outboundHeaders: 'x-trace-ref' },
+      new TypeError(
+        'unknown option "outboundHeaders" for correlationPropagator(); did you mean "outboundHeader"? expected one of headers, outboundHeader, generateId, onInvalidId, sampled, maxTracestateLength, openTelemetry',
+      ),
+    ],
   ])('refuses %o', (options, error) => {
     expect(() => correlationPropagator(options as never)).toThrow(error);
   });

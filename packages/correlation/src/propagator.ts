@@ -10,8 +10,10 @@ import {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOptionsObject,
   describeValue,
+  optionNames,
 } from '@bulwark/core/internal';
 import { type InvalidIdReason, invalidIdReason } from './correlation-id.js';
 import { type InboundHeaders, type OutboundHeaders, readHeader, writeHeader } from './headers.js';
@@ -68,6 +70,27 @@ export interface CorrelationPropagatorOptions {
   openTelemetry?: boolean;
 }
 
+const OPTION_NAMES = optionNames<CorrelationPropagatorOptions>({
+  headers: true,
+  outboundHeader: true,
+  generateId: true,
+  onInvalidId: true,
+  sampled: true,
+  maxTracestateLength: true,
+  openTelemetry: true,
+});
+
+/** The options of {@link correlationPropagator}, checked and with the defaults filled in. */
+interface PropagatorSettings {
+  readonly inboundHeaders: readonly string[];
+  readonly outboundHeader: string;
+  readonly generateId: () => string;
+  readonly onInvalidId: ((args: InvalidIdArgs) => void) | undefined;
+  readonly sampled: boolean;
+  readonly maxTracestateLength: number;
+  readonly openTelemetry: boolean;
+}
+
 /** What {@link CorrelationPropagator.extract} takes besides the headers. */
 export interface ExtractExtras {
   /** Absolute deadline on the system clock (e.g. `performance.now()` + the caller's budget). */
@@ -110,16 +133,23 @@ class Propagator implements CorrelationPropagator {
   private readonly setter = new HeaderSetter();
   // Formatted once per inbound list, not per outbound call.
   private readonly formatted = new WeakMap<readonly TraceStateEntry[], string | undefined>();
+  private readonly inboundHeaders: readonly string[];
+  private readonly outboundHeader: string;
+  private readonly generateId: () => string;
+  private readonly onInvalidId: ((args: InvalidIdArgs) => void) | undefined;
+  private readonly sampled: boolean;
+  private readonly maxTracestateLength: number;
+  private readonly openTelemetry: boolean;
 
-  constructor(
-    private readonly inboundHeaders: readonly string[],
-    private readonly outboundHeader: string,
-    private readonly generateId: () => string,
-    private readonly onInvalidId: ((args: InvalidIdArgs) => void) | undefined,
-    private readonly sampled: boolean,
-    private readonly maxTracestateLength: number,
-    private readonly openTelemetry: boolean,
-  ) {}
+  constructor(settings: PropagatorSettings) {
+    this.inboundHeaders = settings.inboundHeaders;
+    this.outboundHeader = settings.outboundHeader;
+    this.generateId = settings.generateId;
+    this.onInvalidId = settings.onInvalidId;
+    this.sampled = settings.sampled;
+    this.maxTracestateLength = settings.maxTracestateLength;
+    this.openTelemetry = settings.openTelemetry;
+  }
 
   extract(headers: InboundHeaders, extras: ExtractExtras = {}): RequestContext {
     if (extras.deadline !== undefined) checkDeadline(extras.deadline);
@@ -228,6 +258,7 @@ export function correlationPropagator(
   options: CorrelationPropagatorOptions = {},
 ): CorrelationPropagator {
   checkOptionsObject('correlationPropagator', options);
+  checkKnownOptions('correlationPropagator', options, OPTION_NAMES);
   const headers: unknown = options.headers ?? DEFAULT_CORRELATION_HEADERS;
   if (!Array.isArray(headers) || headers.length === 0) {
     throw new TypeError(
@@ -247,15 +278,15 @@ export function correlationPropagator(
   if (options.openTelemetry !== undefined) checkBoolean('openTelemetry', options.openTelemetry);
   const maxTracestateLength = options.maxTracestateLength ?? MAX_TRACESTATE_LENGTH;
   checkInteger('maxTracestateLength', maxTracestateLength, 0, 8192);
-  return new Propagator(
-    inbound,
+  return new Propagator({
+    inboundHeaders: inbound,
     outboundHeader,
-    options.generateId ?? uuidv7,
-    options.onInvalidId,
-    options.sampled ?? false,
+    generateId: options.generateId ?? uuidv7,
+    onInvalidId: options.onInvalidId,
+    sampled: options.sampled ?? false,
     maxTracestateLength,
-    options.openTelemetry ?? true,
-  );
+    openTelemetry: options.openTelemetry ?? true,
+  });
 }
 
 function checkHeaderName(name: string, value: unknown): asserts value is string {

@@ -337,6 +337,12 @@ describe('createRequestContext', () => {
       new TypeError('expected deadline to be a number (Infinity for none), got "10"'),
     ],
     [{ baggage: [] }, new TypeError('expected baggage to be an object, got an array')],
+    [
+      { correlationID: 'abc' },
+      new TypeError(
+        'unknown option "correlationID" for createRequestContext(); did you mean "correlationId"? expected one of correlationId, trace, deadline, baggage, signal, generateId, sampled',
+      ),
+    ],
   ])('refuses %o', (options, error) => {
     expect(() => createRequestContext(options as never)).toThrow(error);
   });

@@ -3,8 +3,10 @@ import { type Clock, systemClock } from '@bulwark/core';
 import {
   checkBoolean,
   checkFunction,
+  checkKnownOptions,
   checkOptionsObject,
   describeValue,
+  optionNames,
 } from '@bulwark/core/internal';
 import { invalidIdReason } from './correlation-id.js';
 import { activeSpanContext } from './otel.js';
@@ -63,13 +65,22 @@ export interface RequestContextOptions {
   sampled?: boolean;
 }
 
+const OPTION_NAMES = optionNames<RequestContextOptions>({
+  correlationId: true,
+  trace: true,
+  deadline: true,
+  baggage: true,
+  signal: true,
+  generateId: true,
+  sampled: true,
+});
+
 // One store per process, even when two copies of this package are installed: a context set by
 // one copy's middleware must be visible to the other copy's HTTP client.
 const STORAGE_KEY = Symbol.for('bulwark.correlation.storage');
 const registry = globalThis as { [STORAGE_KEY]?: AsyncLocalStorage<RequestContext> };
 const storage = (registry[STORAGE_KEY] ??= new AsyncLocalStorage<RequestContext>());
 
-/** @internal */
 export const NO_BAGGAGE: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Runs `fn` with `context` as the current request context, through every await and callback it starts. */
@@ -108,6 +119,7 @@ export function remainingMs(
 /** A request context for work that did not arrive as a request: a job, a queue message, a test. */
 export function createRequestContext(options: RequestContextOptions = {}): RequestContext {
   checkOptionsObject('createRequestContext', options);
+  checkKnownOptions('createRequestContext', options, OPTION_NAMES);
   const generateId = options.generateId ?? uuidv7;
   if (options.generateId !== undefined) checkFunction('generateId', options.generateId);
   if (options.sampled !== undefined) checkBoolean('sampled', options.sampled);
@@ -131,7 +143,7 @@ export function createRequestContext(options: RequestContextOptions = {}): Reque
   return options.signal === undefined ? context : { ...context, signal: options.signal };
 }
 
-/** @internal A generated ID, checked: a custom generator must keep to the accepted shape. */
+/** A generated ID, checked: a custom generator must keep to the accepted shape. */
 export function newCorrelationId(generateId: () => string): string {
   // The built-in generator's IDs are valid by construction: only an app's own are checked.
   if (generateId === uuidv7) return uuidv7();
@@ -140,7 +152,7 @@ export function newCorrelationId(generateId: () => string): string {
   return id;
 }
 
-/** @internal A trace this service begins: its ID is random throughout, and says so. */
+/** A trace this service begins: its ID is random throughout, and says so. */
 export function newTrace(sampled: boolean): TraceContext {
   return {
     traceId: generateTraceId(),
@@ -151,7 +163,7 @@ export function newTrace(sampled: boolean): TraceContext {
 }
 
 /**
- * @internal The trace of the active OpenTelemetry span, so that a context made inside a span
+ * The trace of the active OpenTelemetry span, so that a context made inside a span
  * (a server span of OTel's HTTP instrumentation) names the trace OTel records.
  */
 export function traceFromActiveSpan(): TraceContext | undefined {
@@ -180,7 +192,6 @@ function checkCorrelationId(name: string, value: unknown): asserts value is stri
   throw new RangeError(`${expected}, got a string with other characters`);
 }
 
-/** @internal */
 export function checkDeadline(value: unknown): void {
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(
@@ -189,14 +200,12 @@ export function checkDeadline(value: unknown): void {
   }
 }
 
-/** @internal */
 export function checkSignal(value: unknown): void {
   if (!(value instanceof AbortSignal)) {
     throw new TypeError(`expected signal to be an AbortSignal, got ${describeValue(value)}`);
   }
 }
 
-/** @internal */
 export function checkBaggage(value: unknown): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TypeError(`expected baggage to be an object, got ${describeValue(value)}`);

@@ -330,7 +330,7 @@ export function bulwark(options: BulwarkOptions<Request> = {}): BulwarkMiddlewar
   return middlewareFor(new BulwarkStack<Request>(options));
 }
 
-/** @internal The middleware for a stack built elsewhere (tests give it a fake pressure probe). */
+/** The middleware for a stack built elsewhere (tests give it a fake pressure probe). */
 export function middlewareFor(stack: BulwarkStack<Request>): BulwarkMiddleware {
   stack.start();
   const adapter = new ExpressAdapter(stack);

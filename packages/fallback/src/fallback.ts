@@ -14,6 +14,7 @@ import {
   checkOptionsObject,
   checkString,
   emit,
+  releaseResult,
 } from '@bulwark/core/internal';
 import {
   DEFAULT_WHEN,
@@ -23,7 +24,6 @@ import {
   checkClassifier,
   failureReason,
 } from './classify.js';
-import { releaseResult } from './release-result.js';
 import {
   type FallbackFn,
   TimedFallback,

@@ -5,9 +5,15 @@ import {
   type TelemetryListener,
   TimeoutError,
 } from '@bulwark/core';
-import { Context, Expirable, type Scope, type TimerQueue, emit } from '@bulwark/core/internal';
+import {
+  type Context,
+  Expirable,
+  type Scope,
+  type TimerQueue,
+  emit,
+  releaseResult,
+} from '@bulwark/core/internal';
 import { FallbackFailedError } from './errors.js';
-import { releaseResult } from './release-result.js';
 
 /** What a fallback function is told. */
 export interface FallbackArgs {
@@ -90,15 +96,7 @@ export class TimedFallback extends Expirable {
     settings.queue.add(this, this.startedAt, this.limitMs);
     const parent = scope.parent!;
     if (parent.canAbort) this.unsubscribe = parent.onAbort(() => this.parentAborted(parent));
-    const own = new Context(
-      context.fn,
-      scope,
-      context.attempt,
-      this.startedAt + this.limitMs,
-      context.operation,
-      context.clock,
-      context.spreadable,
-    );
+    const own = context.withScope(scope, this.startedAt + this.limitMs);
     let pending: unknown;
     try {
       pending = settings.fn({

@@ -154,7 +154,7 @@ function plugin(
   done();
 }
 
-/** @internal Installs the hooks, routes and error handler of a stack built elsewhere. */
+/** Installs the hooks, routes and error handler of a stack built elsewhere. */
 export function install(
   fastify: FastifyInstance,
   stack: BulwarkStack<FastifyRequest>,

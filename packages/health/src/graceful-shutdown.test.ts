@@ -356,3 +356,14 @@ describe('gracefulShutdown', () => {
     );
   });
 });
+
+describe('gracefulShutdown options', () => {
+  it('rejects a misspelt option, suggesting the name it misspells', () => {
+    const server = createServer();
+    expect(() => gracefulShutdown({ server, drainTimeout: 5 } as never)).toThrow(
+      new TypeError(
+        'unknown option "drainTimeout" for gracefulShutdown(); did you mean "drainTimeoutMs"? expected one of server, registry, readinessDelayMs, drainTimeoutMs, signals, signalSource, trackRequests, close, onShutdown, clock, listener',
+      ),
+    );
+  });
+});

@@ -3,7 +3,9 @@ import {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOptionsObject,
+  optionNames,
   unrefTimer,
 } from '@bulwark/core/internal';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -77,6 +79,20 @@ export interface GracefulShutdownOptions {
   listener?: HealthListener;
 }
 
+const OPTION_NAMES = optionNames<GracefulShutdownOptions>({
+  server: true,
+  registry: true,
+  readinessDelayMs: true,
+  drainTimeoutMs: true,
+  signals: true,
+  signalSource: true,
+  trackRequests: true,
+  close: true,
+  onShutdown: true,
+  clock: true,
+  listener: true,
+});
+
 export type ShutdownState = 'running' | 'failing-readiness' | 'draining' | 'closed';
 
 export interface GracefulShutdown {
@@ -94,6 +110,22 @@ export interface GracefulShutdown {
   dispose(): void;
 }
 
+/** The options of {@link gracefulShutdown}, checked and with the defaults filled in. */
+interface ShutdownSettings {
+  readonly server: ShutdownServer;
+  readonly registry: ShutdownAware | undefined;
+  readonly readinessDelayMs: number;
+  readonly drainTimeoutMs: number;
+  readonly signals: readonly string[];
+  readonly signalSource: SignalSource;
+  readonly trackRequests: boolean;
+  /** Closes the server instead of `server.close()`. */
+  readonly closeServer: (() => unknown) | undefined;
+  readonly onShutdown: ((args: ShutdownArgs) => void | Promise<void>) | undefined;
+  readonly clock: Clock;
+  readonly listener: HealthListener | undefined;
+}
+
 class Shutdown implements GracefulShutdown {
   state: ShutdownState = 'running';
   private count = 0;
@@ -102,20 +134,29 @@ class Shutdown implements GracefulShutdown {
   private promise: Promise<ShutdownResult> | undefined = undefined;
   private drained: (() => void) | undefined = undefined;
   private readonly onResponseClose: (this: ServerResponse) => void;
+  private readonly server: ShutdownServer;
+  private readonly registry: ShutdownAware | undefined;
+  private readonly readinessDelayMs: number;
+  private readonly drainTimeoutMs: number;
+  private readonly signalSource: SignalSource;
+  private readonly trackRequests: boolean;
+  private readonly closeServer: (() => unknown) | undefined;
+  private readonly onShutdown: ((args: ShutdownArgs) => void | Promise<void>) | undefined;
+  private readonly clock: Clock;
+  private readonly listener: HealthListener | undefined;
 
-  constructor(
-    private readonly server: ShutdownServer,
-    private readonly registry: ShutdownAware | undefined,
-    private readonly readinessDelayMs: number,
-    private readonly drainTimeoutMs: number,
-    signals: readonly string[],
-    private readonly signalSource: SignalSource,
-    private readonly trackRequests: boolean,
-    private readonly closeServer: (() => unknown) | undefined,
-    private readonly onShutdown: ((args: ShutdownArgs) => void | Promise<void>) | undefined,
-    private readonly clock: Clock,
-    private readonly listener: HealthListener | undefined,
-  ) {
+  constructor(settings: ShutdownSettings) {
+    const { server, signals, signalSource, trackRequests } = settings;
+    this.server = server;
+    this.registry = settings.registry;
+    this.readinessDelayMs = settings.readinessDelayMs;
+    this.drainTimeoutMs = settings.drainTimeoutMs;
+    this.signalSource = signalSource;
+    this.trackRequests = trackRequests;
+    this.closeServer = settings.closeServer;
+    this.onShutdown = settings.onShutdown;
+    this.clock = settings.clock;
+    this.listener = settings.listener;
     // One listener shared by every response: `this` is the response that closed.
     const responses = this.responses;
     const ended = (): void => this.ended();
@@ -260,6 +301,7 @@ class Shutdown implements GracefulShutdown {
  */
 export function gracefulShutdown(options: GracefulShutdownOptions): GracefulShutdown {
   checkOptionsObject('gracefulShutdown', options);
+  checkKnownOptions('gracefulShutdown', options, OPTION_NAMES);
   const {
     server,
     registry,
@@ -301,7 +343,7 @@ export function gracefulShutdown(options: GracefulShutdownOptions): GracefulShut
   if (close !== undefined) checkFunction('close', close);
   if (onShutdown !== undefined) checkFunction('onShutdown', onShutdown);
   if (listener !== undefined) checkFunction('listener', listener);
-  return new Shutdown(
+  return new Shutdown({
     server,
     registry,
     readinessDelayMs,
@@ -309,9 +351,9 @@ export function gracefulShutdown(options: GracefulShutdownOptions): GracefulShut
     signals,
     signalSource,
     trackRequests,
-    close,
+    closeServer: close,
     onShutdown,
     clock,
     listener,
-  );
+  });
 }

@@ -2,9 +2,11 @@ import {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOneOf,
   checkOptionsObject,
   checkString,
+  optionNames,
 } from '@bulwark/core/internal';
 import { HEALTH_KINDS, HEALTH_STATUSES, type HealthKind, type HealthStatus } from './status.js';
 
@@ -66,6 +68,19 @@ export interface HealthCheckDefinition {
   dispose?: () => void;
 }
 
+const DEFINITION_NAMES = optionNames<HealthCheckDefinition>({
+  name: true,
+  component: true,
+  measurement: true,
+  componentType: true,
+  check: true,
+  timeoutMs: true,
+  critical: true,
+  kind: true,
+  cacheMs: true,
+  dispose: true,
+});
+
 /** A definition with its defaults applied and validated. */
 export interface ResolvedCheck {
   readonly name: string;
@@ -86,6 +101,7 @@ export function resolveCheck(
   defaultTimeoutMs: number,
 ): ResolvedCheck {
   checkOptionsObject('register', definition);
+  checkKnownOptions('register', definition, DEFINITION_NAMES);
   const { name, check, component = name, measurement, componentType } = definition;
   checkString('name', name);
   checkFunction('check', check);

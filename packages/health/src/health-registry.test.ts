@@ -593,3 +593,25 @@ describe('healthRegistry telemetry', () => {
     expect((await registry.readiness()).status).toBe('pass');
   });
 });
+
+describe('healthRegistry options', () => {
+  it('rejects a misspelt option of the registry, suggesting the name it misspells', () => {
+    expect(() => healthRegistry({ cache: 5 } as never)).toThrow(
+      new TypeError(
+        'unknown option "cache" for healthRegistry(); did you mean "cacheMs"? expected one of cacheMs, timeoutMs, detailed, version, releaseId, serviceId, description, clock, listener',
+      ),
+    );
+  });
+
+  it('rejects a misspelt field of a check definition, suggesting the name it misspells', () => {
+    const registry = healthRegistry({ clock: new FakeClock() });
+    expect(() =>
+      registry.register({ name: 'db', check: () => 'pass', timeout: 50 } as never),
+    ).toThrow(
+      new TypeError(
+        'unknown option "timeout" for register(); did you mean "timeoutMs"? expected one of name, component, measurement, componentType, check, timeoutMs, critical, kind, cacheMs, dispose',
+      ),
+    );
+    expect(registry.names()).toEqual([]);
+  });
+});

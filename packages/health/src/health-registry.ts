@@ -3,9 +3,11 @@ import {
   checkBoolean,
   checkFunction,
   checkInteger,
+  checkKnownOptions,
   checkOneOf,
   checkOptionsObject,
   checkString,
+  optionNames,
 } from '@bulwark/core/internal';
 import { type CheckOutcome, CheckRunner } from './check-runner.js';
 import { type HealthListener, emitHealth } from './events.js';
@@ -40,6 +42,18 @@ export interface HealthRegistryOptions {
   /** Receives `health-check` and `health-report` events. */
   listener?: HealthListener;
 }
+
+const OPTION_NAMES = optionNames<HealthRegistryOptions>({
+  cacheMs: true,
+  timeoutMs: true,
+  detailed: true,
+  version: true,
+  releaseId: true,
+  serviceId: true,
+  description: true,
+  clock: true,
+  listener: true,
+});
 
 export interface HealthViewOptions {
   /** Include observed values, outputs (error messages), times and service metadata. */
@@ -171,6 +185,7 @@ export class HealthRegistry implements ShutdownAware {
  */
 export function healthRegistry(options: HealthRegistryOptions = {}): HealthRegistry {
   checkOptionsObject('healthRegistry', options);
+  checkKnownOptions('healthRegistry', options, OPTION_NAMES);
   const {
     cacheMs = DEFAULT_CACHE_MS,
     timeoutMs = DEFAULT_CHECK_TIMEOUT_MS,

@@ -7,16 +7,16 @@ import {
   isDeadlineExceededError,
 } from '@bulwark/core';
 import {
-  Context,
+  type Context,
   Expirable,
   type Next,
   Scope,
   type TimerQueue,
   emit,
+  releaseResult,
 } from '@bulwark/core/internal';
 import type { ErrorPredicate, ResultPredicate, RetryBudget } from '@bulwark/retry';
 import type { AdaptiveDelayEstimator } from './adaptive-delay.js';
-import { releaseResult } from './release-result.js';
 
 /** What a hedger works out once, at construction, and each of its calls reads. */
 export interface HedgingSettings {
@@ -131,17 +131,7 @@ export class HedgedCall extends Expirable {
     this.running++;
     let pending: unknown;
     try {
-      pending = this.inner.call(
-        new Context(
-          context.fn,
-          attempt,
-          number,
-          context.deadline,
-          context.operation,
-          context.clock,
-          context.spreadable,
-        ),
-      );
+      pending = this.inner.call(context.withAttemptIn(number, attempt));
     } catch (error: unknown) {
       pending = Promise.reject(error);
     }

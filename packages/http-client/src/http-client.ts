@@ -420,15 +420,7 @@ class Client implements HttpClient {
     const attempts = new CallAttempts(this.attemptSettings, request, headers, call.requestContext);
     const { until, operation } = call;
     const scope = Scope.from(signal);
-    const context = new Context(
-      attempts.fn,
-      scope,
-      1,
-      until,
-      operation,
-      this.settings.clock,
-      false,
-    );
+    const context = Context.forCall(attempts.fn, scope, until, operation, this.settings.clock);
     const pipeline = call.policies.pipelineFor(until !== Infinity);
     // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
     let unsubscribe: (() => void) | undefined;

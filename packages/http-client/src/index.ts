@@ -5,16 +5,6 @@ export {
   type JsonRequestOptions,
 } from './http-client.js';
 export {
-  DEFAULT_ATTEMPT_HEADER,
-  DEFAULT_BULKHEAD,
-  DEFAULT_CONNECTIONS,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_DEADLINE_MS,
-  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
-  DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_MAX_ORIGINS,
-  DEFAULT_RETRY_STATUSES,
-  DEFAULT_TIMEOUT_MS,
   type AttemptHeadersArgs,
   type HttpBreakerOptions,
   type HttpBulkheadOptions,
@@ -23,9 +13,6 @@ export {
   type HttpRetryOptions,
   type IncomingContext,
 } from './options.js';
-export { IDEMPOTENT_METHODS, KEYED_METHODS } from './methods.js';
-export { DEFAULT_IDEMPOTENCY_KEY_HEADER } from './idempotency-key.js';
-export { EXTRA_RETRYABLE_CODES } from './call-attempts.js';
 export type { BodyData, RequestBody } from './body.js';
 export type { QueryValue } from './target.js';
 export {
@@ -47,6 +34,7 @@ export {
   isRetriesExhaustedError,
   isStreamBodyNotReplayableError,
 } from './errors.js';
+// The core errors the client raises, so that one import serves a caller catching them.
 export {
   BrokenCircuitError,
   BulkheadRejectedError,

@@ -207,10 +207,15 @@ describe('origins', () => {
 });
 
 describe('the order of the policies', () => {
-  /** A policy of the caller's own that counts the calls reaching it. */
+  const noEvents = () => ({ dispose: () => undefined });
+
+  /** A cockatiel-shaped policy of the caller's own that counts the calls reaching it. */
   function counting() {
     const counter = {
       runs: 0,
+      _altReturn: undefined as never,
+      onSuccess: noEvents,
+      onFailure: noEvents,
       execute<T>(
         fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T,
         signal?: AbortSignal,

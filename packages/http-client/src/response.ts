@@ -23,7 +23,7 @@ export interface ResponseCacheInfo {
   readonly failure: unknown;
 }
 
-/** @internal A response of either kind, as the client handles it. */
+/** A response of either kind, as the client handles it. */
 export type ClientResponse = HttpResponse | HttpStreamResponse;
 
 /** An answer whose body has been read in full (within `maxBodyBytes`). */
@@ -61,7 +61,7 @@ export class HttpResponse {
   }
 }
 
-/** @internal A response built from the chunks one attempt received. */
+/** A response built from the chunks one attempt received. */
 export function bufferedResponse(
   status: number,
   statusText: string,

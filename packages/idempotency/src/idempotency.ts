@@ -5,6 +5,7 @@ import {
   checkInteger,
   checkKnownOptions,
   checkOptionsObject,
+  optionNames,
   randomString,
 } from '@bulwark/core/internal';
 import { type IdempotencyListener, emitIdempotency } from './events.js';
@@ -274,25 +275,46 @@ class Claim implements IdempotencyClaim {
   }
 }
 
-class IdempotencyCore implements Idempotency {
-  private readonly methods: ReadonlySet<string>;
-  private readonly replayHeaders: ReadonlySet<string>;
+/** The options of {@link idempotency}, checked and with the defaults filled in. */
+interface IdempotencySettings {
+  readonly store: IdempotencyStore;
+  readonly methods: readonly string[];
+  readonly required: NonNullable<IdempotencyOptions['required']>;
+  readonly ttlMs: number;
+  readonly lockTimeoutMs: number;
+  readonly maxKeyLength: number;
+  readonly replayHeaders: readonly string[];
+  readonly shouldStore: NonNullable<IdempotencyOptions['shouldStore']>;
+  readonly maxBodyBytes: number;
+  readonly clock: Clock;
+  readonly listener: IdempotencyListener | undefined;
+}
 
-  constructor(
-    readonly store: IdempotencyStore,
-    methods: readonly string[],
-    private readonly required: IdempotencyOptions['required'] & {},
-    readonly ttlMs: number,
-    private readonly lockTimeoutMs: number,
-    private readonly maxKeyLength: number,
-    replayHeaders: readonly string[],
-    readonly shouldStore: (args: { readonly status: number }) => boolean,
-    readonly maxBodyBytes: number,
-    readonly clock: Clock,
-    private readonly listener: IdempotencyListener | undefined,
-  ) {
-    this.methods = new Set(methods.map((m) => m.toUpperCase()));
-    this.replayHeaders = new Set(replayHeaders.map((h) => h.toLowerCase()));
+class IdempotencyCore implements Idempotency {
+  readonly store: IdempotencyStore;
+  private readonly methods: ReadonlySet<string>;
+  private readonly required: IdempotencySettings['required'];
+  readonly ttlMs: number;
+  private readonly lockTimeoutMs: number;
+  private readonly maxKeyLength: number;
+  private readonly replayHeaders: ReadonlySet<string>;
+  readonly shouldStore: IdempotencySettings['shouldStore'];
+  readonly maxBodyBytes: number;
+  readonly clock: Clock;
+  private readonly listener: IdempotencyListener | undefined;
+
+  constructor(settings: IdempotencySettings) {
+    this.store = settings.store;
+    this.methods = new Set(settings.methods.map((m) => m.toUpperCase()));
+    this.required = settings.required;
+    this.ttlMs = settings.ttlMs;
+    this.lockTimeoutMs = settings.lockTimeoutMs;
+    this.maxKeyLength = settings.maxKeyLength;
+    this.replayHeaders = new Set(settings.replayHeaders.map((h) => h.toLowerCase()));
+    this.shouldStore = settings.shouldStore;
+    this.maxBodyBytes = settings.maxBodyBytes;
+    this.clock = settings.clock;
+    this.listener = settings.listener;
   }
 
   async begin(request: IdempotencyRequest): Promise<IdempotencyDecision> {
@@ -403,19 +425,19 @@ class IdempotencyCore implements Idempotency {
   }
 }
 
-const OPTION_NAMES: readonly (keyof IdempotencyOptions)[] = [
-  'store',
-  'methods',
-  'required',
-  'ttlMs',
-  'lockTimeoutMs',
-  'maxKeyLength',
-  'replayHeaders',
-  'shouldStore',
-  'maxBodyBytes',
-  'clock',
-  'listener',
-];
+const OPTION_NAMES = optionNames<IdempotencyOptions>({
+  store: true,
+  methods: true,
+  required: true,
+  ttlMs: true,
+  lockTimeoutMs: true,
+  maxKeyLength: true,
+  replayHeaders: true,
+  shouldStore: true,
+  maxBodyBytes: true,
+  clock: true,
+  listener: true,
+});
 
 function checkStringList(name: string, value: unknown): asserts value is readonly string[] {
   if (
@@ -465,7 +487,7 @@ export function idempotency(options: IdempotencyOptions = {}): Idempotency {
   checkFunction('shouldStore', shouldStore);
   checkInteger('maxBodyBytes', maxBodyBytes, 0);
   if (listener !== undefined) checkFunction('listener', listener);
-  return new IdempotencyCore(
+  return new IdempotencyCore({
     store,
     methods,
     required,
@@ -477,5 +499,5 @@ export function idempotency(options: IdempotencyOptions = {}): Idempotency {
     maxBodyBytes,
     clock,
     listener,
-  );
+  });
 }

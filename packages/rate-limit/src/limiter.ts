@@ -458,7 +458,7 @@ export class Limiter<S extends object> implements RateLimiter, QueueOwner {
     operation: string | undefined,
     now: number,
   ): Waiter {
-    const waiter = new Waiter(this, list, permits, scope, operation, now, now + this.maxWaitMs);
+    const waiter = new Waiter(list, permits, scope, operation, now, now + this.maxWaitMs);
     list.push(waiter);
     this.queued_++;
     if (scope.canAbort) waiter.unsubscribe = scope.onAbort(waiter.onAbort);
@@ -597,15 +597,8 @@ export class Limiter<S extends object> implements RateLimiter, QueueOwner {
     permits: number,
     operation: string | undefined,
   ): Promise<RateLimitDecision> {
-    const { limit, windowMs, capacity } = this.scheme;
-    return this.remote!.run(
-      this.takeScript,
-      this.redisKey(key),
-      permits,
-      limit,
-      windowMs,
-      capacity,
-    ).then(
+    const { limit, windowMs } = this.scheme;
+    return this.remote!.run(this.takeScript, this.redisKey(key), permits, this.scheme).then(
       (raw) => ({
         allowed: raw[0] === 1,
         policy: this.policy,
@@ -645,15 +638,7 @@ export class Limiter<S extends object> implements RateLimiter, QueueOwner {
   }
 
   private refund(key: string, permits: number): void {
-    const { limit, windowMs, capacity } = this.scheme;
-    this.remote!.run(
-      this.refundScript,
-      this.redisKey(key),
-      permits,
-      limit,
-      windowMs,
-      capacity,
-    ).then(
+    this.remote!.run(this.refundScript, this.redisKey(key), permits, this.scheme).then(
       undefined,
       // Nothing to do: the permits stay taken until they refill.
       () => undefined,

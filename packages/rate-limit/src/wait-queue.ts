@@ -21,7 +21,7 @@ export class Waiter {
   readonly promise: Promise<RateLimitDecision>;
 
   constructor(
-    private readonly owner: QueueOwner,
+    /** The key's list; its owner is told when the caller aborts. */
     readonly list: WaitList,
     readonly permits: number,
     readonly scope: Scope,
@@ -39,7 +39,7 @@ export class Waiter {
 
   /** The scope's abort listener; only waiting calls pay for it. */
   readonly onAbort = (): void => {
-    this.owner.cancel(this);
+    this.list.owner.cancel(this);
   };
 }
 
@@ -59,7 +59,8 @@ export class WaitList {
   deciding: Waiter | undefined = undefined;
 
   constructor(
-    private readonly owner: QueueOwner,
+    /** The limiter the list and its waiters report to. */
+    readonly owner: QueueOwner,
     readonly key: string,
   ) {}
 

@@ -1,10 +1,15 @@
-import { pipeline } from '@bulwark/core';
+import { type AnyPolicy, pipeline } from '@bulwark/core';
 import { describe, expect, it } from 'vitest';
 import { type StandardStages, standardOrder } from './standard-order.js';
 
-/** A policy that records, in the order calls reach it, that it ran. */
-function marker(name: string, seen: string[]) {
+const noEvents = () => ({ dispose: () => undefined });
+
+/** A cockatiel-shaped policy that records, in the order calls reach it, that it ran. */
+function marker(name: string, seen: string[]): AnyPolicy {
   return {
+    _altReturn: undefined as never,
+    onSuccess: noEvents,
+    onFailure: noEvents,
     execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal) {
       seen.push(name);
       return Promise.resolve(fn({ signal: signal ?? new AbortController().signal }));

@@ -161,3 +161,20 @@ describe('exponentialBackoff', () => {
     );
   });
 });
+
+describe('backoff options', () => {
+  it.each<[string, () => unknown, string]>([
+    [
+      'exponentialBackoff',
+      () => exponentialBackoff({ jiter: 'none' } as never),
+      'unknown option "jiter" for exponentialBackoff(); did you mean "jitter"? expected one of initialDelayMs, maxDelayMs, factor, jitter',
+    ],
+    [
+      'linearBackoff',
+      () => linearBackoff({ step: 50 } as never),
+      'unknown option "step" for linearBackoff(); did you mean "stepMs"? expected one of initialDelayMs, stepMs, maxDelayMs',
+    ],
+  ])('%s rejects a misspelt option, suggesting the name it misspells', (_name, build, message) => {
+    expect(build).toThrow(new TypeError(message));
+  });
+});

@@ -1,4 +1,10 @@
-import { checkNumber, checkOneOf, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  checkOptionsObject,
+  optionNames,
+} from '@bulwark/core/internal';
 
 /** exponentialBackoff() defaults: AWS's "full jitter" from 100 ms, doubling, up to 10 s. */
 const DEFAULT_INITIAL_DELAY_MS = 100;
@@ -61,6 +67,18 @@ export interface LinearBackoffOptions {
   maxDelayMs?: number;
 }
 
+const EXPONENTIAL_OPTION_NAMES = optionNames<ExponentialBackoffOptions>({
+  initialDelayMs: true,
+  maxDelayMs: true,
+  factor: true,
+  jitter: true,
+});
+const LINEAR_OPTION_NAMES = optionNames<LinearBackoffOptions>({
+  initialDelayMs: true,
+  stepMs: true,
+  maxDelayMs: true,
+});
+
 function checkDelay(name: string, value: unknown): asserts value is number {
   checkNumber(name, value, 0, DELAY_LIMIT_MS);
 }
@@ -89,6 +107,7 @@ export function constantBackoff(delayMs: number = DEFAULT_CONSTANT_DELAY_MS): Ba
 /** `initialDelayMs + stepMs × (attempt − 1)`, up to `maxDelayMs`. */
 export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
   checkOptionsObject('linearBackoff', options);
+  checkKnownOptions('linearBackoff', options, LINEAR_OPTION_NAMES);
   const {
     initialDelayMs = DEFAULT_INITIAL_DELAY_MS,
     stepMs = DEFAULT_STEP_MS,
@@ -115,6 +134,7 @@ export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
  */
 export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Backoff {
   checkOptionsObject('exponentialBackoff', options);
+  checkKnownOptions('exponentialBackoff', options, EXPONENTIAL_OPTION_NAMES);
   const {
     initialDelayMs = DEFAULT_INITIAL_DELAY_MS,
     maxDelayMs = DEFAULT_MAX_DELAY_MS,

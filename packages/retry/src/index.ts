@@ -30,16 +30,7 @@ export {
   errorCodeIn,
   isRetryableNetworkError,
 } from './network-errors.js';
-export {
-  DO_NOT_RETRY,
-  delayFromHeaders,
-  parseGrpcPushback,
-  parseRateLimitReset,
-  parseRetryAfter,
-  parseXRateLimitReset,
-  type DelayHint,
-  type HeadersLike,
-} from './retry-after.js';
+export { DO_NOT_RETRY, delayFromHeaders, type DelayHint, type HeadersLike } from './retry-after.js';
 export { defaultDelayHint, type DelayHintArgs, type DelayHintFn } from './delay-hint.js';
 export {
   retryBudget,

@@ -122,6 +122,14 @@ describe('retryBudget', () => {
     );
   });
 
+  it('rejects a misspelt option, suggesting the name it misspells', () => {
+    expect(() => retryBudget({ ration: 0.1 } as never)).toThrow(
+      new TypeError(
+        'unknown option "ration" for retryBudget(); did you mean "ratio"? expected one of ratio, minRetriesPerSecond, windowMs, clock',
+      ),
+    );
+  });
+
   it('is recognised by isRetryBudget, and other objects are not', () => {
     expect(isRetryBudget(retryBudget())).toBe(true);
     expect(isRetryBudget({ available: 3 })).toBe(false);

@@ -1,5 +1,11 @@
 import { type Clock, systemClock } from '@bulwark/core';
-import { checkClock, checkNumber, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  checkClock,
+  checkKnownOptions,
+  checkNumber,
+  checkOptionsObject,
+  optionNames,
+} from '@bulwark/core/internal';
 
 /** Finagle's defaults: retries may add 20% load, with 10 retries a second always allowed. */
 const DEFAULT_RATIO = 0.2;
@@ -16,6 +22,13 @@ const MAX_WINDOW_MS = 3_600_000;
 const BUCKETS = 10;
 /** 0.29 × 100 is 28.999999999999996 in floating point; this keeps it 29. */
 const EPSILON = 1e-9;
+
+const OPTION_NAMES = optionNames<RetryBudgetOptions>({
+  ratio: true,
+  minRetriesPerSecond: true,
+  windowMs: true,
+  clock: true,
+});
 
 export interface RetryBudgetOptions {
   /** Retries allowed per first attempt in the window: 0.2 lets retries add 20% load. Default 0.2. */
@@ -139,6 +152,7 @@ class WindowedRetryBudget implements RetryBudget {
  */
 export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
   checkOptionsObject('retryBudget', options);
+  checkKnownOptions('retryBudget', options, OPTION_NAMES);
   const {
     ratio = DEFAULT_RATIO,
     minRetriesPerSecond = DEFAULT_MIN_RETRIES_PER_SECOND,

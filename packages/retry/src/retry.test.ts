@@ -995,6 +995,20 @@ describe('retry: options', () => {
         'unknown option "maxRetries" for retry(); expected one of maxAttempts, backoff, maxDelayMs, classify, delayHint, maxHintMs, budget, name, listener, clock, random, unref',
       ),
     ],
+    [
+      'a misspelt option',
+      { maxAtempts: 3 } as never,
+      new TypeError(
+        'unknown option "maxAtempts" for retry(); did you mean "maxAttempts"? expected one of maxAttempts, backoff, maxDelayMs, classify, delayHint, maxHintMs, budget, name, listener, clock, random, unref',
+      ),
+    ],
+    [
+      'a misspelt predicate name in classify',
+      { classify: { errors: () => true } as never },
+      new TypeError(
+        'unknown option "classify.errors" for retry(); did you mean "error"? expected one of error, result',
+      ),
+    ],
   ])('rejects %s with the exact message', (_label, options, expected) => {
     expect(() => retry(options)).toThrow(expected);
     expect(() => retry(options)).toThrow(expected.constructor);

@@ -3,7 +3,6 @@ import {
   type ContextFn,
   type GiveUpReason,
   type HttpAttemptInfo,
-  type RetryDelaySource,
   type RetryScheduledEvent,
   type TelemetryListener,
   isCancelledError,
@@ -22,12 +21,15 @@ import {
   checkInteger,
   checkNumber,
   checkClock,
+  checkKnownOptions,
   checkOptionsObject,
   checkString,
   describeValue,
   emit,
   httpAttemptOf,
   markFailedResult,
+  optionNames,
+  releaseResult,
   type SuccessReporter,
   successReporter,
 } from '@bulwark/core/internal';
@@ -39,8 +41,13 @@ import {
   defaultClassifier,
 } from './classify.js';
 import { type DelayHintFn, defaultDelayHint } from './delay-hint.js';
-import { releaseResult } from './release-result.js';
-import { DO_NOT_RETRY } from './retry-after.js';
+import {
+  type Failure,
+  type RetryDelay,
+  type RetryRules,
+  failedValue,
+  nextStep,
+} from './next-step.js';
 import { type RetryBudget, isRetryBudget } from './retry-budget.js';
 import { sleep } from './sleep.js';
 
@@ -56,21 +63,6 @@ const DEFAULT_MAX_HINT_MS = 60_000;
 const DELAY_LIMIT_MS = 86_400_000;
 /** Exponential from 100 ms, doubling up to 10 s, with full jitter: built once, shared. */
 const DEFAULT_BACKOFF: Backoff = exponentialBackoff();
-
-const OPTION_NAMES: readonly string[] = [
-  'maxAttempts',
-  'backoff',
-  'maxDelayMs',
-  'classify',
-  'delayHint',
-  'maxHintMs',
-  'budget',
-  'name',
-  'listener',
-  'clock',
-  'random',
-  'unref',
-];
 
 export interface RetryOptions {
   /** Attempts in all, the first included: an integer from 1 to 1000. Default 3. */
@@ -108,6 +100,22 @@ export interface RetryScheduledHintEvent extends RetryScheduledEvent {
   readonly hintMs: number | undefined;
 }
 
+const OPTION_NAMES = optionNames<RetryOptions>({
+  maxAttempts: true,
+  backoff: true,
+  maxDelayMs: true,
+  classify: true,
+  delayHint: true,
+  maxHintMs: true,
+  budget: true,
+  name: true,
+  listener: true,
+  clock: true,
+  random: true,
+  unref: true,
+});
+const CLASSIFY_OPTION_NAMES = optionNames<RetryClassifier>({ error: true, result: true });
+
 interface RetrySettings {
   readonly maxAttempts: number;
   readonly backoff: Backoff;
@@ -135,29 +143,34 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
   readonly maxAttempts: number;
   readonly budget: RetryBudget | undefined;
   readonly name: string | undefined;
-  private readonly backoff: Backoff;
-  private readonly maxDelayMs: number;
-  private readonly maxHintMs: number;
   private readonly errorPredicate: ErrorPredicate | undefined;
   private readonly resultPredicate: ResultPredicate | undefined;
-  private readonly delayHint: DelayHintFn;
+  /** What {@link nextStep} decides with after a failed attempt. */
+  private readonly rules: RetryRules;
   private readonly listener: TelemetryListener | undefined;
   /** The listener's fast path for successful first attempts, when it has one. */
   private readonly firstAttempts: SuccessReporter | undefined;
-  private readonly random: () => number;
   private readonly unref: boolean;
 
   /** @internal Use {@link retry}, which validates the options. */
   constructor(settings: RetrySettings) {
     super(settings.clock);
     this.maxAttempts = settings.maxAttempts;
-    this.backoff = settings.backoff;
-    this.maxDelayMs = settings.maxDelayMs;
     this.errorPredicate = settings.classify.error;
     this.resultPredicate = settings.classify.result;
-    this.delayHint = settings.delayHint;
-    this.maxHintMs = settings.maxHintMs;
     this.budget = settings.budget;
+    const clock = settings.clock;
+    this.rules = {
+      maxAttempts: settings.maxAttempts,
+      isRetryableError: (error) => this.isRetryableError(error),
+      delayHint: settings.delayHint,
+      maxHintMs: settings.maxHintMs,
+      backoff: settings.backoff,
+      maxDelayMs: settings.maxDelayMs,
+      random: settings.random,
+      budget: settings.budget,
+      dateNow: () => clock.dateNow(),
+    };
     this.name = settings.name;
     this.listener = settings.listener;
     const name = settings.name;
@@ -170,7 +183,6 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
       outcome: 'success',
       error: undefined,
     }));
-    this.random = settings.random;
     this.unref = settings.unref;
     this.readsClock = settings.listener !== undefined;
   }
@@ -189,7 +201,7 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
   /** @internal */
   fusedSucceeded(frame: Frame, index: number, result: unknown): unknown {
     if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
-      return this.fusedRetry(frame, index, result, true);
+      return this.fusedRetry(frame, index, { kind: 'result', result });
     }
     if (this.listener !== undefined) {
       this.firstSucceeded(frame.fn, frame.operation, frame.endNow() - frame.now);
@@ -199,14 +211,12 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
 
   /** @internal The first attempt failed: the rest of the call runs layer by layer. */
   fusedFailed(frame: Frame, index: number, error: unknown): unknown {
-    return this.fusedRetry(frame, index, error, false);
+    return this.fusedRetry(frame, index, { kind: 'error', error });
   }
 
-  private fusedRetry(frame: Frame, index: number, failure: unknown, isResult: boolean): Continue {
+  private fusedRetry(frame: Frame, index: number, failure: Failure): Continue {
     const next = frame.plan.steps[index + 1]!;
-    return new Continue(
-      this.retryAfter(frame.contextAt(index), next, failure, isResult, frame.now),
-    );
+    return new Continue(this.retryAfter(frame.contextAt(index), next, failure, frame.now));
   }
 
   /** Whether the classifier retries `error`: cockatiel's `handled` flag in `onFailure`. */
@@ -220,9 +230,9 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
     return this.errorPredicate !== undefined && this.errorPredicate(error);
   }
 
-  // The first attempt, which nearly always succeeds, runs here without an async frame (about
-  // 450 bytes a call in V8): a `.then` whose handlers only run the slow path after a failure.
-  // It reads the clock only for a listener; everything after a failure lives in retryAfter().
+  // The first attempt, which nearly always succeeds, runs here without an async frame ("Design
+  // figures" in benchmarks/RESULTS.md): a `.then` whose handlers only run the slow path after a
+  // failure. It reads the clock only for a listener; everything after a failure is retryAfter().
   protected run(context: Context, next: Next): Promise<unknown> {
     if (context.scope.aborted) return Promise.reject(context.scope.abortError());
     if (this.budget !== undefined) this.budget.recordRequest();
@@ -232,15 +242,16 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
       // A root context already says attempt 1: no need to derive another.
       pending = next.call(context.attempt === 1 ? context : context.withAttempt(1));
     } catch (error: unknown) {
-      return this.retryAfter(context, next, error, false, start);
+      return this.retryAfter(context, next, { kind: 'error', error }, start);
     }
-    const failed = (error: unknown) => this.retryAfter(context, next, error, false, start);
+    const failed = (error: unknown) =>
+      this.retryAfter(context, next, { kind: 'error', error }, start);
     if (this.resultPredicate === undefined && this.listener === undefined) {
       return Promise.resolve(pending).then(undefined, failed);
     }
     return Promise.resolve(pending).then((result: unknown) => {
       if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
-        return this.retryAfter(context, next, result, true, start);
+        return this.retryAfter(context, next, { kind: 'result', result }, start);
       }
       if (this.listener !== undefined) {
         this.firstSucceeded(context.fn, context.operation, this.clock.now() - start);
@@ -259,15 +270,17 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
       this.firstAttempts.report(operation, durationMs);
       return;
     }
-    this.emitAttempt(this.listener!, operation, 1, durationMs, 'success', undefined, http);
+    this.emitAttempt(operation, 1, durationMs, undefined, http);
   }
 
-  /** Decides, waits and retries after attempt 1 failed, until a decision ends the call. */
+  /**
+   * After attempt 1 failed: reports each attempt, asks {@link nextStep} what to do, waits and
+   * runs the next attempt, until a step gives up or an attempt succeeds.
+   */
   private async retryAfter(
     context: Context,
     next: Next,
-    failure: unknown,
-    isResult: boolean,
+    failure: Failure,
     start: number,
   ): Promise<unknown> {
     const listener = this.listener;
@@ -275,85 +288,54 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
     let previousDelayMs = 0;
     for (let attempt = 1; ; attempt++) {
       if (listener !== undefined) {
-        this.emitAttempt(
-          listener,
-          context.operation,
-          attempt,
-          this.clock.now() - start,
-          'failure',
-          failure,
-          httpAttemptOf(context.fn, attempt),
-        );
+        const http = httpAttemptOf(context.fn, attempt);
+        this.emitAttempt(context.operation, attempt, this.clock.now() - start, failure, http);
       }
-      if (!isResult && !this.isRetryableError(failure)) {
-        return this.giveUp(context, attempt, 'not-retryable', failure, isResult);
+      const step = nextStep(this.rules, {
+        failure,
+        attempt,
+        previousDelayMs,
+        aborted: scope.aborted,
+        context,
+      });
+      if (step.giveUp !== undefined) {
+        // Given up because the scope aborted, the call ends with the scope's reason.
+        const last: Failure =
+          step.giveUp === 'aborted' ? { kind: 'error', error: scope.abortError() } : failure;
+        return this.giveUp(context, attempt, step.giveUp, last);
       }
-      if (attempt >= this.maxAttempts) {
-        return this.giveUp(context, attempt, 'max-attempts', failure, isResult);
-      }
-      if (scope.aborted) return this.giveUp(context, attempt, 'aborted', scope.abortError(), false);
-
-      const hint = this.hintFor(failure, isResult, attempt);
-      if (hint === DO_NOT_RETRY) {
-        return this.giveUp(context, attempt, 'not-retryable', failure, isResult);
-      }
-      let delayMs: number;
-      let source: RetryDelaySource;
-      if (hint !== undefined) {
-        source = 'server-hint';
-        delayMs = hint < this.maxHintMs ? hint : this.maxHintMs;
-      } else {
-        source = 'backoff';
-        delayMs = this.backoffDelay(attempt, previousDelayMs);
-        previousDelayMs = delayMs;
-      }
-      // The server's own estimate, not the capped delay, says whether waiting can pay off
-      // before the deadline; a wait that ends at or after the deadline never does.
-      if (context.deadline !== Infinity && (hint ?? delayMs) >= context.remaining()) {
-        const reason = hint === undefined ? 'deadline' : 'hint-exceeds-deadline';
-        return this.giveUp(context, attempt, reason, failure, isResult);
-      }
-      // Taken last, so a call that gives up for another reason leaves the budget alone.
-      if (this.budget !== undefined && !this.budget.tryAcquireRetry()) {
-        return this.giveUp(context, attempt, 'budget-exhausted', failure, isResult);
-      }
-      if (listener !== undefined) {
-        this.emitScheduled(listener, context, attempt, delayMs, source, hint, failure);
-      }
-      if (isResult) releaseResult(failure);
-      if (delayMs > 0) {
+      if (step.source === 'backoff') previousDelayMs = step.delayMs;
+      if (listener !== undefined) this.emitScheduled(context, attempt, step, failure);
+      if (failure.kind === 'result') releaseResult(failure.result);
+      if (step.delayMs > 0) {
         try {
-          await sleep(this.clock, scope, delayMs, this.unref);
+          await sleep(this.clock, scope, step.delayMs, this.unref);
         } catch (error: unknown) {
-          return this.giveUp(context, attempt, 'aborted', error, false);
+          return this.giveUp(context, attempt, 'aborted', { kind: 'error', error });
         }
       }
-      if (scope.aborted) return this.giveUp(context, attempt, 'aborted', scope.abortError(), false);
+      if (scope.aborted) {
+        return this.giveUp(context, attempt, 'aborted', {
+          kind: 'error',
+          error: scope.abortError(),
+        });
+      }
 
       start = listener === undefined ? 0 : this.clock.now();
       let result: unknown;
       try {
         result = await next.call(context.withAttempt(attempt + 1));
       } catch (error: unknown) {
-        failure = error;
-        isResult = false;
+        failure = { kind: 'error', error };
         continue;
       }
       if (this.resultPredicate !== undefined && this.resultPredicate(result)) {
-        failure = result;
-        isResult = true;
+        failure = { kind: 'result', result };
         continue;
       }
       if (listener !== undefined) {
-        this.emitAttempt(
-          listener,
-          context.operation,
-          attempt + 1,
-          this.clock.now() - start,
-          'success',
-          undefined,
-          httpAttemptOf(context.fn, attempt + 1),
-        );
+        const http = httpAttemptOf(context.fn, attempt + 1);
+        this.emitAttempt(context.operation, attempt + 1, this.clock.now() - start, undefined, http);
       }
       return result;
     }
@@ -364,8 +346,7 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
     context: Context,
     attempt: number,
     reason: GiveUpReason,
-    failure: unknown,
-    isResult: boolean,
+    failure: Failure,
   ): unknown {
     if (this.listener !== undefined) {
       emit(this.listener, {
@@ -375,71 +356,44 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
         operation: context.operation,
         attempt,
         reason,
-        error: failure,
+        error: failedValue(failure),
       });
     }
-    if (isResult) {
+    if (failure.kind === 'result') {
       // The caller gets the result, but the call failed: its `call` event must say so.
-      markFailedResult(failure);
-      return failure;
+      markFailedResult(failure.result);
+      return failure.result;
     }
-    throw failure;
+    throw failure.error;
   }
 
-  /** The server's hint, sanitised: a number >= 0, DO_NOT_RETRY, or undefined. */
-  private hintFor(
-    failure: unknown,
-    isResult: boolean,
-    attempt: number,
-  ): number | typeof DO_NOT_RETRY | undefined {
-    let hint: unknown;
-    try {
-      hint = this.delayHint({ error: failure, isResult, attempt, dateNow: this.clock.dateNow() });
-    } catch {
-      // A hint extractor that trips over an odd failure must not replace that failure.
-      return undefined;
-    }
-    if (hint === DO_NOT_RETRY) return hint;
-    return typeof hint === 'number' && hint >= 0 ? hint : undefined;
-  }
-
-  /** The backoff's delay, never NaN, negative or above `maxDelayMs`. */
-  private backoffDelay(attempt: number, previousDelayMs: number): number {
-    const delay = this.backoff({ attempt, previousDelayMs, random: this.random });
-    if (!(delay > 0)) return 0;
-    return delay < this.maxDelayMs ? delay : this.maxDelayMs;
-  }
-
+  /** Reports an attempt (the listener is set): `failure` is undefined for a success. */
   private emitAttempt(
-    listener: TelemetryListener,
     operation: string | undefined,
     attempt: number,
     durationMs: number,
-    outcome: 'success' | 'failure',
-    error: unknown,
+    failure: Failure | undefined,
     http: HttpAttemptInfo | undefined,
   ): void {
-    emit(listener, {
+    emit(this.listener!, {
       type: 'attempt',
       policy: 'retry',
       name: this.name,
       operation,
       attempt,
-      outcome,
+      outcome: failure === undefined ? 'success' : 'failure',
       durationMs,
-      error,
+      error: failure === undefined ? undefined : failedValue(failure),
       http,
     });
   }
 
+  /** Reports the retry `step` schedules after `attempt` failed (the listener is set). */
   private emitScheduled(
-    listener: TelemetryListener,
     context: Context,
     attempt: number,
-    delayMs: number,
-    delaySource: RetryDelaySource,
-    hintMs: number | undefined,
-    error: unknown,
+    step: RetryDelay,
+    failure: Failure,
   ): void {
     const event: RetryScheduledHintEvent = {
       type: 'retry-scheduled',
@@ -447,12 +401,12 @@ export class RetryPolicy extends BulwarkPolicy implements FusedLayer {
       name: this.name,
       operation: context.operation,
       attempt,
-      delayMs,
-      delaySource,
-      hintMs,
-      error,
+      delayMs: step.delayMs,
+      delaySource: step.source,
+      hintMs: step.hint,
+      error: failedValue(failure),
     };
-    emit(listener, event);
+    emit(this.listener!, event);
   }
 }
 
@@ -462,6 +416,7 @@ function checkClassifier(value: unknown): asserts value is RetryClassifier {
       `expected classify to be an object with error and/or result predicates, got ${describeValue(value)}`,
     );
   }
+  checkKnownOptions('retry', value, CLASSIFY_OPTION_NAMES, 'classify');
   const { error, result } = value as { error?: unknown; result?: unknown };
   if (error === undefined && result === undefined) {
     throw new TypeError('expected classify to have an error or a result predicate, got neither');
@@ -481,13 +436,7 @@ function checkClassifier(value: unknown): asserts value is RetryClassifier {
  */
 export function retry(options: RetryOptions = {}): RetryPolicy {
   checkOptionsObject('retry', options);
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key)) {
-      throw new TypeError(
-        `unknown option ${JSON.stringify(key)} for retry(); expected one of ${OPTION_NAMES.join(', ')}`,
-      );
-    }
-  }
+  checkKnownOptions('retry', options, OPTION_NAMES);
   const {
     maxAttempts = DEFAULT_MAX_ATTEMPTS,
     backoff = DEFAULT_BACKOFF,

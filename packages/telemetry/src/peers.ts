@@ -17,7 +17,7 @@ export type PromClient = typeof PromClientModule;
 let otel: OpenTelemetryApi | undefined;
 let prom: PromClient | undefined;
 
-/** @internal Exported for tests. */
+/** Exported for tests. */
 export function loadPeer<T>(name: string, caller: string): T {
   try {
     return require(name) as T;

@@ -14,6 +14,7 @@ import {
   checkKnownOptions,
   checkOptionsObject,
   checkString,
+  optionNames,
 } from '@bulwark/core/internal';
 import { DEFAULT_STRATEGY, TimeLimit, type TimeoutStrategy } from './time-limit.js';
 
@@ -29,6 +30,13 @@ export interface TimeoutOptions {
   name?: string;
   clock?: Clock;
 }
+
+const OPTION_NAMES = optionNames<TimeoutOptions>({
+  strategy: true,
+  listener: true,
+  name: true,
+  clock: true,
+});
 
 /**
  * A per-attempt time limit. Inside a deadline it shrinks to what is left of the budget, and an
@@ -83,11 +91,11 @@ export function timeout(ms: number, options: TimeoutOptions = {}): TimeoutPolicy
   return new TimeoutPolicy(ms, options);
 }
 
-/** @internal Shared by timeout() and deadline(). */
+/** Shared by timeout() and deadline(). */
 export function validate(factory: string, ms: unknown, options: TimeoutOptions): void {
   checkInteger('ms', ms, 1, MAX_TIMEOUT_MS);
   checkOptionsObject(factory, options);
-  checkKnownOptions(factory, options, ['strategy', 'listener', 'name', 'clock']);
+  checkKnownOptions(factory, options, OPTION_NAMES);
   if (options.clock !== undefined) checkClock(options.clock);
   if (options.strategy !== undefined)
     checkOneOf('strategy', options.strategy, ['aggressive', 'cooperative']);

@@ -96,3 +96,14 @@ describe('breakerCheck', () => {
     );
   });
 });
+
+describe('breakerCheck options', () => {
+  it('rejects a misspelt option, suggesting the name it misspells', () => {
+    const breaker = { view: () => ({ state: 'closed' }) };
+    expect(() => breakerCheck({ name: 'db', breaker, whenOpn: 'fail' } as never)).toThrow(
+      new TypeError(
+        'unknown option "whenOpn" for breakerCheck(); did you mean "whenOpen"? expected one of name, breaker, whenOpen, whenHalfOpen, measurement, kind, critical, timeoutMs, cacheMs',
+      ),
+    );
+  });
+});

@@ -1,4 +1,10 @@
-import { checkOneOf, checkOptionsObject, checkString } from '@bulwark/core/internal';
+import {
+  checkKnownOptions,
+  checkOneOf,
+  checkOptionsObject,
+  checkString,
+  optionNames,
+} from '@bulwark/core/internal';
 import type { HealthCheckDefinition, HealthObservation } from '../health-check.js';
 import type { HealthKind, HealthStatus } from '../status.js';
 
@@ -39,6 +45,18 @@ export interface BreakerCheckOptions {
   cacheMs?: number;
 }
 
+const OPTION_NAMES = optionNames<BreakerCheckOptions>({
+  name: true,
+  breaker: true,
+  whenOpen: true,
+  whenHalfOpen: true,
+  measurement: true,
+  kind: true,
+  critical: true,
+  timeoutMs: true,
+  cacheMs: true,
+});
+
 function isSet(breaker: BreakerLike | BreakerSetLike): breaker is BreakerSetLike {
   return typeof (breaker as BreakerSetLike).views === 'function';
 }
@@ -49,6 +67,7 @@ function isSet(breaker: BreakerLike | BreakerSetLike): breaker is BreakerSetLike
  */
 export function breakerCheck(options: BreakerCheckOptions): HealthCheckDefinition {
   checkOptionsObject('breakerCheck', options);
+  checkKnownOptions('breakerCheck', options, OPTION_NAMES);
   const {
     name,
     breaker,

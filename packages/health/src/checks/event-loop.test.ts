@@ -128,3 +128,13 @@ describe('eventLoopCheck', () => {
     );
   });
 });
+
+describe('eventLoopCheck options', () => {
+  it('rejects a misspelt option, suggesting the name it misspells', () => {
+    expect(() => eventLoopCheck({ maxDelay: 100 } as never)).toThrow(
+      new TypeError(
+        'unknown option "maxDelay" for eventLoopCheck(); did you mean "maxDelayMs"? expected one of name, maxDelayMs, percentile, maxUtilization, whenExceeded, resolutionMs, kind, critical, timeoutMs, cacheMs',
+      ),
+    );
+  });
+});

@@ -1,4 +1,11 @@
-import { checkInteger, checkNumber, checkOneOf, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  checkInteger,
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  checkOptionsObject,
+  optionNames,
+} from '@bulwark/core/internal';
 import { type EventLoopUtilization, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { HealthCheckDefinition, HealthObservation } from '../health-check.js';
 import type { HealthKind } from '../status.js';
@@ -30,7 +37,20 @@ export interface EventLoopCheckOptions {
   cacheMs?: number;
 }
 
-/** @internal Where the check reads the event loop from; tests substitute their own. */
+const OPTION_NAMES = optionNames<EventLoopCheckOptions>({
+  name: true,
+  maxDelayMs: true,
+  percentile: true,
+  maxUtilization: true,
+  whenExceeded: true,
+  resolutionMs: true,
+  kind: true,
+  critical: true,
+  timeoutMs: true,
+  cacheMs: true,
+});
+
+/** Where the check reads the event loop from; tests substitute their own. */
 export interface LoopSampler {
   /** The delay at `percentile` since the last reset, in ms, not counting the resolution. */
   delayMs(percentile: number): number;
@@ -70,12 +90,13 @@ const round = (value: number, digits: number): number => {
   return Math.round(value * factor) / factor;
 };
 
-/** @internal The check over any sampler. */
+/** The check over any sampler. */
 export function eventLoopCheckWith(
   options: EventLoopCheckOptions,
   makeSampler: (resolutionMs: number) => LoopSampler,
 ): HealthCheckDefinition {
   checkOptionsObject('eventLoopCheck', options);
+  checkKnownOptions('eventLoopCheck', options, OPTION_NAMES);
   const {
     name = 'eventloop',
     maxDelayMs = DEFAULT_MAX_DELAY_MS,

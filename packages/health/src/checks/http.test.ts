@@ -135,3 +135,15 @@ describe('httpCheck', () => {
     );
   });
 });
+
+describe('httpCheck options', () => {
+  it('rejects a misspelt option, suggesting the name it misspells', () => {
+    expect(() =>
+      httpCheck({ url: 'http://127.0.0.1:1/health', expectStatuses: [200] } as never),
+    ).toThrow(
+      new TypeError(
+        'unknown option "expectStatuses" for httpCheck(); did you mean "expectStatus"? expected one of url, name, method, headers, expectStatus, timeoutMs, kind, critical, cacheMs, clock',
+      ),
+    );
+  });
+});

@@ -1,5 +1,11 @@
 import { type Clock, systemClock } from '@bulwark/core';
-import { checkFunction, checkOptionsObject, checkString } from '@bulwark/core/internal';
+import {
+  checkFunction,
+  checkKnownOptions,
+  checkOptionsObject,
+  checkString,
+  optionNames,
+} from '@bulwark/core/internal';
 import type { HealthCheckDefinition, HealthObservation } from '../health-check.js';
 import type { HealthKind } from '../status.js';
 
@@ -24,6 +30,19 @@ export interface HttpCheckOptions {
   clock?: Clock;
 }
 
+const OPTION_NAMES = optionNames<HttpCheckOptions>({
+  url: true,
+  name: true,
+  method: true,
+  headers: true,
+  expectStatus: true,
+  timeoutMs: true,
+  kind: true,
+  critical: true,
+  cacheMs: true,
+  clock: true,
+});
+
 function statusMatcher(expect: HttpCheckOptions['expectStatus']): (status: number) => boolean {
   if (expect === undefined) return (status) => status >= 200 && status < 300;
   if (typeof expect === 'function') return expect;
@@ -42,6 +61,7 @@ function statusMatcher(expect: HttpCheckOptions['expectStatus']): (status: numbe
  */
 export function httpCheck(options: HttpCheckOptions): HealthCheckDefinition {
   checkOptionsObject('httpCheck', options);
+  checkKnownOptions('httpCheck', options, OPTION_NAMES);
   const {
     name = 'http',
     method = 'GET',

@@ -51,3 +51,13 @@ describe('memoryCheck', () => {
     );
   });
 });
+
+describe('memoryCheck options', () => {
+  it('rejects a misspelt option, suggesting the name it misspells', () => {
+    expect(() => memoryCheck({ maxHeapBytes: 1 } as never)).toThrow(
+      new TypeError(
+        'unknown option "maxHeapBytes" for memoryCheck(); did you mean "maxHeapUsedBytes"? expected one of name, maxHeapUsedBytes, maxRssBytes, whenExceeded, kind, critical, timeoutMs, cacheMs',
+      ),
+    );
+  });
+});

@@ -1,4 +1,10 @@
-import { checkNumber, checkOneOf, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  checkKnownOptions,
+  checkNumber,
+  checkOneOf,
+  checkOptionsObject,
+  optionNames,
+} from '@bulwark/core/internal';
 import { getHeapStatistics } from 'node:v8';
 import type { HealthCheckDefinition, HealthObservation } from '../health-check.js';
 import type { HealthKind } from '../status.js';
@@ -23,9 +29,21 @@ export interface MemoryCheckOptions {
   cacheMs?: number;
 }
 
+const OPTION_NAMES = optionNames<MemoryCheckOptions>({
+  name: true,
+  maxHeapUsedBytes: true,
+  maxRssBytes: true,
+  whenExceeded: true,
+  kind: true,
+  critical: true,
+  timeoutMs: true,
+  cacheMs: true,
+});
+
 /** A liveness check on the V8 heap in use and the process's resident set size. */
 export function memoryCheck(options: MemoryCheckOptions = {}): HealthCheckDefinition {
   checkOptionsObject('memoryCheck', options);
+  checkKnownOptions('memoryCheck', options, OPTION_NAMES);
   const {
     name = 'memory',
     maxHeapUsedBytes = Math.floor(getHeapStatistics().heap_size_limit * DEFAULT_MAX_HEAP_RATIO),

@@ -82,3 +82,14 @@ describe('redisCheck', () => {
     );
   });
 });
+
+describe('redisCheck options', () => {
+  it('rejects a misspelt option, suggesting the name it misspells', () => {
+    const client = { ping: () => Promise.resolve('PONG') };
+    expect(() => redisCheck({ client, nam: 'cache' } as never)).toThrow(
+      new TypeError(
+        'unknown option "nam" for redisCheck(); did you mean "name"? expected one of client, name, kind, critical, timeoutMs, cacheMs, clock',
+      ),
+    );
+  });
+});

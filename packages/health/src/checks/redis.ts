@@ -1,5 +1,10 @@
 import { type Clock, systemClock } from '@bulwark/core';
-import { checkOptionsObject, checkString } from '@bulwark/core/internal';
+import {
+  checkKnownOptions,
+  checkOptionsObject,
+  checkString,
+  optionNames,
+} from '@bulwark/core/internal';
 import type { HealthCheckDefinition, HealthObservation } from '../health-check.js';
 import type { HealthKind } from '../status.js';
 
@@ -27,12 +32,23 @@ export interface RedisCheckOptions {
   clock?: Clock;
 }
 
+const OPTION_NAMES = optionNames<RedisCheckOptions>({
+  client: true,
+  name: true,
+  kind: true,
+  critical: true,
+  timeoutMs: true,
+  cacheMs: true,
+  clock: true,
+});
+
 /**
  * Sends PING and expects PONG. A client that is reconnecting fails at once instead of queueing
  * the PING until the timeout.
  */
 export function redisCheck(options: RedisCheckOptions): HealthCheckDefinition {
   checkOptionsObject('redisCheck', options);
+  checkKnownOptions('redisCheck', options, OPTION_NAMES);
   const {
     client,
     name = 'redis',

@@ -1,5 +1,10 @@
 import { type Clock, systemClock } from '@bulwark/core';
-import { checkInteger, checkKnownOptions, checkOptionsObject } from '@bulwark/core/internal';
+import {
+  checkInteger,
+  checkKnownOptions,
+  checkOptionsObject,
+  optionNames,
+} from '@bulwark/core/internal';
 import type { CompleteRecord, IdempotencyRecord, InProgressRecord } from '../record.js';
 import type { IdempotencyStore } from './store.js';
 
@@ -20,6 +25,12 @@ export interface MemoryStoreOptions {
   /** Measures expiry. Default: the system clock. */
   clock?: Clock;
 }
+
+const OPTION_NAMES = optionNames<MemoryStoreOptions>({
+  maxEntries: true,
+  maxBytes: true,
+  clock: true,
+});
 
 /** Thrown by `claim()` when the store is full of claims still in progress. The request answers 503. */
 export class MemoryStoreFullError extends Error {
@@ -159,7 +170,7 @@ export class MemoryStore implements IdempotencyStore {
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   checkOptionsObject('memoryStore', options);
-  checkKnownOptions('memoryStore', options, ['maxEntries', 'maxBytes', 'clock']);
+  checkKnownOptions('memoryStore', options, OPTION_NAMES);
   const {
     maxEntries = DEFAULT_MAX_ENTRIES,
     maxBytes = DEFAULT_MAX_BYTES,

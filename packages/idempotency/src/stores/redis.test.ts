@@ -162,4 +162,12 @@ describe('redisStore failures', () => {
       new RangeError('expected timeoutMs to be an integer >= 1, got 0'),
     );
   });
+
+  it('rejects a misspelt option, suggesting the name it misspells', () => {
+    expect(() => redisStore({ client: hanging, prefx: 'app:' } as never)).toThrow(
+      new TypeError(
+        'unknown option "prefx" for redisStore(); did you mean "prefix"? expected one of client, prefix, timeoutMs, clock',
+      ),
+    );
+  });
 });

@@ -3,8 +3,10 @@ import {
   Expirable,
   TimerQueue,
   checkInteger,
+  checkKnownOptions,
   checkOptionsObject,
   checkString,
+  optionNames,
 } from '@bulwark/core/internal';
 import type { CompleteRecord, IdempotencyRecord, InProgressRecord } from '../record.js';
 import { decodeRecord, encodeClaim, encodeComplete } from './codec.js';
@@ -52,6 +54,13 @@ export interface RedisStoreOptions {
   /** Measures command timeouts. Default: the system clock. */
   clock?: Clock;
 }
+
+const OPTION_NAMES = optionNames<RedisStoreOptions>({
+  client: true,
+  prefix: true,
+  timeoutMs: true,
+  clock: true,
+});
 
 /** A command waiting for Redis, failed by the shared timer when Redis takes too long. */
 class PendingCommand<T> extends Expirable {
@@ -157,6 +166,7 @@ class RedisStore implements IdempotencyStore {
  */
 export function redisStore(options: RedisStoreOptions): IdempotencyStore {
   checkOptionsObject('redisStore', options);
+  checkKnownOptions('redisStore', options, OPTION_NAMES);
   const {
     client,
     prefix = DEFAULT_PREFIX,

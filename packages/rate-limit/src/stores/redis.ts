@@ -8,6 +8,7 @@ import {
   checkOptionsObject,
   checkString,
 } from '@bulwark/core/internal';
+import type { Algorithm } from '../algorithm.js';
 import type { Script } from './scripts.js';
 
 /** The prefix of every key the store writes. */
@@ -42,6 +43,9 @@ export interface RedisStoreOptions {
   clock?: Clock;
 }
 
+/** The figures a script decides with: the limiter's own, the same for every call. */
+export type ScriptLimits = Pick<Algorithm<unknown>, 'limit' | 'windowMs' | 'capacity'>;
+
 /** The four integers a script returns for a decision. */
 export type RawDecision = readonly [
   allowed: number,
@@ -67,9 +71,7 @@ class PendingDecision extends Expirable {
     readonly script: Script,
     readonly key: string,
     readonly permits: number,
-    readonly limit: number,
-    readonly windowMs: number,
-    readonly capacity: number,
+    readonly limits: ScriptLimits,
   ) {
     super();
     this.promise = new Promise<RawDecision>((resolve, reject) => {
@@ -140,20 +142,14 @@ export class RedisStore {
    * is not connected (ioredis would queue the command until it reconnects), and after
    * `timeoutMs` when Redis does not answer.
    */
-  run(
-    script: Script,
-    key: string,
-    permits: number,
-    limit: number,
-    windowMs: number,
-    capacity: number,
-  ): Promise<RawDecision> {
+  run(script: Script, key: string, permits: number, limits: ScriptLimits): Promise<RawDecision> {
     const status = this.client.status;
     if (status !== undefined && status !== 'ready') {
       return Promise.reject(new Error(`redis client is not ready (status: ${status})`));
     }
-    const pending = new PendingDecision(this, script, key, permits, limit, windowMs, capacity);
+    const pending = new PendingDecision(this, script, key, permits, limits);
     this.timers.add(pending, this.clock.now(), this.timeoutMs);
+    const { limit, windowMs, capacity } = limits;
     let reply: Promise<unknown>;
     try {
       reply = this.client.evalsha(script.sha, 1, key, permits, limit, windowMs, capacity);
@@ -166,7 +162,8 @@ export class RedisStore {
 
   /** @internal The server lost the script: send it whole, once. */
   evaluate(pending: PendingDecision): void {
-    const { script, key, permits, limit, windowMs, capacity } = pending;
+    const { script, key, permits } = pending;
+    const { limit, windowMs, capacity } = pending.limits;
     let reply: Promise<unknown>;
     try {
       reply = this.client.eval(script.source, 1, key, permits, limit, windowMs, capacity);

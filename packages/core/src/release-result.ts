@@ -1,7 +1,3 @@
-// A copy of @bulwark/retry's release-result.ts, which that package does not export: hedging
-// throws results away as retry does (a losing attempt's response, a failed result replaced by a
-// later one). Keep the two in step until the function moves to @bulwark/core/internal.
-
 function ignore(): void {}
 
 function swallow(value: unknown): void {
@@ -12,10 +8,11 @@ function swallow(value: unknown): void {
 }
 
 /**
- * Releases a result that is thrown away (a 503 response, a losing attempt's response), so its
- * connection goes back to the pool instead of waiting for the garbage collector: undici keeps a
- * connection busy until the body is read or cancelled. Handles fetch's Response (a web stream
- * `body`) and undici's `request()` result (a `body` with `dump()`). Never throws.
+ * Releases a result that a policy throws away (a 503 response a retry will not return, a losing
+ * hedged attempt's response, a failed result a fallback answers for), so its connection goes back
+ * to the pool instead of waiting for the garbage collector: undici keeps a connection busy until
+ * the body is read or cancelled. Handles fetch's Response (a web stream `body`) and
+ * undici's `request()` result (a `body` with `dump()`). Never throws.
  */
 export function releaseResult(result: unknown): void {
   if (typeof result !== 'object' || result === null) return;
