@@ -1,8 +1,10 @@
 import type { TableNames } from './schema.js';
 
 /**
- * Every statement of the outbox, written once per table. Parameters travel as text and JSON, so
- * pg, postgres and PGlite bind them the same way (arrays and dates are where drivers differ).
+ * Every statement of the outbox, written once per table. Parameters travel as text (JSON, dates,
+ * lists cast from text in SQL), so pg, postgres and PGlite bind them the same way: arrays and
+ * dates are where drivers differ, and postgres would serialise a string bound to a jsonb
+ * parameter as a JSON string.
  */
 export interface OutboxQueries {
   readonly enqueue: string;
@@ -50,10 +52,10 @@ export function outboxQueries(names: TableNames): OutboxQueries {
   )`;
 
   return {
-    enqueue: `WITH ${prelude("SELECT m->>'key' AS k FROM jsonb_array_elements($1::jsonb) AS m")}
+    enqueue: `WITH ${prelude("SELECT m->>'key' AS k FROM jsonb_array_elements($1::text::jsonb) AS m")}
 INSERT INTO ${table} (id, topic, key, payload, headers)
 SELECT (m.value->>'id')::uuid, m.value->>'topic', m.value->>'key', m.value->>'payload', m.value->>'headers'
-FROM prelude, jsonb_array_elements($1::jsonb) WITH ORDINALITY AS m(value, n)
+FROM prelude, jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS m(value, n)
 ORDER BY m.n`,
 
     /**
@@ -66,7 +68,7 @@ ORDER BY m.n`,
   o.attempts, ${epochMs('o.created_at')} AS created_ms
 FROM ${table} AS o
 WHERE o.published_at IS NULL
-  AND o.available_at <= $1::timestamptz
+  AND o.available_at <= $1::text::timestamptz
   AND (o.key IS NULL OR NOT EXISTS (
     SELECT 1 FROM ${table} AS e
     WHERE e.key = o.key AND e.seq < o.seq AND e.published_at IS NULL))
@@ -75,7 +77,7 @@ LIMIT $2::integer
 FOR UPDATE OF o SKIP LOCKED`,
 
     // $1: seqs, $2: now.
-    markPublished: `UPDATE ${table} SET published_at = $2::timestamptz, attempts = attempts + 1
+    markPublished: `UPDATE ${table} SET published_at = $2::text::timestamptz, attempts = attempts + 1
 WHERE seq = ANY(${list('$1', 'bigint')})`,
 
     deletePublished: `DELETE FROM ${table} WHERE seq = ANY(${list('$1', 'bigint')})`,
@@ -84,18 +86,18 @@ WHERE seq = ANY(${list('$1', 'bigint')})`,
     retry: `UPDATE ${table} AS o
 SET attempts = o.attempts + CASE WHEN u.counted THEN 1 ELSE 0 END,
   available_at = u.available_at, last_error = u.error
-FROM jsonb_to_recordset($1::jsonb) AS u(seq bigint, available_at timestamptz, error text, counted boolean)
+FROM jsonb_to_recordset($1::text::jsonb) AS u(seq bigint, available_at timestamptz, error text, counted boolean)
 WHERE o.seq = u.seq`,
 
     // $1: [{ seq, error }], $2: now.
     deadLetter: `WITH failed AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS u(seq bigint, error text)
+  SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS u(seq bigint, error text)
 ), moved AS (
   DELETE FROM ${table} AS o USING failed WHERE o.seq = failed.seq
   RETURNING o.id, o.seq, o.topic, o.key, o.payload, o.headers, o.created_at, o.attempts, failed.error
 )
 INSERT INTO ${dead} (id, seq, topic, key, payload, headers, created_at, attempts, last_error, dead_at)
-SELECT id, seq, topic, key, payload, headers, created_at, attempts + 1, error, $2::timestamptz
+SELECT id, seq, topic, key, payload, headers, created_at, attempts + 1, error, $2::text::timestamptz
 FROM moved
 ON CONFLICT (id) DO UPDATE SET attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error,
   dead_at = EXCLUDED.dead_at`,
@@ -105,7 +107,7 @@ WHERE published_at IS NULL ORDER BY seq LIMIT 1`,
 
     // $1: published before this, $2: at most this many rows.
     prunePublished: `DELETE FROM ${table} WHERE seq IN (
-  SELECT seq FROM ${table} WHERE published_at IS NOT NULL AND published_at < $1::timestamptz
+  SELECT seq FROM ${table} WHERE published_at IS NOT NULL AND published_at < $1::text::timestamptz
   ORDER BY published_at LIMIT $2::integer)`,
 
     // $1: topic or null, $2: after this id (paging) or null, $3: limit.
@@ -144,10 +146,10 @@ export function inboxQueries(names: TableNames): {
   return {
     /** $1: the consumer's name, $2: message ids (a JSON array). Returns the ids seen for the first time. */
     record: `INSERT INTO ${names.sql} (consumer, message_id)
-SELECT $1::text, m FROM jsonb_array_elements_text($2::jsonb) AS m
+SELECT $1::text, m FROM jsonb_array_elements_text($2::text::jsonb) AS m
 ON CONFLICT DO NOTHING
 RETURNING message_id`,
     /** $1: the consumer's name, $2: processed before this. */
-    prune: `DELETE FROM ${names.sql} WHERE consumer = $1::text AND processed_at < $2::timestamptz`,
+    prune: `DELETE FROM ${names.sql} WHERE consumer = $1::text AND processed_at < $2::text::timestamptz`,
   };
 }
