@@ -1,17 +1,35 @@
 import { randomText, takeRandomBytes } from '@bulwark/core/internal';
 
+/** rand_a is 12 bits: within one millisecond, the ids of this process count up in it. */
+const COUNTER_LIMIT = 0x1000;
+let lastMs = -1;
+let counter = 0;
+
 /**
- * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Stable for the life
- * of a message, unique without coordination, and sorted by creation time, which keeps the
- * dead-letter table's and inboxes' indexes append-mostly.
+ * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, 12 bits of a counter, 62 random bits.
+ * Stable for the life of a message, unique without coordination, and sorted by creation time:
+ * across processes by the millisecond, within one process exactly (RFC 9562's method 1, a
+ * counter seeded at random each millisecond; past its end, the time moves on by a millisecond).
  */
 export function uuidv7(nowMs: number): string {
-  const time = Math.floor(nowMs).toString(16).padStart(12, '0').slice(-12);
-  // Ten random bytes, of which 74 bits are used: 12 (rand_a), then 62 (rand_b) after the variant.
-  const random = randomText(takeRandomBytes(10), 10, 'hex');
-  const variant = ((parseInt(random[3]!, 16) & 0x3) | 0x8).toString(16);
+  let ms = Math.floor(nowMs);
+  if (ms <= lastMs) {
+    ms = lastMs;
+    if (++counter === COUNTER_LIMIT) {
+      ms++;
+      counter = 0;
+    }
+  } else {
+    // Seeded in the lower half, so a busy millisecond has room to count before it overflows.
+    counter = Math.floor(Math.random() * (COUNTER_LIMIT / 2));
+  }
+  lastMs = ms;
+  const time = ms.toString(16).padStart(12, '0').slice(-12);
+  // Eight random bytes, of which 62 bits are used after the variant's two.
+  const random = randomText(takeRandomBytes(8), 8, 'hex');
+  const variant = ((parseInt(random[0]!, 16) & 0x3) | 0x8).toString(16);
   return (
-    `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(0, 3)}-` +
-    `${variant}${random.slice(4, 7)}-${random.slice(7, 19)}`
+    `${time.slice(0, 8)}-${time.slice(8)}-7${counter.toString(16).padStart(3, '0')}-` +
+    `${variant}${random.slice(1, 4)}-${random.slice(4, 16)}`
   );
 }
