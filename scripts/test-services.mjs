@@ -1,25 +1,37 @@
 #!/usr/bin/env node
-// The programs the tests start for real (a redis-server per run, a headless chromium, promtool,
-// and whatever a package adds to SERVICES), provided by the project itself: found on PATH or at
-// the path its environment variable names, otherwise installed from Debian's packages when this
-// process may do so (root, apt-get), otherwise a clear message and a non-zero exit. Never a
-// silent skip: a test that needs Redis and finds none must fail, not pass by not running. (By
-// hand, as root: apt-get install redis-server chromium prometheus.)
+// The programs the tests start for real (a redis-server per run, PostgreSQL per test file, a
+// headless chromium, promtool, and whatever a package adds to SERVICES), provided by the project
+// itself: found on PATH or at the path its environment variable names, otherwise installed from
+// Debian's packages when this process may do so (root, apt-get), otherwise a clear message and a
+// non-zero exit. Never a silent skip: a test that needs Redis and finds none must fail, not pass
+// by not running. (By hand, as root: apt-get install redis-server postgresql chromium prometheus.)
 //
 // It runs as vitest's global setup, so `npm test`, `npx vitest run` and `.ci/run` all get it, and
 // by hand: `node scripts/test-services.mjs` (add `--check` to report without installing).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** What the tests start, the variable that may point at it, and the Debian package that has it. */
+/**
+ * What the tests start, the variable that may point at it, the Debian package that has it, and
+ * where that package puts it when not on PATH.
+ */
 export const SERVICES = [
   {
     binary: 'redis-server',
     env: 'REDIS_SERVER',
     debianPackage: 'redis-server',
     neededBy: 'the Redis stores of @bulwark/cache, @bulwark/idempotency and @bulwark/health',
+  },
+  {
+    // initdb sits beside it: @bulwark/testing's startPostgres() runs both from one directory.
+    binary: 'postgres',
+    env: 'POSTGRES',
+    debianPackage: 'postgresql',
+    neededBy: 'the relay, crash and fleet tests of @bulwark/outbox (a real server per test file)',
+    // Debian keeps the server's programs off PATH, one directory per major version.
+    versionedDir: '/usr/lib/postgresql',
   },
   {
     binary: 'chromium',
@@ -54,7 +66,24 @@ export function locate(service, env = process.env) {
     const candidate = join(dir, service.binary);
     if (isExecutable(candidate)) return candidate;
   }
+  if (service.versionedDir !== undefined) {
+    for (const version of versionsNewestFirst(service.versionedDir)) {
+      const candidate = join(service.versionedDir, version, 'bin', service.binary);
+      if (isExecutable(candidate)) return candidate;
+    }
+  }
   return undefined;
+}
+
+/** The numbered subdirectories of `dir` (`15`, `16`...), highest first; none when it is absent. */
+function versionsNewestFirst(dir) {
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a));
 }
 
 function canInstall() {

@@ -30,3 +30,4 @@ export {
 export { startDnsServer, type DnsAnswer, type DnsQuery, type DnsServer } from './dns-server.js';
 export { freePort, startRedis, unreachableRedis, type TestRedis } from './redis-server.js';
 export { CHROMIUM_ARGS, CHROMIUM_PATH, startChromium, type TestBrowser } from './chromium.js';
+export { postgresProgram, startPostgres, type TestPostgres } from './postgres-server.js';
