@@ -184,7 +184,7 @@ export interface Operation<TResponse, TPath extends string = string, TBody = unk
   readonly path: TPath;
 }
 
-const DEFINITION_NAMES = optionNames<OperationDefinition & { stream?: boolean }>({
+const DEFINITION_NAMES = optionNames<Definition>({
   name: true,
   method: true,
   path: true,
@@ -214,6 +214,15 @@ const CALL_NAMES = optionNames<CallOptions>({
 });
 
 const FALLBACK_NAMES = ['value', 'fn', 'timeoutMs', 'when'];
+
+/** The definition as given, with `stream` read as a boolean option like the others. */
+type Definition = OperationDefinition & { stream?: boolean };
+
+/** An operation's repeats: hedging or retry settings, at most one of them. */
+interface RetryChoice {
+  readonly hedge: HedgeOverrides | undefined;
+  readonly retry: RetryOverrides | undefined;
+}
 
 /** What the service gives its operations. */
 export interface OperationHost {
@@ -271,110 +280,40 @@ export class OperationRuntime {
     private readonly host: OperationHost,
     definition: OperationDefinition | StreamOperationDefinition,
   ) {
-    checkOptionsObject(DEFINE, definition);
-    checkKnownOptions(DEFINE, definition, DEFINITION_NAMES);
-    const d = definition as OperationDefinition & { stream?: boolean };
+    // Each option is checked as it is read: of two mistakes, the one named is the first here.
+    const d = checkDefinition(definition);
     const { settings } = host;
-    checkString('name', d.name, 64);
-    if (!OPERATION_NAME.test(d.name)) {
-      throw new TypeError(
-        `expected name to be letters, digits, _, . and - (a metrics label), starting with a letter, got ${describeValue(d.name)}`,
-      );
-    }
-    this.name = `${settings.name}.${d.name}`;
+    this.name = `${settings.name}.${checkOperationName(d.name)}`;
     this.method = parseMethod(d.method);
     this.template = new PathTemplate(d.path, 'path');
     const stream = checkOptionalBoolean('stream', d.stream) ?? false;
     this.idempotent =
       checkOptionalBoolean('idempotent', d.idempotent) ?? IDEMPOTENT_METHODS.includes(this.method);
-    const keyOption = d.idempotencyKey ?? settings.idempotencyKey;
-    if (keyOption !== 'auto' && keyOption !== false) {
-      throw new TypeError(`expected idempotencyKey to be 'auto' or false, got ${shown(keyOption)}`);
-    }
     this.keyed = KEYED_METHODS.includes(this.method);
+    const keyOption = checkKeyOption(d.idempotencyKey ?? settings.idempotencyKey);
     this.autoKey = keyOption === 'auto' && this.keyed;
-    const safe = this.idempotent || this.autoKey;
-    const hedge = this.hedgeSettings(d.hedge, safe);
-    const retrySettings = hedge === undefined ? this.retrySettings(d.retry) : undefined;
-    if (hedge !== undefined && d.retry !== undefined && d.retry !== false) {
-      throw new TypeError(`expected retry or hedge for ${this.name}, got both`);
-    }
+    const repeats = this.retryOrHedge(d.retry, d.hedge);
     this.cached = this.cacheChoice(d.cache, stream);
-    if (d.parse !== undefined) {
-      if (stream)
-        throw new TypeError('expected parse only for a JSON operation, got it with stream: true');
-      checkFunction('parse', d.parse);
-    }
-    this.parse = d.parse;
-    if (d.headers !== undefined) checkHeaders('headers', d.headers);
-    this.headers = mergeHeaders(
-      host.headers,
-      d.headers,
-      stream ? undefined : { accept: JSON_TYPE },
-    );
+    this.parse = checkParse(d.parse, stream);
+    this.headers = operationHeaders(host.headers, d.headers, stream);
     const timeoutMs = optionalMs('timeoutMs', d.timeoutMs);
-    const deadlineMs =
-      optionalMs('deadlineMs', d.deadlineMs) ?? settings.deadlineMs ?? DEFAULT_DEADLINE_MS;
-    this.deadlineMs = deadlineMs === false ? undefined : deadlineMs;
+    this.deadlineMs = deadlineChoice(d.deadlineMs, settings.deadlineMs);
     if (d.maxBodyBytes !== undefined) checkInteger('maxBodyBytes', d.maxBodyBytes, 0);
-    const statuses = retrySettings?.statuses ?? DEFAULT_RETRY_STATUSES;
     this.parts = {
       name: this.name,
       method: this.method,
-      retryStatuses: statusTable(statuses),
-      retries: retrySettings !== undefined || hedge !== undefined,
-      hedged: hedge !== undefined,
+      retryStatuses: statusTable(repeats.retry?.statuses ?? DEFAULT_RETRY_STATUSES),
+      retries: repeats.retry !== undefined || repeats.hedge !== undefined,
+      hedged: repeats.hedge !== undefined,
       stream,
       attemptTimeoutMs: timeoutMs,
       maxBodyBytes: d.maxBodyBytes,
     };
-
-    const { clock } = settings;
-    const listener = host.listener;
-    const name = settings.name;
-    this.frontPolicies = {
-      outer: host.tracedOperation(),
-      rateLimit: host.rateLimit,
-      bulkhead: host.bulkhead,
-      deadline:
-        this.deadlineMs === undefined
-          ? undefined
-          : deadline(this.deadlineMs, { clock, listener, name }),
-      fallback: d.fallback === undefined ? undefined : this.fallbackPolicy(d.fallback, stream),
-    };
-    this.front = pipeline(
-      { operation: this.name, listener, clock },
-      ...standardOrder(this.frontPolicies),
-    );
-    const attemptPolicy =
-      hedge !== undefined
-        ? hedging({
-            idempotent: true,
-            ...hedge,
-            classify: serviceRetryClassifier,
-            budget: host.budget,
-            name,
-            listener,
-            clock,
-          })
-        : retrySettings === undefined
-          ? undefined
-          : retry({
-              maxAttempts: retrySettings.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-              backoff: retrySettings.backoff ?? DEFAULT_BACKOFF,
-              maxDelayMs: retrySettings.maxDelayMs,
-              maxHintMs: retrySettings.maxHintMs,
-              random: retrySettings.random,
-              classify: serviceRetryClassifier,
-              delayHint: this.delayHint,
-              budget: host.budget,
-              name,
-              listener,
-              clock,
-            });
+    this.frontPolicies = this.frontStages(d.fallback, stream);
+    this.front = this.frontPipeline(this.frontPolicies);
     this.back = pipeline(
-      { clock },
-      ...standardOrder({ retry: attemptPolicy, perAttempt: host.tracedAttempt() }),
+      { clock: settings.clock },
+      ...standardOrder({ retry: this.retryPolicy(repeats), perAttempt: host.tracedAttempt() }),
     );
   }
 
@@ -435,13 +374,10 @@ export class OperationRuntime {
       // No deadline of the operation's: one that enforces the call's own, at its full length.
       const { clock, name } = this.host.settings;
       const listener = this.host.listener;
-      this.frontBounded = pipeline(
-        { operation: this.name, listener, clock },
-        ...standardOrder({
-          ...this.frontPolicies,
-          deadline: deadline(MAX_TIMEOUT_MS, { clock, listener, name }),
-        }),
-      );
+      this.frontBounded = this.frontPipeline({
+        ...this.frontPolicies,
+        deadline: deadline(MAX_TIMEOUT_MS, { clock, listener, name }),
+      });
     }
     return this.frontBounded;
   }
@@ -567,6 +503,17 @@ export class OperationRuntime {
     return formatIdempotencyKey(requested);
   }
 
+  /** Hedging when the operation has it (then no retry may be given), else the retry settings. */
+  private retryOrHedge(retryOption: unknown, hedgeOption: unknown): RetryChoice {
+    const safe = this.idempotent || this.autoKey;
+    const hedge = this.hedgeSettings(hedgeOption, safe);
+    const retrySettings = hedge === undefined ? this.retrySettings(retryOption) : undefined;
+    if (hedge !== undefined && retryOption !== undefined && retryOption !== false) {
+      throw new TypeError(`expected retry or hedge for ${this.name}, got both`);
+    }
+    return { hedge, retry: retrySettings };
+  }
+
   private hedgeSettings(value: unknown, safe: boolean): HedgeOverrides | undefined {
     const service = this.host.settings.hedge;
     if (value === undefined) return service !== false && safe ? service : undefined;
@@ -598,6 +545,64 @@ export class OperationRuntime {
     }
     if (wanted !== undefined) return wanted;
     return this.host.hasCache && !stream && CACHED_METHODS.has(this.method);
+  }
+
+  /** The stages before the cache step: the service's tracing and limits, deadline, fallback. */
+  private frontStages(fallbackOption: unknown, stream: boolean): StandardStages {
+    const host = this.host;
+    const { clock, name } = host.settings;
+    const listener = host.listener;
+    return {
+      outer: host.tracedOperation(),
+      rateLimit: host.rateLimit,
+      bulkhead: host.bulkhead,
+      deadline:
+        this.deadlineMs === undefined
+          ? undefined
+          : deadline(this.deadlineMs, { clock, listener, name }),
+      fallback:
+        fallbackOption === undefined ? undefined : this.fallbackPolicy(fallbackOption, stream),
+    };
+  }
+
+  private frontPipeline(stages: StandardStages): Pipeline {
+    const { clock } = this.host.settings;
+    return pipeline(
+      { operation: this.name, listener: this.host.listener, clock },
+      ...standardOrder(stages),
+    );
+  }
+
+  /** The hedging or the retry of {@link OperationRuntime.back}, on the service's budget; or none. */
+  private retryPolicy(choice: RetryChoice): AnyPolicy | undefined {
+    const { budget, listener } = this.host;
+    const { clock, name } = this.host.settings;
+    if (choice.hedge !== undefined) {
+      return hedging({
+        idempotent: true,
+        ...choice.hedge,
+        classify: serviceRetryClassifier,
+        budget,
+        name,
+        listener,
+        clock,
+      });
+    }
+    const overrides = choice.retry;
+    if (overrides === undefined) return undefined;
+    return retry({
+      maxAttempts: overrides.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      backoff: overrides.backoff ?? DEFAULT_BACKOFF,
+      maxDelayMs: overrides.maxDelayMs,
+      maxHintMs: overrides.maxHintMs,
+      random: overrides.random,
+      classify: serviceRetryClassifier,
+      delayHint: this.delayHint,
+      budget,
+      name,
+      listener,
+      clock,
+    });
   }
 
   private fallbackPolicy(value: unknown, stream: boolean): AnyPolicy {
@@ -634,6 +639,22 @@ function isStandIn(failure: unknown): boolean {
   );
 }
 
+function checkDefinition(definition: unknown): Definition {
+  checkOptionsObject(DEFINE, definition);
+  checkKnownOptions(DEFINE, definition, DEFINITION_NAMES);
+  return definition as Definition;
+}
+
+function checkOperationName(value: unknown): string {
+  checkString('name', value, 64);
+  if (!OPERATION_NAME.test(value)) {
+    throw new TypeError(
+      `expected name to be letters, digits, _, . and - (a metrics label), starting with a letter, got ${describeValue(value)}`,
+    );
+  }
+  return value;
+}
+
 function parseMethod(value: unknown): string {
   if (value === undefined) return 'GET';
   checkString('method', value, 32);
@@ -654,6 +675,38 @@ function checkOptionalBoolean(name: string, value: unknown): boolean | undefined
     throw new TypeError(`expected ${name} to be a boolean, got ${describeValue(value)}`);
   }
   return value;
+}
+
+function checkKeyOption(value: unknown): 'auto' | false {
+  if (value !== 'auto' && value !== false) {
+    throw new TypeError(`expected idempotencyKey to be 'auto' or false, got ${shown(value)}`);
+  }
+  return value;
+}
+
+function checkParse<T>(parse: T, stream: boolean): T {
+  if (parse !== undefined) {
+    if (stream)
+      throw new TypeError('expected parse only for a JSON operation, got it with stream: true');
+    checkFunction('parse', parse);
+  }
+  return parse;
+}
+
+/** The service's headers, the operation's over them, and `accept` for JSON unless one is given. */
+function operationHeaders(
+  service: Readonly<Record<string, string>>,
+  own: unknown,
+  stream: boolean,
+): Record<string, string> {
+  if (own !== undefined) checkHeaders('headers', own);
+  return mergeHeaders(service, own, stream ? undefined : { accept: JSON_TYPE });
+}
+
+/** The operation's deadline (ms): its own, else the service's, else the default; none when off. */
+function deadlineChoice(own: unknown, service: number | false | undefined): number | undefined {
+  const ms = optionalMs('deadlineMs', own) ?? service ?? DEFAULT_DEADLINE_MS;
+  return ms === false ? undefined : ms;
 }
 
 function optionalMs(name: string, value: unknown): number | false | undefined {

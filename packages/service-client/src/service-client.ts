@@ -58,7 +58,12 @@ import {
   type StreamOperationDefinition,
   operationFunction,
 } from './operation.js';
-import { type ServiceClientOptions, type ServiceSettings, parseServiceOptions } from './options.js';
+import {
+  type EndpointsSettings,
+  type ServiceClientOptions,
+  type ServiceSettings,
+  parseServiceOptions,
+} from './options.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { type ReadinessCheckOptions, readinessCheck } from './readiness.js';
 import type { EndpointAddress, EndpointSink } from './sources/source.js';
@@ -145,61 +150,11 @@ class Client implements ServiceClient, OperationHost, EndpointSink {
     const { clock, name } = settings;
     const prometheus =
       settings.metrics === undefined ? undefined : prometheusListener(settings.metrics);
-    this.listener = combine(
-      options.listener,
-      prometheus,
-      settings.tracing === undefined
-        ? undefined
-        : openTelemetryListener({ urlQuery: settings.tracing.urlQuery ?? 'redact' }),
-    );
+    this.listener = combine(options.listener, prometheus, tracingListener(settings.tracing));
     const listener = this.listener;
-    const { hostname, host, tls } = settings.endpoints;
-    // A DNS name over TLS: every address is the same server, whose certificate names the host.
-    this.agent =
-      tls && options.dispatcher === undefined
-        ? new Agent({
-            connections: options.connections ?? DEFAULT_CONNECTIONS,
-            keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
-            connect: {
-              timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-              servername: hostname,
-            },
-          })
-        : undefined;
-    this.http = createHttpClient({
-      timeoutMs: settings.timeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
-      // The service's pipeline owns the deadline, the retries, the limit and the cache: the HTTP
-      // client sends one request per attempt, behind the endpoint's breaker.
-      deadlineMs: false,
-      retry: false,
-      bulkhead: false,
-      breaker: breakerOptions(options.breaker),
-      idempotencyKey: false,
-      idempotencyKeyHeader: settings.idempotencyKeyHeader,
-      attemptHeader: false,
-      budgetHeader: options.budgetHeader,
-      maxBodyBytes: options.maxBodyBytes,
-      connections: options.connections,
-      keepAliveTimeoutMs: options.keepAliveTimeoutMs,
-      connectTimeoutMs: options.connectTimeoutMs,
-      dispatcher: options.dispatcher ?? this.agent,
-      correlation: options.correlation,
-      context: options.context,
-      name,
-      listener: attemptEventsOnly(listener),
-      clock,
-    });
-    const headers: Record<string, string> = {};
-    if (options.headers !== undefined) {
-      for (const [key, value] of Object.entries(options.headers)) {
-        if (typeof value !== 'string') {
-          throw new TypeError(`expected header ${key} to be a string, got ${typeof value}`);
-        }
-        headers[key.toLowerCase()] = value;
-      }
-    }
-    if (host !== undefined && headers.host === undefined) headers.host = host;
-    this.headers = headers;
+    this.agent = tlsAgent(options, settings.endpoints);
+    this.http = attemptClient(options, settings, this.agent, listener);
+    this.headers = serviceHeaders(options.headers, settings.endpoints.host);
     this.cacheBase = CACHE_ORIGIN + encodeURIComponent(name);
     const cache = options.cache;
     this.hasCache = cache !== undefined && cache !== false;
@@ -209,28 +164,10 @@ class Client implements ServiceClient, OperationHost, EndpointSink {
       this.cacheOptions = cache;
       this.ownCache = this.makeCache();
     }
-    this.budget =
-      settings.budget === false
-        ? undefined
-        : retryBudget({
-            ratio: DEFAULT_RETRY_BUDGET_RATIO,
-            minRetriesPerSecond: DEFAULT_RETRY_BUDGET_MIN_PER_SECOND,
-            windowMs: DEFAULT_RETRY_BUDGET_WINDOW_MS,
-            ...settings.budget,
-            clock,
-          });
-    this.bulkhead =
-      options.bulkhead === undefined || options.bulkhead === false
-        ? undefined
-        : bulkhead({ queue: 0, ...options.bulkhead, name, listener, clock });
-    this.rateLimit =
-      options.rateLimit === undefined || options.rateLimit === false
-        ? undefined
-        : rateLimit(options.rateLimit);
-    const breakers = this.http.breakers;
-    this.set = new EndpointSet((endpoint) => {
-      endpoint.breaker = breakers?.get(endpoint.origin);
-    });
+    this.budget = sharedBudget(settings.budget, clock);
+    this.bulkhead = sharedBulkhead(options.bulkhead, name, listener, clock);
+    this.rateLimit = sharedRateLimit(options.rateLimit);
+    this.set = endpointSet(this.http.breakers);
     this.outliers =
       settings.outliers === undefined
         ? undefined
@@ -241,20 +178,8 @@ class Client implements ServiceClient, OperationHost, EndpointSink {
       random: settings.random,
       clock,
     });
-    this.parts = {
-      name,
-      http: this.http,
-      balancer: this.balancer,
-      outliers: this.outliers,
-      clock,
-      decayMs: settings.decayMs,
-      attemptHeader: settings.attemptHeader,
-      describeAttempts: listener !== undefined,
-    };
-    for (const candidate of [options.listener, prometheus]) {
-      const observe = (candidate as Partial<PrometheusListener> | undefined)?.observeEndpoints;
-      if (typeof observe === 'function') this.observers.push(observe(this, { name }));
-    }
+    this.parts = this.serviceParts();
+    this.observeEndpoints([options.listener, prometheus]);
     settings.endpoints.source.start(this);
   }
 
@@ -378,6 +303,28 @@ class Client implements ServiceClient, OperationHost, EndpointSink {
     return call;
   }
 
+  /** What every call's attempts share: the HTTP client, the balancer, the outlier detector. */
+  private serviceParts(): ServiceParts {
+    return {
+      name: this.name,
+      http: this.http,
+      balancer: this.balancer,
+      outliers: this.outliers,
+      clock: this.clock,
+      decayMs: this.settings.decayMs,
+      attemptHeader: this.settings.attemptHeader,
+      describeAttempts: this.listener !== undefined,
+    };
+  }
+
+  /** Hands the endpoints to the listeners that show them (a Prometheus listener's gauges). */
+  private observeEndpoints(candidates: ReadonlyArray<TelemetryListener | undefined>): void {
+    for (const candidate of candidates) {
+      const observe = (candidate as Partial<PrometheusListener> | undefined)?.observeEndpoints;
+      if (typeof observe === 'function') this.observers.push(observe(this, { name: this.name }));
+    }
+  }
+
   private makeCache(): HttpCache {
     // A service client calls for many users: a shared cache never stores one user's answer
     // (private, or with cookies) for another.
@@ -404,6 +351,109 @@ class Client implements ServiceClient, OperationHost, EndpointSink {
       }),
     });
   }
+}
+
+function tracingListener(tracing: ServiceSettings['tracing']): TelemetryListener | undefined {
+  if (tracing === undefined) return undefined;
+  return openTelemetryListener({ urlQuery: tracing.urlQuery ?? 'redact' });
+}
+
+/**
+ * A DNS name over TLS: every address is the same server, whose certificate names the host. A
+ * dispatcher of the caller's own is left as it is.
+ */
+function tlsAgent(options: ServiceClientOptions, endpoints: EndpointsSettings): Agent | undefined {
+  if (!endpoints.tls || options.dispatcher !== undefined) return undefined;
+  return new Agent({
+    connections: options.connections ?? DEFAULT_CONNECTIONS,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+    connect: {
+      timeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      servername: endpoints.hostname,
+    },
+  });
+}
+
+/** The HTTP client under the service's pipeline. */
+function attemptClient(
+  options: ServiceClientOptions,
+  settings: ServiceSettings,
+  agent: Agent | undefined,
+  listener: ServiceClientListener | undefined,
+): HttpClient {
+  return createHttpClient({
+    timeoutMs: settings.timeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
+    // The service's pipeline owns the deadline, the retries, the limit and the cache: the HTTP
+    // client sends one request per attempt, behind the endpoint's breaker.
+    deadlineMs: false,
+    retry: false,
+    bulkhead: false,
+    breaker: breakerOptions(options.breaker),
+    idempotencyKey: false,
+    idempotencyKeyHeader: settings.idempotencyKeyHeader,
+    attemptHeader: false,
+    budgetHeader: options.budgetHeader,
+    maxBodyBytes: options.maxBodyBytes,
+    connections: options.connections,
+    keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs,
+    dispatcher: options.dispatcher ?? agent,
+    correlation: options.correlation,
+    context: options.context,
+    name: settings.name,
+    listener: attemptEventsOnly(listener),
+    clock: settings.clock,
+  });
+}
+
+/** Headers of every request: the service's, names in lower case, and `host` for a DNS name. */
+function serviceHeaders(
+  own: ServiceClientOptions['headers'],
+  host: string | undefined,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (own !== undefined) {
+    for (const [key, value] of Object.entries(own)) {
+      if (typeof value !== 'string') {
+        throw new TypeError(`expected header ${key} to be a string, got ${typeof value}`);
+      }
+      headers[key.toLowerCase()] = value;
+    }
+  }
+  if (host !== undefined && headers.host === undefined) headers.host = host;
+  return headers;
+}
+
+function sharedBudget(options: ServiceSettings['budget'], clock: Clock): RetryBudget | undefined {
+  if (options === false) return undefined;
+  return retryBudget({
+    ratio: DEFAULT_RETRY_BUDGET_RATIO,
+    minRetriesPerSecond: DEFAULT_RETRY_BUDGET_MIN_PER_SECOND,
+    windowMs: DEFAULT_RETRY_BUDGET_WINDOW_MS,
+    ...options,
+    clock,
+  });
+}
+
+function sharedBulkhead(
+  option: ServiceClientOptions['bulkhead'],
+  name: string,
+  listener: ServiceClientListener | undefined,
+  clock: Clock,
+): AnyPolicy | undefined {
+  if (option === undefined || option === false) return undefined;
+  return bulkhead({ queue: 0, ...option, name, listener, clock });
+}
+
+function sharedRateLimit(option: ServiceClientOptions['rateLimit']): AnyPolicy | undefined {
+  return option === undefined || option === false ? undefined : rateLimit(option);
+}
+
+/** The endpoints, each behind its breaker from the registry (none with `breaker: false`). */
+function endpointSet(breakers: BreakerRegistry | undefined): EndpointSet {
+  return new EndpointSet((endpoint) => {
+    endpoint.breaker = breakers?.get(endpoint.origin);
+  });
 }
 
 function isHttpCache(value: unknown): value is HttpCache {
