@@ -59,26 +59,26 @@ function describeLetter(letter: DeadLetter): string {
   );
 }
 
+const OPTIONS = {
+  'database-url': { type: 'string' },
+  table: { type: 'string' },
+  topic: { type: 'string' },
+  id: { type: 'string', multiple: true },
+  all: { type: 'boolean' },
+  limit: { type: 'string' },
+  after: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type CliValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+type Outbox = ReturnType<typeof createOutbox>;
+
 /** Runs one command; resolves to the exit code (0 done, 1 failed, 2 bad usage). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'database-url': { type: 'string' },
-        table: { type: 'string' },
-        topic: { type: 'string' },
-        id: { type: 'string', multiple: true },
-        all: { type: 'boolean' },
-        limit: { type: 'string' },
-        after: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
     io.error(`${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -112,56 +112,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       database: connection.database,
       ...(values.table === undefined ? {} : { table: values.table }),
     });
-    const [command, sub] = positionals;
-    if (command === 'migrate' && sub === undefined) {
-      await outbox.migrate();
-      io.write(`the tables of ${outbox.table} exist\n`);
-      return 0;
-    }
-    if (command !== 'dlq' || positionals.length !== 2) throw new UsageError('unknown command');
-    const topic = values.topic;
-    switch (sub) {
-      case 'list': {
-        const limit = values.limit === undefined ? undefined : Number(values.limit);
-        const letters = await outbox.deadLetters.list({
-          ...(topic === undefined ? {} : { topic }),
-          ...(limit === undefined ? {} : { limit }),
-          ...(values.after === undefined ? {} : { after: values.after }),
-        });
-        for (const letter of letters) {
-          io.write(values.json === true ? `${JSON.stringify(letter)}\n` : describeLetter(letter));
-        }
-        if (values.json !== true) io.write(`${letters.length} dead letter(s)\n`);
-        return 0;
-      }
-      case 'replay':
-      case 'drop': {
-        const ids = values.id ?? [];
-        if (ids.length > 0 === (values.all === true)) {
-          throw new UsageError(`dlq ${sub} takes --id (one or more) or --all, not both`);
-        }
-        if (ids.length > 0 && topic !== undefined) {
-          throw new UsageError('--topic goes with --all, not with --id');
-        }
-        const filter = topic === undefined ? {} : { topic };
-        const letters = outbox.deadLetters;
-        const done =
-          sub === 'replay'
-            ? await (ids.length > 0 ? letters.replay(ids) : letters.replayAll(filter))
-            : await (ids.length > 0 ? letters.drop(ids) : letters.dropAll(filter));
-        for (const id of done) io.write(`${id}\n`);
-        const verb = sub === 'replay' ? 'replayed' : 'dropped';
-        io.write(`${done.length} dead letter(s) ${verb}\n`);
-        const missing = ids.filter((id) => !done.includes(id.toLowerCase()));
-        if (missing.length > 0) {
-          io.error(`not found: ${missing.join(', ')}\n`);
-          return 1;
-        }
-        return 0;
-      }
-      default:
-        throw new UsageError('unknown command');
-    }
+    return await runCommand(outbox, positionals, values, io);
   } catch (error) {
     if (error instanceof UsageError) {
       io.error(`${error.message}\n\n${USAGE}`);
@@ -173,4 +124,74 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } finally {
     await connection.close();
   }
+}
+
+async function runCommand(
+  outbox: Outbox,
+  positionals: readonly string[],
+  values: CliValues,
+  io: CliIo,
+): Promise<number> {
+  const [command, sub] = positionals;
+  if (command === 'migrate' && sub === undefined) {
+    await outbox.migrate();
+    io.write(`the tables of ${outbox.table} exist\n`);
+    return 0;
+  }
+  if (command !== 'dlq' || positionals.length !== 2) throw new UsageError('unknown command');
+  switch (sub) {
+    case 'list':
+      return listLetters(outbox, values, io);
+    case 'replay':
+    case 'drop':
+      return replayOrDrop(outbox, sub, values, io);
+    default:
+      throw new UsageError('unknown command');
+  }
+}
+
+async function listLetters(outbox: Outbox, values: CliValues, io: CliIo): Promise<number> {
+  const topic = values.topic;
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  const letters = await outbox.deadLetters.list({
+    ...(topic === undefined ? {} : { topic }),
+    ...(limit === undefined ? {} : { limit }),
+    ...(values.after === undefined ? {} : { after: values.after }),
+  });
+  for (const letter of letters) {
+    io.write(values.json === true ? `${JSON.stringify(letter)}\n` : describeLetter(letter));
+  }
+  if (values.json !== true) io.write(`${letters.length} dead letter(s)\n`);
+  return 0;
+}
+
+async function replayOrDrop(
+  outbox: Outbox,
+  sub: 'replay' | 'drop',
+  values: CliValues,
+  io: CliIo,
+): Promise<number> {
+  const topic = values.topic;
+  const ids = values.id ?? [];
+  if (ids.length > 0 === (values.all === true)) {
+    throw new UsageError(`dlq ${sub} takes --id (one or more) or --all, not both`);
+  }
+  if (ids.length > 0 && topic !== undefined) {
+    throw new UsageError('--topic goes with --all, not with --id');
+  }
+  const filter = topic === undefined ? {} : { topic };
+  const letters = outbox.deadLetters;
+  const done =
+    sub === 'replay'
+      ? await (ids.length > 0 ? letters.replay(ids) : letters.replayAll(filter))
+      : await (ids.length > 0 ? letters.drop(ids) : letters.dropAll(filter));
+  for (const id of done) io.write(`${id}\n`);
+  const verb = sub === 'replay' ? 'replayed' : 'dropped';
+  io.write(`${done.length} dead letter(s) ${verb}\n`);
+  const missing = ids.filter((id) => !done.includes(id.toLowerCase()));
+  if (missing.length > 0) {
+    io.error(`not found: ${missing.join(', ')}\n`);
+    return 1;
+  }
+  return 0;
 }
