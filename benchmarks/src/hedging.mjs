@@ -12,7 +12,13 @@
 //    received / calls made, minus one). The goal: hedging's p99 at least 5× lower than no
 //    hedging's, with at most 10% extra requests.
 //
-// Knobs (environment): ROUNDS, CALLS (per case and round), CONCURRENCY, WARMUP_CALLS,
+// The adaptive delay learns from the answers of the last few half-lives (10 s by default), so the
+// hedger's case warms up for LEARN_MS (two half-lives) before the rounds: its first delay comes
+// from the first 20 answers, taken while no call is hedged yet, and with exactly 5% slow requests
+// the 95th percentile sits on the edge between the fast and the slow answers, so a cold start can
+// hold a delay at the slow answers' latency for a while (the warm-up prints the delay as it goes).
+//
+// Knobs (environment): ROUNDS, CALLS (per case and round), CONCURRENCY, WARMUP_CALLS, LEARN_MS,
 // FIXED_TIMEOUT_MS, COST_ROUNDS, COST_PER_ROUND; the server reads MEDIAN_MS, SLOW_MS, SLOW_RATIO
 // and SEED. Every loop is bounded by these counts.
 import { fork } from 'node:child_process';
@@ -29,6 +35,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const CALLS = Number(process.env.CALLS ?? 4_000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
 const WARMUP_CALLS = Number(process.env.WARMUP_CALLS ?? 1_000);
+const LEARN_MS = Number(process.env.LEARN_MS ?? 20_000);
 const FIXED_TIMEOUT_MS = Number(process.env.FIXED_TIMEOUT_MS ?? 10);
 const COST_ROUNDS = Number(process.env.COST_ROUNDS ?? 7);
 const COST_PER_ROUND = Number(process.env.COST_PER_ROUND ?? 100_000);
@@ -123,12 +130,15 @@ const cases = [
   },
 ];
 
-/** `calls` calls, CONCURRENCY at a time; each call's latency (ms) goes into `into`, if given. */
-async function drive(fn, calls, into) {
+/**
+ * `calls` calls, CONCURRENCY at a time, stopping early at `until` (a performance.now() reading);
+ * each call's latency (ms) goes into `into`, if given.
+ */
+async function drive(fn, calls, into, until = Infinity) {
   let started = 0;
   let failures = 0;
   async function caller() {
-    while (started < calls) {
+    while (started < calls && performance.now() < until) {
       started++;
       const start = performance.now();
       try {
@@ -147,6 +157,16 @@ for (const c of cases) {
   const value = await c.fn();
   if (value?.id !== 1) throw new Error(`${c.name} returned ${JSON.stringify(value)}`);
   await drive(c.fn, WARMUP_CALLS);
+}
+const learnUntil = performance.now() + LEARN_MS;
+while (performance.now() < learnUntil) {
+  await drive(
+    cases[1].fn,
+    Number.MAX_SAFE_INTEGER,
+    undefined,
+    Math.min(learnUntil, performance.now() + 5_000),
+  );
+  console.log(`learning: the hedger's delay is ${fmt(delay.currentMs, 1)} ms`);
 }
 console.log(`warmed up; the hedger's delay is now ${fmt(delay.currentMs, 1)} ms`);
 

@@ -69,8 +69,25 @@ class Attempt extends Scope {
     super(parent, undefined);
   }
 
-  readonly succeeded = (value: unknown): void => this.call.settle(this, true, value);
-  readonly failed = (error: unknown): void => this.call.settle(this, false, error);
+  succeeded(value: unknown): void {
+    this.call.settle(this, true, value);
+  }
+
+  failed(error: unknown): void {
+    this.call.settle(this, false, error);
+  }
+}
+
+/**
+ * The call whose promise is being built: {@link keepSettlers}, the promise's executor, stores
+ * the promise's resolve/reject on it. One module-level executor instead of a closure per call,
+ * which would capture the call in a context of its own; the executor runs synchronously, so no
+ * other call can be in between (the same choice as core's fused path).
+ */
+let callAwaitingSettlers: HedgedCall | undefined;
+function keepSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  callAwaitingSettlers!.resolve = resolve;
+  callAwaitingSettlers!.reject = reject;
 }
 
 /**
@@ -81,8 +98,10 @@ class Attempt extends Scope {
  */
 export class HedgedCall extends Expirable {
   readonly promise: Promise<unknown>;
-  private resolve!: (value: unknown) => void;
-  private reject!: (error: unknown) => void;
+  /** @internal Set by {@link keepSettlers}. */
+  resolve!: (value: unknown) => void;
+  /** @internal Set by {@link keepSettlers}. */
+  reject!: (error: unknown) => void;
   private attempts: Attempt[] = NO_ATTEMPTS;
   private running = 0;
   /** The call has settled: outcomes still arriving are the losers'. */
@@ -102,10 +121,10 @@ export class HedgedCall extends Expirable {
     private readonly inner: Next,
   ) {
     super();
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by keepSettlers, at once
+    callAwaitingSettlers = this;
+    this.promise = new Promise(keepSettlers);
+    callAwaitingSettlers = undefined;
   }
 
   /** Starts the first attempt at `now`, and the hedges whose delay is 0. */
@@ -135,7 +154,8 @@ export class HedgedCall extends Expirable {
     } catch (error: unknown) {
       pending = Promise.reject(error);
     }
-    Promise.resolve(pending).then(attempt.succeeded, attempt.failed);
+    // Bound methods: a bound function is smaller than a closure and its context.
+    Promise.resolve(pending).then(attempt.succeeded.bind(attempt), attempt.failed.bind(attempt));
   }
 
   /** Queues the next hedge for its delay, or starts it now when the delay is 0. */
