@@ -2,6 +2,10 @@
 //
 // 1. Fresh hit: Bulwark's memory store, undici's cache interceptor (its MemoryCacheStore) serving
 //    the same fresh response, and a plain undici.request to the origin (the floor without a cache).
+//    Bulwark twice: the cache alone (`httpCache().handle()`, what the cache itself costs) and a
+//    whole `@bulwark/http-client` call with `cache` on (what a caller of the client pays: the
+//    client's call object, its response and the cache together). undici's row is a whole
+//    `undici.request()` through its interceptor, so the client row is the like-for-like one.
 // 2. Revalidation: a `no-cache` + ETag resource revalidated with If-None-Match (a 304 with no
 //    body), by Bulwark and by undici's interceptor, against a full 200 of the same 16 KiB body.
 // 3. Memory: the heap held by 100 000 stored responses against the store's accounted bytes, and a
@@ -94,6 +98,7 @@ async function main() {
   const { runCases, report, machine } = await import('./harness.mjs');
   const { Agent, interceptors, cacheStores, request } = await import('undici');
   const { httpCache, memoryStore } = await import('@bulwark/cache');
+  const { createHttpClient } = await import('@bulwark/http-client');
 
   const { child, base } = await startOriginProcess();
   const agent = new Agent({ keepAliveTimeout: 60_000 });
@@ -123,6 +128,8 @@ async function main() {
   const fullUrl = `${base}${FULL_PATH}`;
 
   const bulwark = httpCache();
+  const client = createHttpClient({ cache: {} });
+  const clientHeaders = { accept: 'application/json' };
   const freshRequest = { method: 'GET', url: freshUrl, headers: requestHeaders };
   const validateRequest = { method: 'GET', url: validateUrl, headers: requestHeaders };
 
@@ -131,6 +138,9 @@ async function main() {
   const hit = await bulwark.handle(freshRequest, undiciOrigin);
   if (primed.cacheStatus !== 'miss' || hit.cacheStatus !== 'hit')
     throw new Error('bulwark is not hitting');
+  await client.request(freshUrl, { headers: clientHeaders });
+  if ((await client.request(freshUrl, { headers: clientHeaders })).cache?.status !== 'hit')
+    throw new Error('the client with a cache is not hitting');
   await (
     await request(freshUrl, { headers: requestHeaders, dispatcher: undiciCached })
   ).body.arrayBuffer();
@@ -169,6 +179,14 @@ async function main() {
       name: 'Bulwark httpCache, fresh hit',
       fn: async () => {
         const res = await bulwark.handle(freshRequest, undiciOrigin);
+        consume(res.status, res.headers['content-type'], res.body.byteLength);
+      },
+    },
+    {
+      group: 'fresh hit',
+      name: 'Bulwark http-client with cache, fresh hit',
+      fn: async () => {
+        const res = await client.request(freshUrl, { headers: clientHeaders });
         consume(res.status, res.headers['content-type'], res.body.byteLength);
       },
     },
@@ -223,6 +241,7 @@ async function main() {
   const loopback = byName(hitRows, hitCases[0].name);
   const undiciHitRow = byName(hitRows, hitCases[1].name);
   const bulwarkHit = byName(hitRows, hitCases[2].name);
+  const clientHit = byName(hitRows, hitCases[3].name);
   const full = byName(revalidationRows, revalidationCases[0].name);
   for (const row of hitRows) {
     row.vsLoopback = loopback.nsPerOp / row.nsPerOp;
@@ -327,10 +346,12 @@ async function main() {
     'cache-memory.json',
   );
 
-  const goalUndici = bulwarkHit.vsUndiciCache;
-  const goalLoopback = bulwarkHit.vsLoopback;
+  // The goals are read on the like-for-like row: a whole client call against a whole
+  // undici.request() through its interceptor. The cache alone is reported beside it.
+  const goalUndici = clientHit.vsUndiciCache;
+  const goalLoopback = clientHit.vsLoopback;
   console.log(
-    `\nGoal, fresh hit >= 5x undici's cache interceptor: ${ratio(goalUndici)} ${goalUndici >= 5 ? 'met' : 'NOT MET'}`,
+    `\nGoal, fresh hit >= 5x undici's cache interceptor (whole client call): ${ratio(goalUndici)} ${goalUndici >= 5 ? 'met' : 'NOT MET'}; the cache alone: ${ratio(bulwarkHit.vsUndiciCache)}`,
   );
   console.log(
     `Goal, fresh hit >= 10x a loopback request: ${ratio(goalLoopback)} ${goalLoopback >= 10 ? 'met' : 'NOT MET'}`,
@@ -339,6 +360,7 @@ async function main() {
   console.log(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; Node ${m.node}; ${m.date}`);
   if (sink === 0) console.log('(nothing consumed?)');
 
+  await client.close();
   await agent.close();
   await undiciCached.close();
   child.kill('SIGTERM');
