@@ -46,14 +46,24 @@ async function allocatedPerCall(fn, n) {
 }
 
 /**
+ * One line on stderr, so that a long run shows it is moving without mixing into the tables on
+ * stdout. `BENCH_QUIET=1` silences it.
+ */
+export function progress(line) {
+  if (process.env.BENCH_QUIET !== '1') process.stderr.write(`[bench] ${line}\n`);
+}
+
+/**
  * Runs every case: warm-up, then `rounds` interleaved timing rounds of `perRound` calls each,
- * then an allocation measurement. Returns rows with the median ns/op and bytes/op.
+ * then an allocation measurement. Returns rows with the median ns/op and bytes/op. Reports each
+ * round and each finished row on stderr as it goes.
  */
 export async function runCases(
   cases,
   { rounds = 7, perRound = 100_000, warmup = 50_000, allocCalls = 20_000 } = {},
 ) {
   for (const c of cases) await loop(c.fn, warmup);
+  progress(`warmed up ${cases.length} cases; ${rounds} timing rounds follow`);
   const samples = new Map(cases.map((c) => [c.name, []]));
   for (let r = 0; r < rounds; r++) {
     for (const c of cases) {
@@ -61,14 +71,17 @@ export async function runCases(
       await loop(c.fn, perRound);
       samples.get(c.name).push(Number(process.hrtime.bigint() - start) / perRound);
     }
+    progress(`timing round ${r + 1}/${rounds} done`);
   }
   const rows = [];
   for (const c of cases) {
     const bytes = await allocatedPerCall(c.fn, allocCalls);
+    const ns = median(samples.get(c.name));
+    progress(`${c.name}: ${ns.toFixed(0)} ns/op, ${bytes.toFixed(0)} bytes/op`);
     rows.push({
       name: c.name,
       group: c.group,
-      nsPerOp: median(samples.get(c.name)),
+      nsPerOp: ns,
       bytesPerOp: bytes,
       // Per round, in order: for ratios taken round by round (see pairedRatio).
       rounds: samples.get(c.name),

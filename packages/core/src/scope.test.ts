@@ -114,7 +114,55 @@ describe('child scopes', () => {
     expect(counter.count).toBe(0);
     expect(listeners(controller.signal)).toBe(0);
     void grandchild.signal;
-    expect(counter.count).toBe(2);
+    // One controller for the signal read: the enclosing scope needs none to pass its abort on.
+    expect(counter.count).toBe(1);
+  });
+
+  it('create one AbortController for a signal read inside many nested scopes', () => {
+    const caller = new AbortController();
+    let scope = Scope.from(caller.signal);
+    for (let i = 0; i < 5; i++) scope = scope.child();
+    const counter = countControllers();
+    const signal = scope.signal;
+    expect(counter.count).toBe(1);
+    caller.abort('caller left');
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('caller left');
+  });
+
+  it('abort a signal read inside nested scopes with the reason of the scope that aborted', () => {
+    const outer = Scope.never.child();
+    const middle = outer.child();
+    const inner = middle.child();
+    const innerSignal = inner.signal;
+    const outerError = new DeadlineExceededError(50);
+    middle.abort(new TimeoutError(10));
+    expect(innerSignal.reason).toBeInstanceOf(TimeoutError);
+    // The first abort wins: the outer abort that follows changes neither signal.
+    outer.abort(outerError);
+    expect(innerSignal.reason).toBeInstanceOf(TimeoutError);
+    expect(outer.signal.reason).toBe(outerError);
+  });
+
+  it('report an abort that happened before the signal was first read', () => {
+    const outer = Scope.never.child();
+    const inner = outer.child().child();
+    const error = new TimeoutError(10);
+    outer.abort(error);
+    const signal = inner.signal;
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe(error);
+  });
+
+  it('tell onAbort subscribers of a nested scope without creating any AbortController', () => {
+    const outer = Scope.never.child();
+    const inner = outer.child().child();
+    const counter = countControllers();
+    const onAbort = vi.fn();
+    inner.onAbort(onAbort);
+    outer.abort(new TimeoutError(10));
+    expect(onAbort).toHaveBeenCalledTimes(1);
+    expect(counter.count).toBe(0);
   });
 
   it('abort without a parent listener while unmaterialized, polling the parent instead', () => {
@@ -300,12 +348,28 @@ describe('dispose()', () => {
   });
 
   it('leaves no listener behind once the parent aborts', () => {
-    const parent = Scope.from(new AbortController().signal).child();
+    const caller = new AbortController();
+    const parent = Scope.from(caller.signal).child();
+    const child = parent.child();
+    const signal = child.signal;
+    // The child waits on its parent scope, which waits on the caller's signal: one listener.
+    expect(listeners(caller.signal)).toBe(1);
+    parent.abort('done');
+    expect(signal.reason).toBe('done');
+    expect(listeners(caller.signal)).toBe(0);
+    expect(listeners(parent.signal)).toBe(0);
+  });
+
+  it('leaves no listener behind once a nested child is disposed and its parent ends', () => {
+    const caller = new AbortController();
+    const parent = Scope.from(caller.signal).child();
     const child = parent.child();
     void child.signal;
-    expect(listeners(parent.signal)).toBe(1);
-    parent.abort('done');
-    expect(listeners(parent.signal)).toBe(0);
+    child.dispose();
+    parent.dispose();
+    expect(listeners(caller.signal)).toBe(0);
+    caller.abort('late');
+    expect(child.signal.aborted).toBe(false);
   });
 
   it('leaves 0 listeners on a long-lived parent after 100k children with materialized signals', () => {

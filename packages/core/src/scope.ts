@@ -4,7 +4,9 @@ import { CancelledError, isBulwarkError } from './errors.js';
  * A cancellation scope: the part of an execution that one timeout, deadline or caller signal
  * governs. Creating an `AbortSignal` costs far more than everything else a policy does per call
  * (docs/architecture.md, Decision 1), so a scope creates its signal only when someone reads it.
- * Until then "aborted" is a flag that inner layers poll.
+ * Until then "aborted" is a flag that inner layers poll. A scope tells what waits on it (child
+ * scopes, `onAbort` subscribers) itself when it aborts, without an `AbortSignal` of its own: so
+ * a signal read inside nested time limits costs one controller, not one per enclosing scope.
  */
 
 // Shared by every call that has no caller signal and no timeout: it never aborts.
@@ -21,15 +23,17 @@ abstract class Dependent {
 }
 
 /**
- * Everything waiting on one signal, behind a single listener. Node's EventTarget walks its
- * listener list on every add and remove, so N children listening to one long-lived signal
- * (a shutdown signal shared by every call) cost O(N) each; here linking and unlinking are O(1).
+ * Everything waiting on one scope or one caller's signal. A caller's signal is listened to once,
+ * for the whole list: Node's EventTarget walks its listener list on every add and remove, so N
+ * children listening to one long-lived signal (a shutdown signal shared by every call) cost O(N)
+ * each; here linking and unlinking are O(1). A scope's own list is told by the scope's abort().
  */
 class Dependents {
   private head: Dependent | undefined = undefined;
   private tail: Dependent | undefined = undefined;
 
-  constructor(private readonly signal: AbortSignal) {}
+  /** `signal`: the caller's signal the list listens to; undefined for a scope's own list. */
+  constructor(private readonly signal: AbortSignal | undefined) {}
 
   add(dependent: Dependent): void {
     dependent.linkedInto = this;
@@ -38,7 +42,7 @@ class Dependents {
     if (this.tail === undefined) {
       this.head = dependent;
       // The list is the listener (handleEvent), so linking allocates no closure.
-      this.signal.addEventListener('abort', this);
+      this.signal?.addEventListener('abort', this);
     } else {
       this.tail.nextLinked = dependent;
     }
@@ -56,12 +60,16 @@ class Dependents {
     dependent.prevLinked = undefined;
     dependent.nextLinked = undefined;
     // No listener outlives the last dependent, so an idle long-lived signal holds nothing.
-    if (this.head === undefined) this.signal.removeEventListener('abort', this);
+    if (this.head === undefined) this.signal?.removeEventListener('abort', this);
   }
 
-  /** The signal's abort listener: tells every dependent once, in the order they came. */
+  /** The caller's signal's abort listener. */
   handleEvent(): void {
-    const reason: unknown = this.signal.reason;
+    this.notify(this.signal!.reason);
+  }
+
+  /** Tells every dependent once, in the order they came. */
+  notify(reason: unknown): void {
     // Unlink before telling, so a dependent that disposes others mid-way finds a sound list.
     for (let dependent = this.head; dependent !== undefined; dependent = this.head) {
       this.remove(dependent);
@@ -168,29 +176,36 @@ export class Scope extends Dependent {
 
   private materialize(): AbortSignal {
     const controller = new AbortController();
+    if (this.aborted) controller.abort(this.reason);
+    else this.listenToParent();
     this.controller = controller;
-    if (this.ownReason !== NOT_ABORTED) {
-      controller.abort(this.ownReason);
-    } else if (this.parent !== undefined && this.parent.canAbort) {
-      const parentSignal = this.parent.signal;
-      if (parentSignal.aborted) {
-        controller.abort(parentSignal.reason);
-      } else {
-        this.parent.dependentsList().add(this);
-      }
-    }
     return controller.signal;
   }
 
-  /** The list of what waits on this scope's signal (which must exist already). */
-  private dependentsList(): Dependents {
-    if (this.external !== undefined) return dependentsOf(this.external);
-    return (this.ownDependents ??= new Dependents(this.signal));
+  /**
+   * Links this scope into its parent's list once, when it first has something to tell (its
+   * signal, or a dependent of its own): the parent's abort then reaches it directly, however
+   * far up it starts, and no enclosing scope needs a signal for that.
+   */
+  private listenToParent(): void {
+    if (this.controller !== undefined || this.ownDependents !== undefined) return;
+    if (this.parent !== undefined && this.parent.canAbort) this.parent.dependentsList().add(this);
   }
 
-  /** The parent's signal aborted. */
+  /** The list of what waits on this scope, which must not have aborted yet. */
+  private dependentsList(): Dependents {
+    if (this.external !== undefined) return dependentsOf(this.external);
+    if (this.ownDependents === undefined) {
+      this.listenToParent();
+      this.ownDependents = new Dependents(undefined);
+    }
+    return this.ownDependents;
+  }
+
+  /** The parent aborted: so has this scope, and so has everything waiting on it. */
   signalAborted(reason: unknown): void {
     this.controller?.abort(reason);
+    this.ownDependents?.notify(reason);
   }
 
   /**
@@ -206,6 +221,7 @@ export class Scope extends Dependent {
     }
     this.ownReason = reason;
     this.controller?.abort(reason);
+    this.ownDependents?.notify(reason);
     this.dispose();
   }
 
@@ -215,7 +231,7 @@ export class Scope extends Dependent {
    * A scope that has already aborted never calls it: check {@link Scope.aborted} first.
    */
   onAbort(callback: () => void): () => void {
-    if (this === Scope.never || this.signal.aborted) return noop;
+    if (this === Scope.never || this.aborted) return noop;
     const subscription = new Subscription(callback);
     this.dependentsList().add(subscription);
     return subscription.unsubscribe;

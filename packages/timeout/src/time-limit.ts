@@ -157,9 +157,8 @@ export abstract class TimeLimit extends BulwarkPolicy {
     return new Promise((resolve, reject) => {
       call.resolve = resolve;
       call.reject = reject;
-      // An enclosing aggressive limit releases its caller itself, and listening to it would
-      // force its AbortSignal into existence: only a caller's own signal, or the scope of a
-      // cooperative limit (which waits for this call), needs a listener.
+      // An enclosing aggressive limit releases its caller itself: only a caller's own signal,
+      // or the scope of a cooperative limit (which waits for this call), needs a listener.
       const parent = call.context.scope;
       if (parent.canAbort && !parent.releasesCaller) {
         call.unsubscribe = parent.onAbort(() => call.onParentAbort());
