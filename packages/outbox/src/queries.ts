@@ -8,6 +8,7 @@ import type { TableNames } from './schema.js';
  */
 export interface OutboxQueries {
   readonly enqueue: string;
+  readonly claimPlan: string;
   readonly claim: string;
   readonly markPublished: string;
   readonly deletePublished: string;
@@ -57,6 +58,16 @@ INSERT INTO ${table} (id, topic, key, payload, headers)
 SELECT (m.value->>'id')::uuid, m.value->>'topic', m.value->>'key', m.value->>'payload', m.value->>'headers'
 FROM prelude, jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS m(value, n)
 ORDER BY m.n`,
+
+    /**
+     * Run in the claim's transaction, before it. The claim must walk the pending index in `seq`
+     * order and stop at the batch size. Without fresh statistics (a new table, or one last
+     * analysed while it was empty, as a queue table often is) the planner believes few rows are
+     * pending and prefers to test every pending row against the per-key condition and sort them
+     * all, which over a backlog of thousands costs a hundred times the walk, on every batch, when
+     * the relay most needs to keep up. With sorting ruled out the walk is the only plan left.
+     */
+    claimPlan: 'SET LOCAL enable_sort = off',
 
     /**
      * One row per key at most, the earliest unpublished one, and only when no earlier row of the

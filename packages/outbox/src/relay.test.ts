@@ -87,6 +87,51 @@ describe('a relay batch', () => {
     expect(transport.payloads()).toEqual([0, 1]);
   });
 
+  it('claims by walking the pending rows in order, even on a table the planner has no statistics for', async () => {
+    // A backlog on a table never analysed: the planner's guess of "few pending rows" would test
+    // every row against the per-key condition and sort them all. The relay's own statements
+    // before its claim are replayed here, and the claim explained after them.
+    const table = uniqueTable();
+    const outbox = createOutbox({ database: pgliteDatabase(db), table });
+    await outbox.migrate();
+    await db.transaction((tx) =>
+      outbox.enqueue(
+        tx,
+        Array.from({ length: 3_000 }, (_, i) => ({ topic: 't', key: `k${i % 100}`, payload: i })),
+      ),
+    );
+    const statements: string[] = [];
+    const recording: OutboxDatabase = {
+      ...pgliteDatabase(db),
+      transaction: (fn) =>
+        db.transaction((tx) =>
+          fn({
+            query: (text: string, params?: unknown[]) => {
+              statements.push(text);
+              return tx.query(text, params);
+            },
+          }),
+        ),
+    };
+    const claimed = createOutbox({ database: recording, table }).relay({
+      transport: new RecordingTransport(),
+      batchSize: 10,
+    });
+    expect((await claimed.runOnce()).claimed).toBe(10);
+    const claim = statements.findIndex((text) => text.includes('FOR UPDATE OF o SKIP LOCKED'));
+    expect(claim).toBeGreaterThanOrEqual(0);
+    const plan = await db.transaction(async (tx) => {
+      for (const text of statements.slice(0, claim)) await tx.query(text);
+      const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statements[claim]!}`, [
+        new Date().toISOString(),
+        10,
+      ]);
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toMatch(/Index Scan using "?\w+_pending"? on/);
+    expect(plan).not.toMatch(/Sort/);
+  });
+
   it('hands the transport the message as enqueued, with its attempt number', async () => {
     const { outbox, enqueue } = await setUp();
     const [id] = await enqueue({ key: 'k', payload: { a: 1 }, topic: 'orders' });

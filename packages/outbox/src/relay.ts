@@ -305,6 +305,7 @@ export class Relay {
     const { batch, dispositions } = await database.transaction(async (tx) => {
       const sql = sqlClientOf(tx, 'the transaction');
       const claimedAt = new Date(this.clock.dateNow()).toISOString();
+      await sql.query(queries.claimPlan);
       const { rows } = await sql.query(queries.claim, [claimedAt, this.batchSize]);
       if (rows.length === 0) return NOTHING_SETTLED;
       const claimed = rows as ClaimedRow[];
