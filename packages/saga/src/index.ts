@@ -21,3 +21,17 @@ export {
   isSagaLeaseLostError,
   isSagaNotFoundError,
 } from './errors.js';
+export {
+  DEFAULT_LEASE_MS,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_POLL_INTERVAL_MS,
+  Orchestrator,
+  createOrchestrator,
+  type ListDeadOptions,
+  type OrchestratorOptions,
+  type RunOptions,
+  type SagaState,
+  type StepState,
+} from './orchestrator.js';
+export type { SagaOutcome, SagaStatus, StepFailure, StepStatus } from './execution.js';
+export { DEFAULT_TABLE } from './schema.js';
