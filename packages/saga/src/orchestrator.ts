@@ -198,9 +198,9 @@ function checkSagas(value: unknown): Map<string, Saga<never, unknown>> {
  * instance's own left by a crash. A saga runs on one instance at a time: the instance holding its
  * lease, which every state write renews and checks.
  */
-export class Orchestrator implements ExecutionHost {
-  readonly clock: Clock;
-  readonly random: () => number;
+export class Orchestrator {
+  private readonly clock: Clock;
+  private readonly host: ExecutionHost;
   /** This instance's name in the lease column. */
   readonly instanceId: string;
   private readonly database: OutboxDatabase;
@@ -251,8 +251,12 @@ export class Orchestrator implements ExecutionHost {
     this.pollIntervalMs = pollIntervalMs;
     this.maxConcurrency = maxConcurrency;
     this.clock = clock;
-    this.random = random;
     this.report = onError;
+    this.host = {
+      clock,
+      random,
+      write: (execution, status, error, position) => this.write(execution, status, error, position),
+    };
   }
 
   /** The SQL `migrate()` runs, to put in your own migrations instead. */
@@ -311,7 +315,7 @@ export class Orchestrator implements ExecutionHost {
       iso(leaseUntil),
     ]);
     if (rows.length === 0) throw new SagaAlreadyStartedError(id);
-    const execution = new Execution(this, saga, {
+    const execution = new Execution(this.host, saga, {
       id,
       input: JSON.parse(inputJson),
       steps: saga.steps.map(pendingStep),
@@ -409,7 +413,7 @@ export class Orchestrator implements ExecutionHost {
         record.outputJson = step.output;
         record.errors = JSON.parse(step.errors) as StepFailure[];
       }
-      const execution = new Execution(this, saga, {
+      const execution = new Execution(this.host, saga, {
         id: row.id,
         input: JSON.parse(row.input),
         steps,
@@ -466,8 +470,8 @@ export class Orchestrator implements ExecutionHost {
     if (rows.length === 0) throw new SagaNotFoundError(id, 'dead');
   }
 
-  /** @internal The fenced state write every execution makes: see SagaQueries.writeStep. */
-  async write(
+  /** The fenced state write every execution makes: see SagaQueries.writeStep. */
+  private async write(
     execution: Execution,
     status: SagaStatus | null,
     error: string | null,
