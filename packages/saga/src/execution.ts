@@ -1,5 +1,6 @@
 import { type Clock, DeadlineExceededError, TimeoutError } from '@bulwark/core';
 import { describeValue } from '@bulwark/core/internal';
+import type { OutboxMessageInput } from '@bulwark/outbox';
 import type { Saga, StepDefinition } from './saga.js';
 
 /** Where a step stands. A step not yet attempted has no row: `pending` here. */
@@ -50,7 +51,10 @@ export interface ExecutionHost {
     status: SagaStatus | null,
     error: string | null,
     position?: number,
+    messages?: readonly OutboxMessageInput[],
   ): Promise<void>;
+  /** Refuses `publish()` when the orchestrator has no outbox. */
+  readonly canPublish: boolean;
 }
 
 /** How a saga ended, as `run()` reports it. */
@@ -247,6 +251,7 @@ export class Execution {
       remaining = this.remainingMs(index);
       const timeoutMs = shorter(step.timeoutMs, remaining);
       let output: unknown;
+      const outbox = this.messages();
       try {
         output = await attempt(this.host.clock, this.signal, timeoutMs, (signal) =>
           step.action(this.data as never, {
@@ -255,6 +260,7 @@ export class Execution {
             idempotencyKey: `${this.id}:${step.name}:action`,
             attempt: record.attempts,
             signal,
+            publish: outbox.publish,
           }),
         );
       } catch (error) {
@@ -282,7 +288,7 @@ export class Execution {
       record.outputJson = json;
       record.status = 'done';
       this.data[step.name] = JSON.parse(json) as unknown;
-      await this.host.write(this, last ? 'completed' : null, null, index);
+      await this.host.write(this, last ? 'completed' : null, null, index, outbox.queued);
       return undefined;
     }
   }
@@ -325,6 +331,7 @@ export class Execution {
       record.compensationAttempts++;
       record.status = 'compensating';
       await this.host.write(this, null, null, index);
+      const outbox = this.messages();
       try {
         await attempt(this.host.clock, this.signal, undefined, (signal) =>
           step.compensate!(this.data as never, output as never, {
@@ -333,6 +340,7 @@ export class Execution {
             idempotencyKey: `${this.id}:${step.name}:compensate`,
             attempt: record.compensationAttempts,
             signal,
+            publish: outbox.publish,
             actionCompleted,
           }),
         );
@@ -352,9 +360,30 @@ export class Execution {
         continue;
       }
       record.status = 'compensated';
-      await this.host.write(this, null, null, index);
+      await this.host.write(this, null, null, index, outbox.queued);
       return undefined;
     }
+  }
+
+  /** One attempt's outbox messages: queued by the step, written with the attempt's success. */
+  private messages(): {
+    readonly queued: OutboxMessageInput[];
+    publish: (message: OutboxMessageInput | readonly OutboxMessageInput[]) => void;
+  } {
+    const queued: OutboxMessageInput[] = [];
+    const canPublish = this.host.canPublish;
+    return {
+      queued,
+      publish(message) {
+        if (!canPublish) {
+          throw new TypeError(
+            'publish() needs an outbox: give createOrchestrator({ outbox }) one on the same database',
+          );
+        }
+        if (Array.isArray(message)) queued.push(...(message as readonly OutboxMessageInput[]));
+        else queued.push(message as OutboxMessageInput);
+      },
+    };
   }
 
   private recordFailure(

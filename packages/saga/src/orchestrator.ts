@@ -10,8 +10,14 @@ import {
   optionNames,
   unrefTimer,
 } from '@bulwark/core/internal';
-import type { OutboxDatabase } from '@bulwark/outbox';
-import { applySchema, checkDatabase, checkTableName, uuidv7 } from '@bulwark/outbox/internal';
+import type { Outbox, OutboxDatabase, OutboxMessageInput, Queryable } from '@bulwark/outbox';
+import {
+  applySchema,
+  checkDatabase,
+  checkTableName,
+  sqlClientOf,
+  uuidv7,
+} from '@bulwark/outbox/internal';
 import {
   OrchestratorStoppedError,
   SagaAlreadyStartedError,
@@ -46,6 +52,11 @@ const MAX_LIST_LIMIT = 1_000;
 export interface OrchestratorOptions<Tx = unknown> {
   /** Where state is kept: pgDatabase(pool), postgresDatabase(sql) or pgliteDatabase(db), from @bulwark/outbox. */
   database: OutboxDatabase<Tx>;
+  /**
+   * For steps that publish (`ctx.publish()`): an outbox on the same database, whose messages are
+   * enqueued in the transaction that records the step's success. Default: none.
+   */
+  outbox?: Outbox;
   /** Every saga this orchestrator may run or resume, by name. */
   sagas: ReadonlyArray<Saga<never, unknown>>;
   /** The saga table (`<table>_steps` holds the steps); lowercase, optionally schema-qualified. Default `bulwark_saga`. */
@@ -71,6 +82,7 @@ export interface OrchestratorOptions<Tx = unknown> {
 
 const ORCHESTRATOR_OPTIONS = optionNames<OrchestratorOptions>({
   database: true,
+  outbox: true,
   sagas: true,
   table: true,
   instanceId: true,
@@ -160,6 +172,15 @@ function warn({ error }: { error: unknown }): void {
   });
 }
 
+function checkOutbox(value: unknown): asserts value is Outbox {
+  const outbox = value as Partial<Outbox> | null;
+  if (typeof outbox !== 'object' || outbox === null || typeof outbox.enqueue !== 'function') {
+    throw new TypeError(
+      `expected outbox to be a createOutbox() result on the saga's database, got ${describeValue(value)}`,
+    );
+  }
+}
+
 function checkSagas(value: unknown): Map<string, Saga<never, unknown>> {
   if (!Array.isArray(value) || value.length === 0) {
     throw new TypeError(
@@ -204,6 +225,7 @@ export class Orchestrator {
   /** This instance's name in the lease column. */
   readonly instanceId: string;
   private readonly database: OutboxDatabase;
+  private readonly outbox: Outbox | undefined;
   private readonly sagas: Map<string, Saga<never, unknown>>;
   private readonly table: string;
   private readonly queries: SagaQueries;
@@ -223,6 +245,7 @@ export class Orchestrator {
     checkKnownOptions('createOrchestrator', options, ORCHESTRATOR_OPTIONS);
     const {
       database,
+      outbox,
       sagas,
       table = DEFAULT_TABLE,
       instanceId = randomUUID(),
@@ -234,6 +257,8 @@ export class Orchestrator {
       onError = warn,
     } = options;
     checkDatabase(database);
+    if (outbox !== undefined) checkOutbox(outbox);
+    this.outbox = outbox;
     this.sagas = checkSagas(sagas);
     checkTableName('table', table);
     checkName('instanceId', instanceId);
@@ -255,7 +280,9 @@ export class Orchestrator {
     this.host = {
       clock,
       random,
-      write: (execution, status, error, position) => this.write(execution, status, error, position),
+      write: (execution, status, error, position, messages) =>
+        this.write(execution, status, error, position, messages),
+      canPublish: outbox !== undefined,
     };
   }
 
@@ -476,6 +503,7 @@ export class Orchestrator {
     status: SagaStatus | null,
     error: string | null,
     position?: number,
+    messages?: readonly OutboxMessageInput[],
   ): Promise<void> {
     const now = this.clock.dateNow();
     const leaseUntil = now + this.leaseMs;
@@ -493,7 +521,7 @@ export class Orchestrator {
       result = await this.database.query(this.queries.writeSaga, fence);
     } else {
       const record = execution.steps[position]!;
-      result = await this.database.query(this.queries.writeStep, [
+      const params = [
         ...fence,
         position,
         record.name,
@@ -502,7 +530,11 @@ export class Orchestrator {
         record.compensationAttempts,
         record.outputJson,
         JSON.stringify(record.errors),
-      ]);
+      ];
+      result =
+        messages === undefined || messages.length === 0
+          ? await this.database.query(this.queries.writeStep, params)
+          : await this.writeWithMessages(params, messages);
     }
     if (result.rows.length === 0) {
       const lost = new SagaLeaseLostError(execution.id);
@@ -510,6 +542,22 @@ export class Orchestrator {
       throw lost;
     }
     execution.leaseUntil = leaseUntil;
+  }
+
+  /**
+   * The step's write and its outbox messages in one transaction: when the fence finds the lease
+   * gone, nothing is enqueued either.
+   */
+  private writeWithMessages(
+    params: unknown[],
+    messages: readonly OutboxMessageInput[],
+  ): Promise<{ rows: unknown[] }> {
+    const outbox = this.outbox!;
+    return this.database.transaction(async (tx) => {
+      const result = await sqlClientOf(tx, 'the transaction').query(this.queries.writeStep, params);
+      if (result.rows.length > 0) await outbox.enqueue(tx as Queryable, messages);
+      return result;
+    });
   }
 
   private execute(execution: Execution): Promise<SagaOutcome> {

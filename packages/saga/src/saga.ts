@@ -8,6 +8,7 @@ import {
   describeValue,
   optionNames,
 } from '@bulwark/core/internal';
+import type { OutboxMessageInput } from '@bulwark/outbox';
 import { type Backoff, exponentialBackoff } from '@bulwark/retry';
 
 /**
@@ -51,6 +52,12 @@ export interface StepContext {
   readonly attempt: number;
   /** Aborted at the step's timeout, when the lease is lost, and when the orchestrator stops. */
   readonly signal: AbortSignal;
+  /**
+   * Queues outbox messages that are enqueued in the transaction that records this attempt's
+   * success, and only then: an attempt that fails, or whose instance lost the lease, sends
+   * nothing. Needs `createOrchestrator({ outbox })`.
+   */
+  publish(message: OutboxMessageInput | readonly OutboxMessageInput[]): void;
 }
 
 /** A compensation's context: its action's outcome, as far as the orchestrator knows it. */
