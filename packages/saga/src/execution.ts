@@ -55,6 +55,16 @@ export interface ExecutionHost {
   ): Promise<void>;
   /** Refuses `publish()` when the orchestrator has no outbox. */
   readonly canPublish: boolean;
+  /** Times one attempt, when metrics are on; undefined keeps the clock unread otherwise. */
+  readonly observe:
+    | ((
+        saga: string,
+        step: string,
+        phase: StepFailure['phase'],
+        outcome: 'ok' | 'error',
+        seconds: number,
+      ) => void)
+    | undefined;
 }
 
 /** How a saga ended, as `run()` reports it. */
@@ -252,6 +262,7 @@ export class Execution {
       const timeoutMs = shorter(step.timeoutMs, remaining);
       let output: unknown;
       const outbox = this.messages();
+      const startedAt = this.host.observe === undefined ? 0 : this.host.clock.now();
       try {
         output = await attempt(this.host.clock, this.signal, timeoutMs, (signal) =>
           step.action(this.data as never, {
@@ -265,6 +276,7 @@ export class Execution {
         );
       } catch (error) {
         if (this.signal.aborted) throw this.signal.reason;
+        this.observe(step.name, 'action', 'error', startedAt);
         this.recordFailure(record, 'action', record.attempts, error);
         if (record.attempts >= step.maxAttempts || !step.retryOn(error)) return error;
         const delay = backoffDelay(step, record.attempts, previousDelayMs, this.host.random);
@@ -275,6 +287,7 @@ export class Execution {
         await sleep(this.host.clock, delay, this.signal);
         continue;
       }
+      this.observe(step.name, 'action', 'ok', startedAt);
       let json: string;
       try {
         json = JSON.stringify(output) ?? 'null';
@@ -332,6 +345,7 @@ export class Execution {
       record.status = 'compensating';
       await this.host.write(this, null, null, index);
       const outbox = this.messages();
+      const startedAt = this.host.observe === undefined ? 0 : this.host.clock.now();
       try {
         await attempt(this.host.clock, this.signal, undefined, (signal) =>
           step.compensate!(this.data as never, output as never, {
@@ -346,6 +360,7 @@ export class Execution {
         );
       } catch (error) {
         if (this.signal.aborted) throw this.signal.reason;
+        this.observe(step.name, 'compensate', 'error', startedAt);
         this.recordFailure(record, 'compensate', record.compensationAttempts, error);
         if (record.compensationAttempts >= maxAttempts || !retryOn(error)) return error;
         const delay = backoffDelay(
@@ -359,10 +374,22 @@ export class Execution {
         await sleep(this.host.clock, delay, this.signal);
         continue;
       }
+      this.observe(step.name, 'compensate', 'ok', startedAt);
       record.status = 'compensated';
       await this.host.write(this, null, null, index, outbox.queued);
       return undefined;
     }
+  }
+
+  private observe(
+    step: string,
+    phase: StepFailure['phase'],
+    outcome: 'ok' | 'error',
+    startedAt: number,
+  ): void {
+    const observe = this.host.observe;
+    if (observe === undefined) return;
+    observe(this.saga.name, step, phase, outcome, (this.host.clock.now() - startedAt) / 1000);
   }
 
   /** One attempt's outbox messages: queued by the step, written with the attempt's success. */

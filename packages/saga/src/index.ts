@@ -35,3 +35,4 @@ export {
 } from './orchestrator.js';
 export type { SagaOutcome, SagaStatus, StepFailure, StepStatus } from './execution.js';
 export { DEFAULT_TABLE } from './schema.js';
+export { DEFAULT_METRICS_PREFIX, type MetricsOptions, type RegistryLike } from './metrics.js';

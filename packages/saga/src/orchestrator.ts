@@ -34,6 +34,7 @@ import {
   type StepStatus,
   describeError,
 } from './execution.js';
+import { type MetricsOptions, type SagaMetrics, metricsFor } from './metrics.js';
 import { type Saga, checkName } from './saga.js';
 import {
   DEFAULT_TABLE,
@@ -57,6 +58,8 @@ export interface OrchestratorOptions<Tx = unknown> {
    * enqueued in the transaction that records the step's success. Default: none.
    */
   outbox?: Outbox;
+  /** Prometheus metrics: started, finished by outcome, resumed, step durations. Default: none. */
+  metrics?: MetricsOptions;
   /** Every saga this orchestrator may run or resume, by name. */
   sagas: ReadonlyArray<Saga<never, unknown>>;
   /** The saga table (`<table>_steps` holds the steps); lowercase, optionally schema-qualified. Default `bulwark_saga`. */
@@ -83,6 +86,7 @@ export interface OrchestratorOptions<Tx = unknown> {
 const ORCHESTRATOR_OPTIONS = optionNames<OrchestratorOptions>({
   database: true,
   outbox: true,
+  metrics: true,
   sagas: true,
   table: true,
   instanceId: true,
@@ -226,6 +230,7 @@ export class Orchestrator {
   readonly instanceId: string;
   private readonly database: OutboxDatabase;
   private readonly outbox: Outbox | undefined;
+  private readonly metrics: SagaMetrics | undefined;
   private readonly sagas: Map<string, Saga<never, unknown>>;
   private readonly table: string;
   private readonly queries: SagaQueries;
@@ -246,6 +251,7 @@ export class Orchestrator {
     const {
       database,
       outbox,
+      metrics,
       sagas,
       table = DEFAULT_TABLE,
       instanceId = randomUUID(),
@@ -258,6 +264,7 @@ export class Orchestrator {
     } = options;
     checkDatabase(database);
     if (outbox !== undefined) checkOutbox(outbox);
+    this.metrics = metricsFor(metrics);
     this.outbox = outbox;
     this.sagas = checkSagas(sagas);
     checkTableName('table', table);
@@ -283,6 +290,11 @@ export class Orchestrator {
       write: (execution, status, error, position, messages) =>
         this.write(execution, status, error, position, messages),
       canPublish: outbox !== undefined,
+      observe:
+        this.metrics === undefined
+          ? undefined
+          : (saga, step, phase, outcome, seconds) =>
+              this.metrics!.stepDuration.at([saga, step, phase, outcome]).observe(seconds),
     };
   }
 
@@ -342,6 +354,7 @@ export class Orchestrator {
       iso(leaseUntil),
     ]);
     if (rows.length === 0) throw new SagaAlreadyStartedError(id);
+    if (this.metrics !== undefined) this.metrics.started.at([saga.name]).value++;
     const execution = new Execution(this.host, saga, {
       id,
       input: JSON.parse(inputJson),
@@ -450,6 +463,7 @@ export class Orchestrator {
         leaseToken: row.lease_token,
         failure: row.error,
       });
+      if (this.metrics !== undefined) this.metrics.resumed.at([saga.name]).value++;
       this.execute(execution).catch(() => undefined);
     }
     return sagas.length;
@@ -563,7 +577,15 @@ export class Orchestrator {
   private execute(execution: Execution): Promise<SagaOutcome> {
     this.running.set(execution.id, execution);
     if (this.renewTimer === undefined) this.scheduleRenewal();
-    const done = execution.run().finally(() => {
+    const metrics = this.metrics;
+    const run =
+      metrics === undefined
+        ? execution.run()
+        : execution.run().then((outcome) => {
+            metrics.finished.at([execution.saga.name, outcome.status]).value++;
+            return outcome;
+          });
+    const done = run.finally(() => {
       this.running.delete(execution.id);
       if (this.running.size === 0 && this.renewTimer !== undefined) {
         this.clock.clearTimeout(this.renewTimer);
