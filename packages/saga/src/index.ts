@@ -27,12 +27,10 @@ export {
   DEFAULT_POLL_INTERVAL_MS,
   Orchestrator,
   createOrchestrator,
-  type ListDeadOptions,
   type OrchestratorOptions,
   type RunOptions,
-  type SagaState,
-  type StepState,
 } from './orchestrator.js';
+export type { ListDeadOptions, SagaState, StepState } from './states.js';
 export type { SagaOutcome, SagaStatus, StepFailure, StepStatus } from './execution.js';
 export { DEFAULT_TABLE } from './schema.js';
 export { DEFAULT_METRICS_PREFIX, type MetricsOptions, type RegistryLike } from './metrics.js';

@@ -18,12 +18,7 @@ import {
   sqlClientOf,
   uuidv7,
 } from '@bulwark/outbox/internal';
-import {
-  OrchestratorStoppedError,
-  SagaAlreadyStartedError,
-  SagaLeaseLostError,
-  SagaNotFoundError,
-} from './errors.js';
+import { OrchestratorStoppedError, SagaAlreadyStartedError, SagaLeaseLostError } from './errors.js';
 import {
   Execution,
   type ExecutionHost,
@@ -31,11 +26,18 @@ import {
   type SagaStatus,
   type StepFailure,
   type StepRecord,
-  type StepStatus,
   describeError,
 } from './execution.js';
 import { type MetricsOptions, type SagaMetrics, metricsFor } from './metrics.js';
 import { type Saga, checkName } from './saga.js';
+import {
+  type ListDeadOptions,
+  type SagaRow,
+  type SagaState,
+  SagaStates,
+  type StepRow,
+  iso,
+} from './states.js';
 import {
   DEFAULT_TABLE,
   type SagaQueries,
@@ -48,7 +50,6 @@ export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_POLL_INTERVAL_MS = 5_000;
 export const DEFAULT_MAX_CONCURRENCY = 100;
 const MAX_WAIT_MS = 3_600_000;
-const MAX_LIST_LIMIT = 1_000;
 
 export interface OrchestratorOptions<Tx = unknown> {
   /** Where state is kept: pgDatabase(pool), postgresDatabase(sql) or pgliteDatabase(db), from @bulwark/outbox. */
@@ -98,77 +99,10 @@ const ORCHESTRATOR_OPTIONS = optionNames<OrchestratorOptions>({
   onError: true,
 });
 
-/** A step as `get()` reports it: plain JSON, for a person or a dashboard. */
-export interface StepState {
-  readonly name: string;
-  readonly status: StepStatus;
-  readonly attempts: number;
-  readonly compensationAttempts: number;
-  readonly output: unknown;
-  readonly errors: readonly StepFailure[];
-  /** ISO date, or null for a pending step. */
-  readonly updatedAt: string | null;
-}
-
-/** A saga as `get()` and `listDead()` report it: plain JSON. */
-export interface SagaState {
-  readonly id: string;
-  readonly name: string;
-  readonly status: SagaStatus;
-  readonly input: unknown;
-  /** The failure that started compensation, or the one that dead-lettered the saga. */
-  readonly error: string | null;
-  /** ISO dates. */
-  readonly deadline: string | null;
-  readonly leaseOwner: string | null;
-  readonly leaseExpiresAt: string | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly steps: readonly StepState[];
-}
-
 export interface RunOptions {
   /** The saga's id: A-Z, a-z, 0-9, _, . and -, at most 64. Default: a UUIDv7. */
   id?: string;
 }
-
-export interface ListDeadOptions {
-  /** At most this many. Default 100. */
-  limit?: number;
-  /** Those whose id sorts after this one: the last id of the previous page. */
-  after?: string;
-}
-
-interface SagaRow {
-  id: string;
-  name: string;
-  status: SagaStatus;
-  input: string;
-  error: string | null;
-  deadline_ms: number | null;
-  lease_owner: string | null;
-  lease_token: number;
-  lease_expires_ms: number;
-  created_ms: number;
-  updated_ms: number;
-}
-
-interface StepRow {
-  saga_id: string;
-  position: number;
-  name: string;
-  status: StepStatus;
-  attempts: number;
-  compensation_attempts: number;
-  output: string | null;
-  errors: string;
-  updated_ms: number;
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-/** ±infinity (an unset lease) has no Date: reported as null. */
-const isoOrNull = (ms: number | null): string | null =>
-  ms === null || !Number.isFinite(ms) ? null : iso(ms);
 
 function warn({ error }: { error: unknown }): void {
   process.emitWarning(`saga orchestrator: ${describeError(error)}`, {
@@ -238,6 +172,7 @@ export class Orchestrator {
   private readonly pollIntervalMs: number;
   private readonly maxConcurrency: number;
   private readonly report: (args: { error: unknown }) => void;
+  private readonly states: SagaStates;
   private readonly running = new Map<string, Execution>();
   private renewTimer: ReturnType<Clock['setTimeout']> | undefined = undefined;
   private loop: Promise<void> | undefined = undefined;
@@ -284,6 +219,9 @@ export class Orchestrator {
     this.maxConcurrency = maxConcurrency;
     this.clock = clock;
     this.report = onError;
+    this.states = new SagaStates(this.database, this.queries, clock, (name) =>
+      this.sagas.get(name)?.steps.map((step) => step.name),
+    );
     this.host = {
       clock,
       random,
@@ -470,23 +408,13 @@ export class Orchestrator {
   }
 
   /** The saga's state as plain JSON, or undefined when there is none of this id. */
-  async get(id: string): Promise<SagaState | undefined> {
-    const { rows } = await this.database.query(this.queries.get, [id]);
-    if (rows.length === 0) return undefined;
-    const [state] = await this.withSteps(rows as SagaRow[]);
-    return state;
+  get(id: string): Promise<SagaState | undefined> {
+    return this.states.get(id);
   }
 
   /** Dead sagas, with their steps' history, in id order: a person's work list. */
-  async listDead(options: ListDeadOptions = {}): Promise<SagaState[]> {
-    checkOptionsObject('listDead', options);
-    checkKnownOptions('listDead', options, ['limit', 'after']);
-    const { limit = 100, after = '' } = options;
-    checkInteger('limit', limit, 1, MAX_LIST_LIMIT);
-    if (typeof after !== 'string')
-      throw new TypeError(`expected after to be a saga id, got ${describeValue(after)}`);
-    const { rows } = await this.database.query(this.queries.listDead, [limit, after]);
-    return this.withSteps(rows as SagaRow[]);
+  listDead(options?: ListDeadOptions): Promise<SagaState[]> {
+    return this.states.listDead(options);
   }
 
   /**
@@ -494,21 +422,13 @@ export class Orchestrator {
    * or the step after the pivot that failed. The next instance to look (`start()`) runs it.
    */
   async retry(id: string): Promise<void> {
-    const { rows } = await this.database.query(this.queries.retryDead, [
-      id,
-      iso(this.clock.dateNow()),
-    ]);
-    if (rows.length === 0) throw new SagaNotFoundError(id, 'dead');
+    await this.states.retry(id);
     this.wake?.();
   }
 
   /** Marks a dead saga resolved: a person has put things right by hand. */
-  async resolve(id: string): Promise<void> {
-    const { rows } = await this.database.query(this.queries.resolveDead, [
-      id,
-      iso(this.clock.dateNow()),
-    ]);
-    if (rows.length === 0) throw new SagaNotFoundError(id, 'dead');
+  resolve(id: string): Promise<void> {
+    return this.states.resolve(id);
   }
 
   /** The fenced state write every execution makes: see SagaQueries.writeStep. */
@@ -667,53 +587,6 @@ export class Orchestrator {
         this.report({ error });
       }
     }
-  }
-
-  private async withSteps(rows: readonly SagaRow[]): Promise<SagaState[]> {
-    if (rows.length === 0) return [];
-    const { rows: stepRows } = await this.database.query(this.queries.steps, [
-      rows.map((row) => row.id).join(','),
-    ]);
-    return rows.map((row) => {
-      const saga = this.sagas.get(row.name);
-      const steps = (stepRows as StepRow[]).filter((step) => step.saga_id === row.id);
-      const names = saga?.steps.map((step) => step.name) ?? steps.map((step) => step.name);
-      return {
-        id: row.id,
-        name: row.name,
-        status: row.status,
-        input: JSON.parse(row.input) as unknown,
-        error: row.error,
-        deadline: isoOrNull(row.deadline_ms),
-        leaseOwner: row.lease_owner,
-        leaseExpiresAt: isoOrNull(row.lease_expires_ms),
-        createdAt: iso(row.created_ms),
-        updatedAt: iso(row.updated_ms),
-        steps: names.map((name, position) => {
-          const step = steps.find((candidate) => candidate.position === position);
-          if (step === undefined) {
-            return {
-              name,
-              status: 'pending',
-              attempts: 0,
-              compensationAttempts: 0,
-              output: undefined,
-              errors: [],
-              updatedAt: null,
-            };
-          }
-          return {
-            name: step.name,
-            status: step.status,
-            attempts: step.attempts,
-            compensationAttempts: step.compensation_attempts,
-            output: step.output === null ? undefined : (JSON.parse(step.output) as unknown),
-            errors: JSON.parse(step.errors) as StepFailure[],
-            updatedAt: iso(step.updated_ms),
-          };
-        }),
-      };
-    });
   }
 }
 
