@@ -584,6 +584,47 @@ describe('crashes and leases, on PGlite', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('keeps one chain of renewals when the last saga ends during a renewal and another starts', async () => {
+    const clock = new FakeClock();
+    const renewal = deferred();
+    let renewals = 0;
+    const database = pgliteDatabase(db);
+    const held = {
+      transaction: database.transaction.bind(database),
+      async query(text: string, params?: unknown[]) {
+        const renewing = text.startsWith('UPDATE') && text.includes('SET lease_expires_at = $2');
+        if (renewing) await renewal.promise;
+        const result = await database.query(text, params);
+        if (renewing) renewals++;
+        return result;
+      },
+    };
+    const steps = blockingSaga();
+    const o = createOrchestrator({
+      database: held,
+      sagas: [steps.saga],
+      table: uniqueTable(),
+      leaseMs: 3_000,
+      clock,
+    });
+    await o.migrate();
+    const one = o.run(steps.saga, null, { id: 'k-1' });
+    await waitFor(() => steps.calls.length === 1, 'step two of the first saga');
+    await clock.advance(1_000); // the renewal starts, and waits
+    steps.release();
+    await expect(one).resolves.toMatchObject({ status: 'completed' });
+    steps.reset();
+    const two = o.run(steps.saga, null, { id: 'k-2' });
+    await waitFor(() => steps.calls.length === 2, 'step two of the second saga');
+    expect(clock.pendingTimers).toBe(1);
+    renewal.resolve();
+    await waitFor(() => renewals === 1, 'the held renewal');
+    expect(clock.pendingTimers).toBe(1);
+    steps.release();
+    await expect(two).resolves.toMatchObject({ status: 'completed' });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('on stop, aborts the step in flight and lets the lease go, so another instance resumes at once', async () => {
     const table = uniqueTable();
     const steps = blockingSaga();

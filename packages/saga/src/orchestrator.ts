@@ -516,17 +516,24 @@ export class Orchestrator {
     return done;
   }
 
+  /**
+   * One chain of renewals while sagas run. The chain checks it is still the current one before
+   * it goes on: when the last saga ends during a renewal and a new one starts a chain of its own,
+   * the old chain stops instead of renewing alongside it.
+   */
   private scheduleRenewal(): void {
-    this.renewTimer = unrefTimer(
+    const handle = unrefTimer(
       this.clock,
       () => {
         void this.renew().finally(() => {
+          if (this.renewTimer !== handle) return;
           if (this.running.size > 0) this.scheduleRenewal();
           else this.renewTimer = undefined;
         });
       },
       Math.floor(this.leaseMs / 3),
     );
+    this.renewTimer = handle;
   }
 
   /**
