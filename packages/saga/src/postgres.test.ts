@@ -2,6 +2,10 @@
  * The orchestrator on a real PostgreSQL, through pg and porsager's postgres: the claim race
  * between instances, the lease hand-over after one dies, and both adapters' statements.
  */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { FakeClock, type TestPostgres, startPostgres } from '@bulwark/testing';
 import { pgDatabase, postgresDatabase } from '@bulwark/outbox';
 import pg from 'pg';
@@ -172,5 +176,50 @@ describe('on a real PostgreSQL', () => {
         steps: [{ output: n }, { output: n * 2 }],
       });
     }
+  });
+});
+
+describe('the bulwark-saga command against a real PostgreSQL', () => {
+  it('migrates, then lists and resolves a dead saga through pg, started as package.json names it', async () => {
+    // The command npx runs is package.json's bin entry: start it from there.
+    const manifest = JSON.parse(
+      await readFile(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { bin: Record<string, string> };
+    const bin = fileURLToPath(new URL(`../${manifest.bin['bulwark-saga']}`, import.meta.url));
+    const table = uniqueTable();
+    const env = { ...process.env, BULWARK_SAGA_DATABASE_URL: server.url };
+    const run = promisify(execFile);
+    expect((await run(process.execPath, [bin, 'migrate', '--table', table], { env })).stdout).toBe(
+      `the tables of ${table} exist\n`,
+    );
+    const saga = defineSaga({ name: 'order', compensationRetry: { maxAttempts: 1 } })
+      .step({
+        name: 'reserve',
+        action: () => 'r',
+        compensate: () => {
+          throw new Error('stock service gone');
+        },
+      })
+      .step({
+        name: 'charge',
+        action: () => {
+          throw new Error('declined');
+        },
+        compensate: () => undefined,
+        retry: { maxAttempts: 1 },
+      });
+    const orchestrator = createOrchestrator({ database: pgDatabase(pool()), sagas: [saga], table });
+    await orchestrator.run(saga, null, { id: 'cli-1' });
+    const listed = await run(process.execPath, [bin, 'dead', 'list', '--json', '--table', table], {
+      env,
+    });
+    expect(JSON.parse(listed.stdout)).toMatchObject({ id: 'cli-1', status: 'dead' });
+    const resolved = await run(
+      process.execPath,
+      [bin, 'dead', 'resolve', '--id', 'cli-1', '--table', table],
+      { env },
+    );
+    expect(resolved.stdout).toBe('cli-1\n1 saga(s) resolved\n');
+    expect((await orchestrator.get('cli-1'))?.status).toBe('resolved');
   });
 });
