@@ -1,7 +1,9 @@
 import { type Clock, DeadlineExceededError, TimeoutError } from '@bulwark/core';
 import { describeValue } from '@bulwark/core/internal';
+import type { Span } from '@opentelemetry/api';
 import type { OutboxMessageInput } from '@bulwark/outbox';
 import type { Saga, StepDefinition } from './saga.js';
+import type { SagaTracing } from './tracing.js';
 
 /** Where a step stands. A step not yet attempted has no row: `pending` here. */
 export type StepStatus =
@@ -55,6 +57,8 @@ export interface ExecutionHost {
   ): Promise<void>;
   /** Refuses `publish()` when the orchestrator has no outbox. */
   readonly canPublish: boolean;
+  /** Spans for the saga and its steps, when the orchestrator has a tracer. */
+  readonly tracing: SagaTracing | undefined;
   /** Times one attempt, when metrics are on; undefined keeps the clock unread otherwise. */
   readonly observe:
     | ((
@@ -143,6 +147,8 @@ export interface ExecutionState {
   readonly deadlineAt: number | undefined;
   readonly leaseUntil: number;
   readonly leaseToken: number;
+  /** Claimed from the database rather than started by run(). */
+  readonly resumed: boolean;
   /** The failure that started compensation, when it has started. */
   readonly failure: string | null;
 }
@@ -171,6 +177,9 @@ export class Execution {
   private readonly deadlineAt: number | undefined;
   private readonly data: Record<string, unknown>;
   private readonly pivot: number;
+  /** True when this instance claimed the saga rather than starting it. */
+  private readonly resumed: boolean;
+  private span: Span | undefined = undefined;
 
   constructor(
     private readonly host: ExecutionHost,
@@ -184,6 +193,7 @@ export class Execution {
     this.deadlineAt = state.deadlineAt;
     this.leaseUntil = state.leaseUntil;
     this.leaseToken = state.leaseToken;
+    this.resumed = state.resumed;
     this.pivot = saga.pivotIndex;
     this.data = { input: state.input };
     for (const [i, step] of state.steps.entries()) {
@@ -195,6 +205,41 @@ export class Execution {
 
   /** Runs the saga to its end; rejects only when this instance must stop (lease lost, stopped). */
   async run(): Promise<SagaOutcome> {
+    const tracing = this.host.tracing;
+    if (tracing === undefined) return this.runSteps();
+    const span = tracing.startSaga(this.saga.name, this.id, this.resumed);
+    this.span = span;
+    try {
+      const outcome = await this.runSteps();
+      tracing.endSaga(span, outcome.status, undefined);
+      return outcome;
+    } catch (error) {
+      tracing.endSaga(span, undefined, error);
+      throw error;
+    }
+  }
+
+  /** Calls one attempt, in a step span when tracing. */
+  private async traced(
+    step: string,
+    phase: StepFailure['phase'],
+    attemptNumber: number,
+    call: () => Promise<unknown>,
+  ): Promise<unknown> {
+    const tracing = this.host.tracing;
+    if (tracing === undefined || this.span === undefined) return call();
+    const span = tracing.startStep(this.span, step, phase, attemptNumber);
+    try {
+      const value = await call();
+      tracing.endStep(span, undefined);
+      return value;
+    } catch (error) {
+      tracing.endStep(span, error);
+      throw error;
+    }
+  }
+
+  private async runSteps(): Promise<SagaOutcome> {
     if (this.status === 'running') {
       const outcome = await this.forward();
       if (outcome !== undefined) return outcome;
@@ -264,15 +309,17 @@ export class Execution {
       const outbox = this.messages();
       const startedAt = this.host.observe === undefined ? 0 : this.host.clock.now();
       try {
-        output = await attempt(this.host.clock, this.signal, timeoutMs, (signal) =>
-          step.action(this.data as never, {
-            sagaId: this.id,
-            step: step.name,
-            idempotencyKey: `${this.id}:${step.name}:action`,
-            attempt: record.attempts,
-            signal,
-            publish: outbox.publish,
-          }),
+        output = await this.traced(step.name, 'action', record.attempts, () =>
+          attempt(this.host.clock, this.signal, timeoutMs, (signal) =>
+            step.action(this.data as never, {
+              sagaId: this.id,
+              step: step.name,
+              idempotencyKey: `${this.id}:${step.name}:action`,
+              attempt: record.attempts,
+              signal,
+              publish: outbox.publish,
+            }),
+          ),
         );
       } catch (error) {
         if (this.signal.aborted) throw this.signal.reason;
@@ -347,16 +394,18 @@ export class Execution {
       const outbox = this.messages();
       const startedAt = this.host.observe === undefined ? 0 : this.host.clock.now();
       try {
-        await attempt(this.host.clock, this.signal, undefined, (signal) =>
-          step.compensate!(this.data as never, output as never, {
-            sagaId: this.id,
-            step: step.name,
-            idempotencyKey: `${this.id}:${step.name}:compensate`,
-            attempt: record.compensationAttempts,
-            signal,
-            publish: outbox.publish,
-            actionCompleted,
-          }),
+        await this.traced(step.name, 'compensate', record.compensationAttempts, () =>
+          attempt(this.host.clock, this.signal, undefined, (signal) =>
+            step.compensate!(this.data as never, output as never, {
+              sagaId: this.id,
+              step: step.name,
+              idempotencyKey: `${this.id}:${step.name}:compensate`,
+              attempt: record.compensationAttempts,
+              signal,
+              publish: outbox.publish,
+              actionCompleted,
+            }),
+          ),
         );
       } catch (error) {
         if (this.signal.aborted) throw this.signal.reason;

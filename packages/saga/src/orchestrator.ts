@@ -10,6 +10,7 @@ import {
   optionNames,
   unrefTimer,
 } from '@bulwark/core/internal';
+import type { Tracer } from '@opentelemetry/api';
 import type { Outbox, OutboxDatabase, OutboxMessageInput, Queryable } from '@bulwark/outbox';
 import {
   applySchema,
@@ -30,6 +31,7 @@ import {
 } from './execution.js';
 import { type MetricsOptions, type SagaMetrics, metricsFor } from './metrics.js';
 import { type Saga, checkName } from './saga.js';
+import { SagaTracing, checkTracer } from './tracing.js';
 import {
   type ListDeadOptions,
   type SagaRow,
@@ -61,6 +63,8 @@ export interface OrchestratorOptions<Tx = unknown> {
   outbox?: Outbox;
   /** Prometheus metrics: started, finished by outcome, resumed, step durations. Default: none. */
   metrics?: MetricsOptions;
+  /** An OpenTelemetry tracer: a span per saga run on this instance, a child per step attempt. Default: none. */
+  tracer?: Tracer;
   /** Every saga this orchestrator may run or resume, by name. */
   sagas: ReadonlyArray<Saga<never, unknown>>;
   /** The saga table (`<table>_steps` holds the steps); lowercase, optionally schema-qualified. Default `bulwark_saga`. */
@@ -88,6 +92,7 @@ const ORCHESTRATOR_OPTIONS = optionNames<OrchestratorOptions>({
   database: true,
   outbox: true,
   metrics: true,
+  tracer: true,
   sagas: true,
   table: true,
   instanceId: true,
@@ -187,6 +192,7 @@ export class Orchestrator {
       database,
       outbox,
       metrics,
+      tracer,
       sagas,
       table = DEFAULT_TABLE,
       instanceId = randomUUID(),
@@ -200,6 +206,8 @@ export class Orchestrator {
     checkDatabase(database);
     if (outbox !== undefined) checkOutbox(outbox);
     this.metrics = metricsFor(metrics);
+    if (tracer !== undefined) checkTracer(tracer);
+    const tracing = tracer === undefined ? undefined : new SagaTracing(tracer);
     this.outbox = outbox;
     this.sagas = checkSagas(sagas);
     checkTableName('table', table);
@@ -228,6 +236,7 @@ export class Orchestrator {
       write: (execution, status, error, position, messages) =>
         this.write(execution, status, error, position, messages),
       canPublish: outbox !== undefined,
+      tracing,
       observe:
         this.metrics === undefined
           ? undefined
@@ -301,6 +310,7 @@ export class Orchestrator {
       deadlineAt,
       leaseUntil,
       leaseToken: 1,
+      resumed: false,
       failure: null,
     });
     return this.execute(execution) as Promise<SagaOutcome<Data>>;
@@ -399,6 +409,7 @@ export class Orchestrator {
         deadlineAt: row.deadline_ms ?? undefined,
         leaseUntil,
         leaseToken: row.lease_token,
+        resumed: true,
         failure: row.error,
       });
       if (this.metrics !== undefined) this.metrics.resumed.at([saga.name]).value++;
