@@ -194,6 +194,18 @@ class AbortState {
 }
 
 /**
+ * The frame whose caller's promise is being built: {@link keepSettlers}, the promise's executor,
+ * stores the promise's resolve/reject on it. One module-level executor instead of a closure per
+ * call, which would capture the frame in a context of its own ("Design figures" in
+ * benchmarks/RESULTS.md); the executor runs synchronously, so no other call can be in between.
+ */
+let frameAwaitingSettlers: Frame | undefined;
+function keepSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+  frameAwaitingSettlers!.resolveOuter = resolve;
+  frameAwaitingSettlers!.rejectOuter = reject;
+}
+
+/**
  * One call on the fused path: its scope, its timer entry and what its layers keep. When every
  * layer entered and a time limit is among them, the frame is also the context the user's
  * function receives (the frame is that context's scope anyway): one object per call, not two.
@@ -278,11 +290,9 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     if (plan.firstAggressive >= depth) {
       return Promise.resolve(pending).then(frame.succeeded.bind(frame), frame.failed.bind(frame));
     }
-    // A closure executor: a shared module-level one measured no cheaper ("Design figures").
-    const outer = new Promise((resolve, reject) => {
-      frame.resolveOuter = resolve;
-      frame.rejectOuter = reject;
-    });
+    frameAwaitingSettlers = frame;
+    const outer = new Promise(keepSettlers);
+    frameAwaitingSettlers = undefined;
     if (root.canAbort) frame.abortState().unsubscribe = root.onAbort(() => frame.callerAborted());
     Promise.resolve(pending).then(
       frame.succeededReleasing.bind(frame),

@@ -88,19 +88,10 @@ export interface StandardPipeline extends Policy {
   readonly attemptTimeout: TimeoutPolicy | undefined;
 }
 
-/** What the factory built or was given, stage by stage. */
-interface Stages {
-  readonly rateLimit: RateLimitPolicy | undefined;
-  readonly bulkhead: Bulkhead | undefined;
-  readonly deadline: DeadlinePolicy | undefined;
-  readonly fallback: FallbackPolicy | undefined;
-  readonly retry: RetryPolicy | undefined;
-  readonly hedging: HedgingPolicy | undefined;
-  readonly budget: RetryBudget | undefined;
-  readonly breaker: CircuitBreaker | undefined;
+/** What the factory built or was given, stage by stage: the pipeline's handles, and the breaker stage. */
+interface Stages extends Omit<StandardPipeline, keyof Policy | 'policies'> {
   /** The breaker stage as composed: the breaker itself, or the stage that picks one per call. */
   readonly breakerStage: AnyPolicy | undefined;
-  readonly attemptTimeout: TimeoutPolicy | undefined;
 }
 
 /** The listener and clock every stage the factory builds is given, unless its options say otherwise. */
