@@ -3,16 +3,21 @@
 // its bookkeeping. Run on PGlite (in this process) and on a real PostgreSQL on this machine
 // (started by @bulwark/testing, pg with a pool of 16), with 32 sagas in flight at a time.
 // Every statement that is not a SELECT is counted, to report state writes per saga and per step.
+// A third run gives each step a POST to a loopback service (http-server.mjs, in a process of its
+// own) through @bulwark/http-client, carrying the step's idempotency key: a saga as applications
+// write it, on real PostgreSQL.
 //
 // Goal: >= 500 three-step sagas/s on real PostgreSQL on 2 cores, at most 2 state writes per step.
-// Not measured yet: steps that call loopback HTTP services (the issue's third run).
 //
 //   node --expose-gc benchmarks/src/saga.mjs [--quick]   (--quick: a few dozen sagas, to check it runs)
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { createHttpClient } from '@bulwark/http-client';
 import { pgDatabase, pgliteDatabase } from '@bulwark/outbox';
 import { createOrchestrator, defineSaga } from '@bulwark/saga';
 import { startPostgres } from '@bulwark/testing';
@@ -23,15 +28,26 @@ const TOTAL = quick ? 40 : 5_000;
 const WARMUP = quick ? 8 : 200;
 const IN_FLIGHT = 32;
 
+const STEP_NAMES = ['reserve', 'charge', 'ship'];
 const noop = () => null;
-const saga = defineSaga({
+const noopSaga = defineSaga({
   name: 'bench',
-  steps: [
-    { name: 'reserve', action: noop, compensate: noop },
-    { name: 'charge', action: noop, compensate: noop },
-    { name: 'ship', action: noop, compensate: noop },
-  ],
+  steps: STEP_NAMES.map((name) => ({ name, action: noop, compensate: noop })),
 });
+
+/** A saga whose every step POSTs to `origin` with its idempotency key, and returns the answer. */
+function httpSaga(http, origin) {
+  const post = (data, ctx) =>
+    http.post(
+      `${origin}/${ctx.step}`,
+      { saga: ctx.sagaId },
+      { idempotencyKey: ctx.idempotencyKey, signal: ctx.signal },
+    );
+  return defineSaga({
+    name: 'bench-http',
+    steps: STEP_NAMES.map((name) => ({ name, action: post, compensate: post })),
+  });
+}
 
 /** The database, counting the statements that write. */
 function counting(database) {
@@ -47,7 +63,7 @@ function counting(database) {
 }
 
 let tables = 0;
-async function run(name, database) {
+async function run(name, database, saga = noopSaga) {
   const counted = counting(database);
   const orchestrator = createOrchestrator({
     database: counted,
@@ -85,10 +101,27 @@ const lite = new PGlite();
 const postgres = await startPostgres();
 const pool = new pg.Pool({ connectionString: postgres.url, max: 16 });
 pool.on('error', () => undefined);
+const server = fork(fileURLToPath(new URL('./http-server.mjs', import.meta.url)), [], {
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+const { port } = await new Promise((resolve, reject) => {
+  server.once('message', resolve);
+  server.once('error', reject);
+});
+const http = createHttpClient({ timeoutMs: 5_000 });
 try {
   rows.push(await run('PGlite (in process)', pgliteDatabase(lite)));
   rows.push(await run('PostgreSQL (pg, pool of 16)', pgDatabase(pool)));
+  rows.push(
+    await run(
+      'PostgreSQL, each step a loopback HTTP POST',
+      pgDatabase(pool),
+      httpSaga(http, `http://127.0.0.1:${port}`),
+    ),
+  );
 } finally {
+  await http.close();
+  server.disconnect();
   await lite.close();
   await pool.end();
   await postgres.close();
@@ -96,12 +129,10 @@ try {
 
 const fmt = (n, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a';
-console.log(
-  `\n### saga orchestrator, three no-op steps (${TOTAL} sagas, ${IN_FLIGHT} in flight)\n`,
-);
+console.log(`\n### saga orchestrator, three steps (${TOTAL} sagas, ${IN_FLIGHT} in flight)\n`);
 console.log(
   [
-    '| database | sagas/s | state writes per saga | per step (besides the saga row) |',
+    '| run | sagas/s | state writes per saga | per step (besides the saga row) |',
     '|---|---|---|---|',
     ...rows.map(
       (r) =>
