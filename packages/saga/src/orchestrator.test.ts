@@ -625,6 +625,64 @@ describe('crashes and leases, on PGlite', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('does not claim a saga it runs itself when the lease lapsed before a renewal could run', async () => {
+    const table = uniqueTable();
+    const steps = blockingSaga();
+    // The event loop stalls past the lease: the clock moves on, no timer fires, no renewal runs.
+    const timers = new FakeClock();
+    let stalledMs = 0;
+    const clock = {
+      now: () => timers.now() + stalledMs,
+      dateNow: () => timers.dateNow() + stalledMs,
+      setTimeout: (callback: () => void, ms: number) => timers.setTimeout(callback, ms),
+      clearTimeout: (handle: unknown) => timers.clearTimeout(handle),
+    };
+    const { orchestrator: stalled } = await orchestrator({
+      sagas: [steps.saga],
+      table,
+      instanceId: 'a',
+      leaseMs: 3_000,
+      clock,
+    });
+    const run = stalled.run(steps.saga, null, { id: 'stall-1' });
+    await waitFor(() => steps.calls.length === 1, 'step two');
+    stalledMs = 3_001;
+    expect(await stalled.claim()).toBe(0);
+    steps.release();
+    await expect(run).resolves.toMatchObject({ status: 'completed' });
+    expect(steps.calls).toEqual([{ key: 'stall-1:two:action', attempt: 1 }]);
+    expect(steps.effects).toEqual(new Map([['stall-1:two:action', 1]]));
+  });
+
+  it('claims a saga once when two claims of one instance overlap', async () => {
+    const table = uniqueTable();
+    const steps = blockingSaga();
+    const { orchestrator: crashed } = await orchestrator({
+      sagas: [steps.saga],
+      table,
+      instanceId: 'pod-1',
+      clock: new FakeClock(),
+    });
+    void crashed.run(steps.saga, null, { id: 'twice-1' }).catch(() => undefined);
+    await waitFor(() => steps.calls.length === 1, 'step two');
+    const { orchestrator: restarted } = await orchestrator({
+      sagas: [steps.saga],
+      table,
+      instanceId: 'pod-1',
+      clock: new FakeClock(),
+    });
+    const claimed = await Promise.all([restarted.claim(), restarted.claim()]);
+    expect(claimed.sort()).toEqual([0, 1]);
+    await waitFor(() => steps.calls.length === 2, 'step two on the restarted process');
+    steps.release();
+    await waitFor(
+      async () => (await restarted.get('twice-1'))?.status === 'completed',
+      'the resumed saga',
+    );
+    expect(steps.calls.map((call) => call.attempt)).toEqual([1, 2]);
+    expect(restarted.active).toBe(0);
+  });
+
   it('on stop, aborts the step in flight and lets the lease go, so another instance resumes at once', async () => {
     const table = uniqueTable();
     const steps = blockingSaga();

@@ -183,6 +183,8 @@ export class Orchestrator {
   private loop: Promise<void> | undefined = undefined;
   private stopping = false;
   private wake: (() => void) | undefined = undefined;
+  /** The claim in flight, which the next waits for. */
+  private claiming: Promise<unknown> = Promise.resolve();
 
   /** @internal Use `createOrchestrator()`. */
   constructor(options: OrchestratorOptions<never>) {
@@ -356,7 +358,15 @@ export class Orchestrator {
   }
 
   /** One look for sagas to resume: claims what is due, up to the free concurrency, and runs them. Resolves to how many. */
-  async claim(): Promise<number> {
+  claim(): Promise<number> {
+    // One look at a time: a second, started while the first is in flight, would take the sagas
+    // the first claims for this instance's own left by a crash, and run them twice here.
+    const look = this.claiming.then(() => this.claimDue());
+    this.claiming = look.catch(() => undefined);
+    return look;
+  }
+
+  private async claimDue(): Promise<number> {
     const free = this.maxConcurrency - this.running.size;
     if (free <= 0) return 0;
     const now = this.clock.dateNow();

@@ -135,18 +135,20 @@ RETURNING 1`,
     writeSaga: `WITH ${fence} SELECT 1 FROM fence`,
 
     /**
-     * Unfinished sagas whose lease has lapsed, and this instance's own that it does not run
-     * (left by a crash of a process with the same instance id), oldest first. SKIP LOCKED passes
-     * over the rows another instance is claiming or writing. $1 owner, $2 now, $3 lease expiry,
-     * $4 the ids this instance runs (comma-separated), $5 how many.
+     * Unfinished sagas whose lease has lapsed, and this instance's own (left by a crash of a
+     * process with the same instance id), oldest first, except those this instance runs: a
+     * lease of its own may have lapsed while its event loop stalled, and claiming that saga
+     * would run it twice here. SKIP LOCKED passes over the rows another instance is claiming or
+     * writing. $1 owner, $2 now, $3 lease expiry, $4 the ids this instance runs
+     * (comma-separated), $5 how many.
      */
     claim: `UPDATE ${sagas} SET lease_owner = $1::text, lease_token = lease_token + 1,
   lease_expires_at = $3::text::timestamptz
 WHERE id IN (
   SELECT id FROM ${sagas}
   WHERE status IN ('running', 'compensating')
-    AND (lease_expires_at <= $2::text::timestamptz
-      OR (lease_owner = $1::text AND id <> ALL (string_to_array($4::text, ','))))
+    AND id <> ALL (string_to_array($4::text, ','))
+    AND (lease_expires_at <= $2::text::timestamptz OR lease_owner = $1::text)
   ORDER BY created_at
   LIMIT $5::integer
   FOR UPDATE SKIP LOCKED)
