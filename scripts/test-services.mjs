@@ -29,7 +29,8 @@ export const SERVICES = [
     binary: 'postgres',
     env: 'POSTGRES',
     debianPackage: 'postgresql',
-    neededBy: 'the relay, crash and fleet tests of @bulwark/outbox (a real server per test file)',
+    neededBy:
+      'the relay, crash and fleet tests of @bulwark/outbox and the lease tests of @bulwark/saga (a real server per test file)',
     // Debian keeps the server's programs off PATH, one directory per major version.
     versionedDir: '/usr/lib/postgresql',
   },

@@ -1,3 +1,5 @@
+import { describeValue } from '@bulwark/core/internal';
+
 /**
  * What the relay, the dead-letter API and the consumer's inbox need from a database: a
  * transaction on a connection of their own, single statements, and (optionally) notifications.
@@ -23,4 +25,20 @@ export interface OutboxDatabase<Tx = unknown> {
 /** Double-quotes an identifier already checked to be a plain name (see schema.ts). */
 export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Checked where a database is handed in: createOutbox(), and the packages built on the outbox. */
+export function checkDatabase(value: unknown): asserts value is OutboxDatabase {
+  const database = value as Partial<OutboxDatabase> | null | undefined;
+  if (
+    typeof database !== 'object' ||
+    database === null ||
+    typeof database.transaction !== 'function' ||
+    typeof database.query !== 'function'
+  ) {
+    throw new TypeError(
+      'expected database to be an OutboxDatabase (pgDatabase(pool), postgresDatabase(sql) or ' +
+        `pgliteDatabase(db)), got ${describeValue(value)}`,
+    );
+  }
 }

@@ -4,9 +4,8 @@ import {
   checkInteger,
   checkKnownOptions,
   checkOptionsObject,
-  describeValue,
 } from '@bulwark/core/internal';
-import type { OutboxDatabase } from './database.js';
+import { type OutboxDatabase, checkDatabase } from './database.js';
 import { DeadLetters } from './dead-letters.js';
 import { type OutboxMessageInput, toMessageRow } from './message.js';
 import { type MetricsOptions, type OutboxMetrics, metricsFor } from './metrics.js';
@@ -142,21 +141,6 @@ class PostgresOutbox<Tx> implements Outbox {
         metrics: this.metrics,
       },
       options,
-    );
-  }
-}
-
-function checkDatabase(value: unknown): asserts value is OutboxDatabase {
-  const database = value as Partial<OutboxDatabase> | null | undefined;
-  if (
-    typeof database !== 'object' ||
-    database === null ||
-    typeof database.transaction !== 'function' ||
-    typeof database.query !== 'function'
-  ) {
-    throw new TypeError(
-      'expected database to be an OutboxDatabase (pgDatabase(pool), postgresDatabase(sql) or ' +
-        `pgliteDatabase(db)), got ${describeValue(value)}`,
     );
   }
 }
