@@ -5,6 +5,7 @@ import v8 from 'node:v8';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import os from 'node:os';
+import { progress } from './progress.mjs';
 
 if (typeof globalThis.gc !== 'function') {
   throw new Error('run benchmarks with --expose-gc (npm run bench does)');
@@ -45,13 +46,7 @@ async function allocatedPerCall(fn, n) {
   return Number.NaN;
 }
 
-/**
- * One line on stderr, so that a long run shows it is moving without mixing into the tables on
- * stdout. `BENCH_QUIET=1` silences it.
- */
-export function progress(line) {
-  if (process.env.BENCH_QUIET !== '1') process.stderr.write(`[bench] ${line}\n`);
-}
+export { progress };
 
 /**
  * Runs every case: warm-up, then `rounds` interleaved timing rounds of `perRound` calls each,

@@ -28,7 +28,7 @@ import {
   redisStreamsTransport,
 } from '@bulwark/outbox';
 import { startPostgres, startRedis } from '@bulwark/testing';
-import { machine } from './harness.mjs';
+import { machine, progress } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
 const TOTAL = quick ? 300 : 20_000;
@@ -225,12 +225,18 @@ async function pacedRun() {
 }
 
 const rows = [];
+/** Runs one case and says on stderr that it is done, since each takes up to a minute. */
+async function step(run) {
+  const row = await run();
+  progress(`${row.name}: ${Math.round(row.perSecond ?? 0)} msg/s`);
+  rows.push(row);
+}
 try {
   for (const batchSize of [1, 100, 500]) {
-    rows.push(await throughputRun(`bulwark, batchSize ${batchSize}`, batchSize));
+    await step(() => throughputRun(`bulwark, batchSize ${batchSize}`, batchSize));
   }
-  rows.push(await throughputRun('naive: poll 100 ms, one by one', undefined));
-  rows.push(await pacedRun());
+  await step(() => throughputRun('naive: poll 100 ms, one by one', undefined));
+  await step(pacedRun);
 } finally {
   redis.disconnect();
   await pool.end();

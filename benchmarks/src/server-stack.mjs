@@ -29,6 +29,7 @@ import {
   startServer,
   summary,
 } from './load.mjs';
+import { progress } from './progress.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const WARMUP_SECONDS = Math.min(2, SECONDS);
@@ -45,14 +46,18 @@ const POST = {
 // A hard stop for the whole run, so a hung server or client cannot hold the machine.
 const finish = limitRun(20 * 60_000);
 
-const measure = (variant, request = {}, env = {}) =>
-  measureVariant(APPS, variant, {
+/** One run of `variant`, said on stderr as it ends: the whole benchmark takes minutes. */
+async function measure(variant, request = {}, env = {}) {
+  const row = await measureVariant(APPS, variant, {
     request,
     env,
     seconds: SECONDS,
     warmupSeconds: WARMUP_SECONDS,
     connections: CONNECTIONS,
   });
+  progress(`${variant}: ${fmt(row.reqPerSec)} req/s`);
+  return row;
+}
 
 const runs = new Map();
 const record = (row) => runs.set(row.variant, [...(runs.get(row.variant) ?? []), row]);
@@ -110,6 +115,7 @@ async function paired(bare, stack) {
       const [ra, rb] = await both(SECONDS);
       ratios.push(rb.requests.average / ra.requests.average);
     }
+    progress(`${stack} / ${bare}: ${ratios.map((r) => fmt(r, 2)).join(', ')}`);
     return { pair: `${stack} / ${bare}`, ratio: median(ratios), ratios };
   } finally {
     a.stop();
