@@ -20,6 +20,7 @@ import {
   startServer,
   summary,
 } from './load.mjs';
+import { progress } from './progress.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const WARMUP_SECONDS = Math.min(2, SECONDS);
@@ -67,6 +68,7 @@ try {
         connections: CONNECTIONS,
       });
       runs.set(variant, [...(runs.get(variant) ?? []), row]);
+      progress(`round ${round + 1}/${ROUNDS}, ${variant}: ${fmt(row.reqPerSec)} req/s`);
     }
   }
 } finally {

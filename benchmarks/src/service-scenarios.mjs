@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BalancedPool, RetryAgent, request } from 'undici';
 import { createServiceClient } from '@bulwark/service-client';
-import { machine, report } from './harness.mjs';
+import { machine, progress, report } from './harness.mjs';
 
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const SCENARIO_MS = Number(process.env.SCENARIO_MS ?? 10_000);
@@ -203,6 +203,7 @@ for (const id of SCENARIOS) {
     const after = await counts();
     await c.close();
     const sorted = latencies.sort((x, y) => x - y);
+    progress(`scenario ${id}, ${c.name}: ${sorted.length} calls, ${failures} failed`);
     const requests =
       after.counts.reduce((a, b) => a + b, 0) - before.counts.reduce((a, b) => a + b, 0);
     rows.push({
