@@ -46,7 +46,8 @@ export interface ExecutionHost {
   readonly random: () => number;
   /**
    * Writes the saga's status (when not null) and, when `position` is given, that step's record,
-   * under the lease. Throws SagaLeaseLostError when the lease is no longer this instance's.
+   * and `next`'s when given, under the lease. Throws SagaLeaseLostError when the lease is no
+   * longer this instance's.
    */
   write(
     execution: Execution,
@@ -54,6 +55,7 @@ export interface ExecutionHost {
     error: string | null,
     position?: number,
     messages?: readonly OutboxMessageInput[],
+    next?: number,
   ): Promise<void>;
   /** Refuses `publish()` when the orchestrator has no outbox. */
   readonly canPublish: boolean;
@@ -151,6 +153,8 @@ export interface ExecutionState {
   readonly resumed: boolean;
   /** The failure that started compensation, when it has started. */
   readonly failure: string | null;
+  /** The step whose first attempt is already written as started (by run()'s insert), or -1. */
+  readonly started: number;
 }
 
 /**
@@ -180,6 +184,11 @@ export class Execution {
   /** True when this instance claimed the saga rather than starting it. */
   private readonly resumed: boolean;
   private span: Span | undefined = undefined;
+  /**
+   * The step whose first attempt is written as started but not yet made: the write that created
+   * the saga, or that completed the step before, started it too, at the same moment. -1: none.
+   */
+  private started: number;
 
   constructor(
     private readonly host: ExecutionHost,
@@ -194,6 +203,7 @@ export class Execution {
     this.leaseUntil = state.leaseUntil;
     this.leaseToken = state.leaseToken;
     this.resumed = state.resumed;
+    this.started = state.started;
     this.pivot = saga.pivotIndex;
     this.data = { input: state.input };
     for (const [i, step] of state.steps.entries()) {
@@ -293,18 +303,16 @@ export class Execution {
     const record = this.steps[index]!;
     let previousDelayMs = 0;
     for (;;) {
-      let remaining = this.remainingMs(index);
-      if (remaining !== undefined && remaining <= 0) {
-        return new DeadlineExceededError(
-          this.saga.deadlineMs,
-          `the saga's deadline of ${this.saga.deadlineMs} ms was spent before step ${step.name}`,
-        );
+      if (this.started === index) {
+        this.started = -1;
+      } else {
+        const remaining = this.remainingMs(index);
+        if (remaining !== undefined && remaining <= 0) return this.deadlineSpent(step.name);
+        record.attempts++;
+        record.status = 'running';
+        await this.host.write(this, null, null, index);
       }
-      record.attempts++;
-      record.status = 'running';
-      await this.host.write(this, null, null, index);
-      remaining = this.remainingMs(index);
-      const timeoutMs = shorter(step.timeoutMs, remaining);
+      const timeoutMs = shorter(step.timeoutMs, this.remainingMs(index));
       let output: unknown;
       const outbox = this.messages();
       const startedAt = this.host.observe === undefined ? 0 : this.host.clock.now();
@@ -348,9 +356,35 @@ export class Execution {
       record.outputJson = json;
       record.status = 'done';
       this.data[step.name] = JSON.parse(json) as unknown;
-      await this.host.write(this, last ? 'completed' : null, null, index, outbox.queued);
+      const next = last ? undefined : this.startNext(index + 1);
+      await this.host.write(this, last ? 'completed' : null, null, index, outbox.queued, next);
+      if (next !== undefined) this.started = next;
       return undefined;
     }
+  }
+
+  private deadlineSpent(step: string): DeadlineExceededError {
+    return new DeadlineExceededError(
+      this.saga.deadlineMs,
+      `the saga's deadline of ${this.saga.deadlineMs} ms was spent before step ${step}`,
+    );
+  }
+
+  /**
+   * Starts the first attempt of the step after one that completed, in the record the completion
+   * writes, so that both go in one statement; undefined when that step is not to start now (done
+   * already, or the deadline is spent), and runAction starts it, or not, as it does any step.
+   */
+  private startNext(index: number): number | undefined {
+    const record = this.steps[index]!;
+    if (record.status === 'done') return undefined;
+    const remaining = this.remainingMs(index);
+    if (remaining !== undefined && remaining <= 0) return undefined;
+    // A step after the pivot that was given up on is taken up again when a person retries it.
+    if (record.status === 'failed') record.attempts = 0;
+    record.attempts++;
+    record.status = 'running';
+    return index;
   }
 
   /** Every attempted step's compensation, last step first, then the saga's end. */

@@ -47,7 +47,7 @@ function recorder() {
 }
 
 describe('the orchestrator, on PGlite', () => {
-  it('runs the steps in order, each given the input and the outputs before it and a stable key, in two state writes per step', async () => {
+  it('runs the steps in order, each given the input and the outputs before it and a stable key, in one state write per step', async () => {
     const { calls, record } = recorder();
     const seen: unknown[] = [];
     const saga = defineSaga<{ sku: string }>({ name: 'order' })
@@ -99,8 +99,9 @@ describe('the orchestrator, on PGlite', () => {
       { input: { sku: 'a1' }, reserve: { reservation: 'r-a1' } },
       { input: { sku: 'a1' }, reserve: { reservation: 'r-a1' }, charge: 42 },
     ]);
-    // The saga's row, then a write before and after each step; the last one completes the saga.
-    expect(database.writes).toBe(1 + 2 * 3);
+    // The saga's row with the first step's start, then each step's completion with the next
+    // one's start; the last one completes the saga.
+    expect(database.writes).toBe(1 + 3);
     const state = await o.get('order-1');
     expect(state).toMatchObject({
       id: 'order-1',
@@ -121,6 +122,28 @@ describe('the orchestrator, on PGlite', () => {
       ],
     });
     expect(o.active).toBe(0);
+  });
+
+  it('has written a step as running, and the one before it done, when its action is called', async () => {
+    const seen: unknown[] = [];
+    const look = async (): Promise<void> => {
+      const state = await o.get('w-1');
+      seen.push(state?.steps.map(({ status, attempts }) => ({ status, attempts })));
+    };
+    const saga = defineSaga({
+      name: 'watched',
+      steps: ['one', 'two', 'three'].map((name) => ({ name, action: look, compensate: look })),
+    });
+    const { orchestrator: o } = await orchestrator({ sagas: [saga] });
+    expect((await o.run(saga, null, { id: 'w-1' })).status).toBe('completed');
+    const running = { status: 'running', attempts: 1 };
+    const done = { status: 'done', attempts: 1 };
+    const pending = { status: 'pending', attempts: 0 };
+    expect(seen).toEqual([
+      [running, pending, pending],
+      [done, running, pending],
+      [done, done, running],
+    ]);
   });
 
   it('compensates every attempted step in reverse when a step fails for good, the failed one too', async () => {

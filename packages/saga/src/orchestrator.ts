@@ -235,8 +235,8 @@ export class Orchestrator {
     this.host = {
       clock,
       random,
-      write: (execution, status, error, position, messages) =>
-        this.write(execution, status, error, position, messages),
+      write: (execution, status, error, position, messages, next) =>
+        this.write(execution, status, error, position, messages, next),
       canPublish: outbox !== undefined,
       tracing,
       observe:
@@ -301,19 +301,26 @@ export class Orchestrator {
       this.instanceId,
       iso(now),
       iso(leaseUntil),
+      saga.steps[0]!.name,
     ]);
     if (rows.length === 0) throw new SagaAlreadyStartedError(id);
     if (this.metrics !== undefined) this.metrics.started.at([saga.name]).value++;
+    const steps = saga.steps.map(pendingStep);
+    // The insert wrote the first step's first attempt as started: the saga's deadline, at least
+    // a millisecond, cannot be spent yet.
+    steps[0]!.status = 'running';
+    steps[0]!.attempts = 1;
     const execution = new Execution(this.host, saga, {
       id,
       input: JSON.parse(inputJson),
-      steps: saga.steps.map(pendingStep),
+      steps,
       status: 'running',
       deadlineAt,
       leaseUntil,
       leaseToken: 1,
       resumed: false,
       failure: null,
+      started: 0,
     });
     return this.execute(execution) as Promise<SagaOutcome<Data>>;
   }
@@ -421,6 +428,7 @@ export class Orchestrator {
         leaseToken: row.lease_token,
         resumed: true,
         failure: row.error,
+        started: -1,
       });
       if (this.metrics !== undefined) this.metrics.resumed.at([saga.name]).value++;
       this.execute(execution).catch(() => undefined);
@@ -452,13 +460,17 @@ export class Orchestrator {
     return this.states.resolve(id);
   }
 
-  /** The fenced state write every execution makes: see SagaQueries.writeStep. */
+  /**
+   * The fenced state write every execution makes: see SagaQueries.writeStep, and writeSteps when
+   * the write also starts the next step.
+   */
   private async write(
     execution: Execution,
     status: SagaStatus | null,
     error: string | null,
     position?: number,
     messages?: readonly OutboxMessageInput[],
+    next?: number,
   ): Promise<void> {
     const now = this.clock.dateNow();
     const leaseUntil = now + this.leaseMs;
@@ -475,21 +487,16 @@ export class Orchestrator {
     if (position === undefined) {
       result = await this.database.query(this.queries.writeSaga, fence);
     } else {
-      const record = execution.steps[position]!;
-      const params = [
-        ...fence,
-        position,
-        record.name,
-        record.status,
-        record.attempts,
-        record.compensationAttempts,
-        record.outputJson,
-        JSON.stringify(record.errors),
-      ];
+      const params = [...fence, ...stepParams(execution, position)];
+      let statement = this.queries.writeStep;
+      if (next !== undefined) {
+        params.push(...stepParams(execution, next));
+        statement = this.queries.writeSteps;
+      }
       result =
         messages === undefined || messages.length === 0
-          ? await this.database.query(this.queries.writeStep, params)
-          : await this.writeWithMessages(params, messages);
+          ? await this.database.query(statement, params)
+          : await this.writeWithMessages(statement, params, messages);
     }
     if (result.rows.length === 0) {
       const lost = new SagaLeaseLostError(execution.id);
@@ -504,12 +511,13 @@ export class Orchestrator {
    * gone, nothing is enqueued either.
    */
   private writeWithMessages(
+    statement: string,
     params: unknown[],
     messages: readonly OutboxMessageInput[],
   ): Promise<{ rows: unknown[] }> {
     const outbox = this.outbox!;
     return this.database.transaction(async (tx) => {
-      const result = await sqlClientOf(tx, 'the transaction').query(this.queries.writeStep, params);
+      const result = await sqlClientOf(tx, 'the transaction').query(statement, params);
       if (result.rows.length > 0) await outbox.enqueue(tx as Queryable, messages);
       return result;
     });
@@ -627,6 +635,20 @@ function pendingStep(step: { name: string }): StepRecord {
     outputJson: null,
     errors: [],
   };
+}
+
+/** A step record's columns, as writeStep and writeSteps take them. */
+function stepParams(execution: Execution, position: number): unknown[] {
+  const record = execution.steps[position]!;
+  return [
+    position,
+    record.name,
+    record.status,
+    record.attempts,
+    record.compensationAttempts,
+    record.outputJson,
+    JSON.stringify(record.errors),
+  ];
 }
 
 /** An orchestrator for `sagas`, with their state in `database`. Call `migrate()` once, then `run()` and `start()`. */

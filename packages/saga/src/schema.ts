@@ -77,6 +77,7 @@ const epochMs = (column: string): string => `(extract(epoch FROM ${column}) * 10
 export interface SagaQueries {
   readonly insert: string;
   readonly writeStep: string;
+  readonly writeSteps: string;
   readonly writeSaga: string;
   readonly claim: string;
   readonly steps: string;
@@ -112,12 +113,23 @@ export function sagaQueries(names: SagaTableNames): SagaQueries {
   RETURNING id
 )`;
   return {
-    // $1 id, $2 name, $3 input, $4 deadline or null, $5 owner, $6 now, $7 lease expiry.
-    insert: `INSERT INTO ${sagas} (id, name, status, input, deadline_at, lease_owner, lease_token, lease_expires_at, created_at, updated_at)
-VALUES ($1::text, $2::text, 'running', $3::text, $4::text::timestamptz, $5::text, 1, $7::text::timestamptz,
-  $6::text::timestamptz, $6::text::timestamptz)
-ON CONFLICT (id) DO NOTHING
-RETURNING id`,
+    /**
+     * The saga's row and its first step's, `running` in its first attempt, in one statement: the
+     * step starts as the saga does. No row when the id is taken; the step row is then not written
+     * either. $1 id, $2 name, $3 input, $4 deadline or null, $5 owner, $6 now, $7 lease expiry,
+     * $8 the first step's name.
+     */
+    insert: `WITH saga AS (
+  INSERT INTO ${sagas} (id, name, status, input, deadline_at, lease_owner, lease_token, lease_expires_at, created_at, updated_at)
+  VALUES ($1::text, $2::text, 'running', $3::text, $4::text::timestamptz, $5::text, 1, $7::text::timestamptz,
+    $6::text::timestamptz, $6::text::timestamptz)
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id
+)
+INSERT INTO ${steps} (saga_id, position, name, status, attempts, compensation_attempts, output, errors, updated_at)
+SELECT saga.id, 0, $8::text, 'running', 1, 0, NULL, '[]', $6::text::timestamptz
+FROM saga
+RETURNING saga_id AS id`,
 
     // The fence, then one step row written whole. $8 position, $9 name, $10 status, $11 attempts,
     // $12 compensation attempts, $13 output, $14 errors.
@@ -126,6 +138,24 @@ INSERT INTO ${steps} (saga_id, position, name, status, attempts, compensation_at
 SELECT fence.id, $8::integer, $9::text, $10::text, $11::integer, $12::integer, $13::text, $14::text,
   $3::text::timestamptz
 FROM fence
+ON CONFLICT (saga_id, position) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,
+  compensation_attempts = EXCLUDED.compensation_attempts, output = EXCLUDED.output,
+  errors = EXCLUDED.errors, updated_at = EXCLUDED.updated_at
+RETURNING 1`,
+
+    /**
+     * The fence, then two step rows written whole: a step's completion and the next step's
+     * start, which happen at the same moment. $8-$14 the first row as in writeStep, $15-$21 the
+     * second.
+     */
+    writeSteps: `WITH ${fence}
+INSERT INTO ${steps} (saga_id, position, name, status, attempts, compensation_attempts, output, errors, updated_at)
+SELECT fence.id, step.position, step.name, step.status, step.attempts, step.compensation_attempts,
+  step.output, step.errors, $3::text::timestamptz
+FROM fence CROSS JOIN (VALUES
+  ($8::integer, $9::text, $10::text, $11::integer, $12::integer, $13::text, $14::text),
+  ($15::integer, $16::text, $17::text, $18::integer, $19::integer, $20::text, $21::text)
+) AS step (position, name, status, attempts, compensation_attempts, output, errors)
 ON CONFLICT (saga_id, position) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,
   compensation_attempts = EXCLUDED.compensation_attempts, output = EXCLUDED.output,
   errors = EXCLUDED.errors, updated_at = EXCLUDED.updated_at
