@@ -76,6 +76,9 @@ export function isTransient(error: unknown): boolean {
   );
 }
 
+/** An attempt held by the attempt timeout (see `TimeLimit.hold` in `@bulwark/timeout`). */
+type HeldAttempt = ReturnType<TimeoutPolicy['hold']>;
+
 /** What the attempts of every call of one client share. */
 export interface AttemptSettings {
   readonly dispatcher: Dispatcher;
@@ -212,10 +215,20 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   /** Runs one attempt, and on failure stops its socket and says whether it may be retried. */
   private async runAttempt(context: Context): Promise<unknown> {
     const timeout = this.timeout;
+    let held: HeldAttempt | undefined;
     let result: unknown;
     try {
-      result = await (timeout === undefined ? this.call(context) : timeout.invoke(context, this));
-    } catch (error: unknown) {
+      // The attempt timeout ends the attempt on the wire itself (see end()): the limit holds
+      // the attempt rather than wrapping it in a promise and a layer of its own.
+      if (timeout === undefined) {
+        result = await this.call(context);
+      } else {
+        held = timeout.hold(context, this);
+        result = await this.call(held.context);
+      }
+    } catch (caught: unknown) {
+      const error = held === undefined ? caught : held.failure(caught);
+      held?.release();
       const attempt = this.current;
       this.current = undefined;
       // An attempt timeout released us while the request is still on the wire: end it there too.
@@ -224,9 +237,15 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
       this.latest = this.failed(error, attempt?.committed ?? false);
       throw error;
     }
+    held?.release();
     this.current = undefined;
     this.latest = this.answered(result as ClientResponse);
     return result;
+  }
+
+  /** The attempt timeout expired, or the scope it runs in aborted: the attempt fails with `error`. */
+  end(error: Error): void {
+    this.current?.abort(error);
   }
 
   /** Sends one attempt: the step inside the attempt timeout. */
