@@ -1,11 +1,15 @@
-import { type ContextFn, type HttpAttemptInfo, isTimeoutError } from '@bulwark/core';
+import {
+  type ContextFn,
+  type ExecutionContext,
+  type HttpAttemptInfo,
+  isTimeoutError,
+} from '@bulwark/core';
 import type { CorrelationPropagator, RequestContext } from '@bulwark/correlation';
 import {
-  type Context,
   type HttpAttemptSource,
-  type Next,
   type Scope,
   httpAttemptSource,
+  toContext,
 } from '@bulwark/core/internal';
 import { type RetryClassifier, errorCodeIn, isRetryableNetworkError } from '@bulwark/retry';
 import {
@@ -153,9 +157,9 @@ function statusOf(outcome: AttemptOutcome | undefined): number | undefined {
  * The attempts of one call of the client (of one pass through the pipeline: a cache
  * revalidation makes another): its request, its attempts and what the last one ended with. The
  * pipeline runs {@link CallAttempts.fn} once per attempt; this is also the step the attempt
- * timeout wraps ({@link CallAttempts.call}), so it sees every attempt start and end.
+ * timeout holds ({@link CallAttempts.call}), so it sees every attempt start and end.
  */
-export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
+export class CallAttempts implements AttemptOwner, HttpAttemptSource {
   /** The pipeline's function: one attempt under the attempt timeout. */
   readonly fn: ContextFn;
   /** The highest attempt number sent. */
@@ -195,8 +199,7 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
     this.timeout = request.timeout;
     this.mayRetry = request.mayRetry;
     this.idempotent = isIdempotentMethod(request.method);
-    // Contexts built by the client are never spreadable: the function receives the Context itself.
-    this.fn = (context) => this.runAttempt(context as Context);
+    this.fn = (context) => this.runAttempt(context);
     if (settings.describeAttempts) {
       (this.fn as { [httpAttemptSource]?: HttpAttemptSource })[httpAttemptSource] = this;
     }
@@ -213,7 +216,7 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   }
 
   /** Runs one attempt, and on failure stops its socket and says whether it may be retried. */
-  private async runAttempt(context: Context): Promise<unknown> {
+  private async runAttempt(context: ExecutionContext): Promise<unknown> {
     const timeout = this.timeout;
     let held: HeldAttempt | undefined;
     let result: unknown;
@@ -223,7 +226,7 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
       if (timeout === undefined) {
         result = await this.call(context);
       } else {
-        held = timeout.hold(context, this);
+        held = timeout.hold(toContext(context), this);
         result = await this.call(held.context);
       }
     } catch (caught: unknown) {
@@ -248,8 +251,8 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
     this.current?.abort(error);
   }
 
-  /** Sends one attempt: the step inside the attempt timeout. */
-  call(context: Context): Promise<unknown> {
+  /** Sends one attempt: the step the attempt timeout holds. */
+  call(context: ExecutionContext): Promise<unknown> {
     const number = context.attempt;
     this.attempts = number;
     // Everything that can throw comes before the attempt exists, so no promise goes unobserved.
@@ -284,7 +287,7 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
     return attempt.promise;
   }
 
-  private attemptHeaders(context: Context, number: number): Record<string, string> {
+  private attemptHeaders(context: ExecutionContext, number: number): Record<string, string> {
     const headers = copyHeaders(this.headers);
     const { attemptHeaders, attemptHeader, budgetHeader, correlation } = this.settings;
     let extra: Record<string, string> | undefined;

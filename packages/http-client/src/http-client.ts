@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from '@bulwark/core';
 import { type RequestContext, currentContext } from '@bulwark/correlation';
 import {
-  Context,
   Scope,
   checkInteger,
   checkKnownOptions,
@@ -9,7 +8,6 @@ import {
   checkString,
   describeValue,
   emit,
-  terminal,
 } from '@bulwark/core/internal';
 import type { BreakerRegistry } from '@bulwark/circuit-breaker';
 import { MAX_TIMEOUT_MS, type TimeoutPolicy, timeout } from '@bulwark/timeout';
@@ -450,13 +448,14 @@ class Client implements HttpClient {
     const attempts = new CallAttempts(this.attemptSettings, request, headers, call.requestContext);
     const { until, operation } = call;
     const scope = Scope.from(signal);
-    const context = Context.forCall(attempts.fn, scope, until, operation, this.settings.clock);
     const pipeline = call.policies.pipelineFor(until !== Infinity);
     // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
     let unsubscribe: (() => void) | undefined;
     if (scope.canAbort) unsubscribe = scope.onAbort(() => attempts.callerAborted(scope));
     try {
-      const response = attempts.callerResponse(await pipeline.invoke(context, terminal));
+      const response = attempts.callerResponse(
+        await pipeline.runCall(attempts.fn, scope, until, operation),
+      );
       if (unsubscribe !== undefined && request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
