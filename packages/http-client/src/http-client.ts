@@ -272,7 +272,7 @@ class Client implements HttpClient {
    * `RetriesExhaustedError`, a helper turns a status outside 2xx into an `HttpStatusError`, and
    * a cache may stand in for a failed origin.
    */
-  private async send(
+  private send(
     url: string | URL,
     options: HttpRequestOptions | undefined,
     defaults: Readonly<Record<string, string>>,
@@ -280,15 +280,30 @@ class Client implements HttpClient {
     helperMethod?: string,
     data?: unknown,
   ): Promise<unknown> {
-    if (this.closed) throw new Error('the HTTP client is closed');
-    if (options !== undefined) checkCallOptions(options, streaming, helperMethod);
-    const requestOptions = options ?? NO_OPTIONS;
-    const request = this.prepare(url, requestOptions, defaults, streaming, helperMethod, data);
-    const call = this.callState(requestOptions, request);
+    let request: PreparedRequest;
+    let call: CallState;
+    // Not an async function: one returning answer()'s promise would wrap it in another.
+    try {
+      if (this.closed) throw new Error('the HTTP client is closed');
+      if (options !== undefined) checkCallOptions(options, streaming, helperMethod);
+      const requestOptions = options ?? NO_OPTIONS;
+      request = this.prepare(url, requestOptions, defaults, streaming, helperMethod, data);
+      call = this.callState(requestOptions, request);
+    } catch (error: unknown) {
+      return Promise.reject(error);
+    }
     const json = helperMethod !== undefined;
-    const { listener, clock } = this.settings;
-    if (listener === undefined) return this.answer(request, call, json);
-    // Timed in this function: another async one around answer() would cost a promise per call.
+    if (this.settings.listener === undefined) return this.answer(request, call, json);
+    return this.measuredAnswer(request, call, json);
+  }
+
+  /** {@link Client.answer}, timed and reported to the client's listener. */
+  private async measuredAnswer(
+    request: PreparedRequest,
+    call: CallState,
+    json: boolean,
+  ): Promise<unknown> {
+    const clock = this.settings.clock;
     const start = clock.now();
     let answer: unknown;
     try {
@@ -418,13 +433,9 @@ class Client implements HttpClient {
   }
 
   /** The answer to a call: the response, or a JSON helper's parsed body. */
-  private async answer(request: PreparedRequest, call: CallState, json: boolean): Promise<unknown> {
-    const response = await this.respond(request, call);
-    if (!json) return response;
-    if (!response.ok) {
-      throw new HttpStatusError(response as HttpResponse, request.method, request.origin);
-    }
-    return (response as HttpResponse).json();
+  private answer(request: PreparedRequest, call: CallState, json: boolean): Promise<unknown> {
+    const response = this.respond(request, call);
+    return json ? response.then((answered) => jsonAnswer(answered, request)) : response;
   }
 
   /** The response to a call: through the cache when there is one and the call can use it. */
@@ -534,6 +545,14 @@ function requestDeadline(options: HttpRequestOptions, clock: Clock): number {
     until = Math.min(until, clock.now() + options.timeoutMs);
   }
   return until;
+}
+
+/** A JSON helper's answer: the parsed body of a 2xx response; any other status is an error. */
+function jsonAnswer(response: ClientResponse, request: PreparedRequest): unknown {
+  if (!response.ok) {
+    throw new HttpStatusError(response as HttpResponse, request.method, request.origin);
+  }
+  return (response as HttpResponse).json();
 }
 
 /** A signal that aborts when either of two does. */
