@@ -377,6 +377,12 @@ export class CallAttempts implements AttemptOwner, HttpAttemptSource {
     return result as ClientResponse;
   }
 
+  /** The call failed: nothing of it stays on the wire, and the caller gets this error. */
+  callerFailed(error: unknown): never {
+    this.abandon(error);
+    throw this.callerError(error);
+  }
+
   /** The error the caller gets: a retryable failure the client stopped retrying says so. */
   callerError(error: unknown): unknown {
     return this.gaveUpOn(error) ? this.exhausted(error) : error;

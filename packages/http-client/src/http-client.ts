@@ -450,24 +450,49 @@ class Client implements HttpClient {
   }
 
   /** One pass of a call through the resilience pipeline, with these request headers. */
-  async run(
+  run(
     request: PreparedRequest,
     headers: Readonly<Record<string, string>>,
     signal: AbortSignal | undefined,
     call: CallState,
   ): Promise<ClientResponse> {
+    const scope = Scope.from(signal);
+    if (scope.canAbort) return this.runListening(request, headers, scope, call);
+    let attempts: CallAttempts;
+    let pending: Promise<unknown>;
+    try {
+      attempts = new CallAttempts(this.attemptSettings, request, headers, call.requestContext);
+      const { until, operation } = call;
+      pending = call.policies
+        .pipelineFor(until !== Infinity)
+        .runCall(attempts.fn, scope, until, operation);
+    } catch (error: unknown) {
+      return Promise.reject(error);
+    }
+    // Nothing to unsubscribe without a caller's signal: a .then, cheaper than an async frame.
+    return pending.then(
+      attempts.callerResponse.bind(attempts),
+      attempts.callerFailed.bind(attempts),
+    );
+  }
+
+  /** {@link Client.run} for a call with a signal of its own, which the attempts listen to. */
+  private async runListening(
+    request: PreparedRequest,
+    headers: Readonly<Record<string, string>>,
+    scope: Scope,
+    call: CallState,
+  ): Promise<ClientResponse> {
     const attempts = new CallAttempts(this.attemptSettings, request, headers, call.requestContext);
     const { until, operation } = call;
-    const scope = Scope.from(signal);
     const pipeline = call.policies.pipelineFor(until !== Infinity);
-    // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
-    let unsubscribe: (() => void) | undefined;
-    if (scope.canAbort) unsubscribe = scope.onAbort(() => attempts.callerAborted(scope));
+    // The caller's own signal is an AbortSignal already, so listening to it is cheap.
+    let unsubscribe: (() => void) | undefined = scope.onAbort(() => attempts.callerAborted(scope));
     try {
       const response = attempts.callerResponse(
         await pipeline.runCall(attempts.fn, scope, until, operation),
       );
-      if (unsubscribe !== undefined && request.streaming) {
+      if (request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
         unsubscribe = undefined;
