@@ -16,6 +16,14 @@ import type { QueueEntry, TimerQueue } from './timer-queue.js';
 // a promise reaction, a derived context and (for time limits) a scope and a timer entry per
 // layer. How it works and why: docs/architecture.md, "Decision 4".
 
+/**
+ * The context a pipeline handed its function, as a {@link Context}: on the fused path the
+ * function may be handed the frame itself, which then makes a context of itself.
+ */
+export function toContext(context: ExecutionContext): Context {
+  return context instanceof Frame ? context.asContext() : (context as Context);
+}
+
 /** Returned by a layer's exit: the call goes on asynchronously, and settles as this promise does. */
 export class Continue {
   constructor(readonly promise: Promise<unknown>) {}
@@ -221,6 +229,8 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
   readonly fn: ContextFn;
   /** See {@link Context.spreadable}. */
   readonly spreadable: boolean;
+  /** The call's operation name: its caller's, else the pipeline's. */
+  readonly operation: string | undefined;
   /** The clock reading the call started at (0 when nothing needed it). */
   readonly now: number;
   /** A reading taken when the layers exit, shared by their events (undefined until read). */
@@ -242,10 +252,12 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     root: Scope,
     fn: ContextFn,
     spreadable: boolean,
+    operation: string | undefined,
   ) {
     super(root, undefined);
     this.fn = fn;
     this.spreadable = spreadable;
+    this.operation = operation;
     this.now = plan.readsClock ? plan.clock.now() : 0;
   }
 
@@ -256,9 +268,22 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     signal: AbortSignal | undefined,
     spreadable: boolean,
   ): Promise<unknown> {
-    const root = Scope.from(signal);
+    return Frame.runIn(plan, fn, Scope.from(signal), spreadable, plan.operation);
+  }
+
+  /**
+   * Runs one call through the plan's pipeline in a root scope the caller has made already (a
+   * client that listens to the caller's signal itself), under the caller's operation name.
+   */
+  static runIn(
+    plan: Plan,
+    fn: ContextFn,
+    root: Scope,
+    spreadable: boolean,
+    operation: string | undefined,
+  ): Promise<unknown> {
     if (root.aborted) return Promise.reject(root.abortError());
-    const frame = new Frame(plan, root, fn, spreadable);
+    const frame = new Frame(plan, root, fn, spreadable, operation);
     const n = plan.size;
     const layers = plan.layers;
     let depth = 0;
@@ -310,10 +335,6 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
   get deadline(): number {
     const k = this.plan.limitBefore[this.depth]!;
     return k === -1 ? Infinity : this.now + this.plan.offset[k]!;
-  }
-
-  get operation(): string | undefined {
-    return this.plan.operation;
   }
 
   remaining(): number {
@@ -388,7 +409,15 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     const deadline = k === -1 ? Infinity : this.now + plan.offset[k]!;
     // Inside every limit that entered, the frame is the scope; elsewhere it is made on need.
     const scope = index === this.depth && k !== -1 ? this : this.scopeInside(k);
-    return Context.forCall(fn, scope, deadline, plan.operation, plan.clock, spreadable);
+    return Context.forCall(fn, scope, deadline, this.operation, plan.clock, spreadable);
+  }
+
+  /**
+   * The frame as the context the function receives when it is handed the frame itself, for a
+   * function that derives contexts from it (an attempt timeout inside the function).
+   */
+  asContext(): Context {
+    return this.contextAt(this.depth);
   }
 
   /** The scope inside the time limit at `k` (the root scope for -1), made on first need. */
@@ -478,7 +507,8 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
         unsubscribe();
       }
     }
-    const { listener, calls, operation } = this.plan;
+    const { listener, calls } = this.plan;
+    const operation = this.operation;
     if (listener !== undefined) {
       const durationMs = this.endNow() - this.now;
       // A value a layer counted as a failure (a retry gave up on it) is the call's failure.
@@ -518,13 +548,13 @@ export class Frame extends Scope implements QueueEntry, ExecutionContext {
     const plan = this.plan;
     const limit = plan.limits[k]!;
     const byDeadline = plan.byDeadline[k] === 1;
-    const error = limit.expiredError(byDeadline, plan.operation);
+    const error = limit.expiredError(byDeadline, this.operation);
     if (!this.abortedAt(k)) (this.abortState().expired ??= [])[k] = error;
     if (k < this.expiredMin) this.abortState().expiredMin = k;
     // As a layer-by-layer limit does: abort first, then report.
     this.abort(error);
     this.aborts?.limitScopes?.[k]?.abort(error);
-    limit.report(byDeadline, plan.operation);
+    limit.report(byDeadline, this.operation);
     const outer = plan.limitBefore[k]!;
     // While the caller waits, the limit outside this one still runs; once released, nothing does.
     if (outer !== -1 && this.releasedAt === NO_LIMIT) this.queueFor(outer, plan.clock.now());

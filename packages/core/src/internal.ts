@@ -13,5 +13,5 @@ export { randomByte, randomString, randomText, takeRandomBytes } from './random.
 export { Scope } from './scope.js';
 export { Expirable, TimerQueue } from './timer-queue.js';
 export * from './validate.js';
-export { Continue, Frame, type FusedLayer, type FusedLimit } from './fused.js';
+export { Continue, Frame, type FusedLayer, type FusedLimit, toContext } from './fused.js';
 export type { QueueEntry } from './timer-queue.js';

@@ -1,6 +1,6 @@
 import type { IPolicy, IDefaultPolicyContext } from 'cockatiel';
 import { type Clock, systemClock } from './clock.js';
-import type { Context, ExecutionContext } from './context.js';
+import { Context, type ContextFn, type ExecutionContext } from './context.js';
 import { fromCockatielError } from './errors.js';
 import { isFailedResult } from './failed-result.js';
 import {
@@ -155,6 +155,25 @@ export class Pipeline extends BulwarkPolicy {
     }
     // super.execute() reads its own arguments.length: hand the signal on only if it was given.
     return cockatielCaller ? super.execute(fn, signal) : super.execute(fn);
+  }
+
+  /**
+   * Policy protocol (for Bulwark's packages, outside the semver promise): runs one call of `fn`
+   * in `scope` (the caller's root scope), under `operation`, until `deadline`: as `execute()`
+   * does, on the fused path when it can, for a caller that made its scope and names its calls
+   * itself. A call with a deadline of its own runs layer by layer, where each time limit reads it.
+   */
+  runCall(
+    fn: ContextFn,
+    scope: Scope,
+    deadline: number,
+    operation: string | undefined,
+  ): Promise<unknown> {
+    if (this.plan !== undefined && deadline === Infinity && !this.isObserved()) {
+      return Frame.runIn(this.plan, fn, scope, false, operation ?? this.operation);
+    }
+    const context = Context.forCall(fn, scope, deadline, operation, this.clock);
+    return this.invoke(context, terminal);
   }
 
   /** Whether an `onSuccess`/`onFailure` listener sits on this pipeline or one of its policies. */

@@ -1,11 +1,15 @@
-import { type ContextFn, type HttpAttemptInfo, isTimeoutError } from '@bulwark/core';
+import {
+  type ContextFn,
+  type ExecutionContext,
+  type HttpAttemptInfo,
+  isTimeoutError,
+} from '@bulwark/core';
 import type { CorrelationPropagator, RequestContext } from '@bulwark/correlation';
 import {
-  type Context,
   type HttpAttemptSource,
-  type Next,
   type Scope,
   httpAttemptSource,
+  toContext,
 } from '@bulwark/core/internal';
 import { type RetryClassifier, errorCodeIn, isRetryableNetworkError } from '@bulwark/retry';
 import {
@@ -75,6 +79,9 @@ export function isTransient(error: unknown): boolean {
     (isRetryableNetworkError(error) || isExtraRetryable(error) || isCutShort(error.cause))
   );
 }
+
+/** An attempt held by the attempt timeout (see `TimeLimit.hold` in `@bulwark/timeout`). */
+type HeldAttempt = ReturnType<TimeoutPolicy['hold']>;
 
 /** What the attempts of every call of one client share. */
 export interface AttemptSettings {
@@ -150,9 +157,9 @@ function statusOf(outcome: AttemptOutcome | undefined): number | undefined {
  * The attempts of one call of the client (of one pass through the pipeline: a cache
  * revalidation makes another): its request, its attempts and what the last one ended with. The
  * pipeline runs {@link CallAttempts.fn} once per attempt; this is also the step the attempt
- * timeout wraps ({@link CallAttempts.call}), so it sees every attempt start and end.
+ * timeout holds ({@link CallAttempts.call}), so it sees every attempt start and end.
  */
-export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
+export class CallAttempts implements AttemptOwner, HttpAttemptSource {
   /** The pipeline's function: one attempt under the attempt timeout. */
   readonly fn: ContextFn;
   /** The highest attempt number sent. */
@@ -192,8 +199,7 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
     this.timeout = request.timeout;
     this.mayRetry = request.mayRetry;
     this.idempotent = isIdempotentMethod(request.method);
-    // Contexts built by the client are never spreadable: the function receives the Context itself.
-    this.fn = (context) => this.runAttempt(context as Context);
+    this.fn = (context) => this.runAttempt(context);
     if (settings.describeAttempts) {
       (this.fn as { [httpAttemptSource]?: HttpAttemptSource })[httpAttemptSource] = this;
     }
@@ -210,12 +216,22 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
   }
 
   /** Runs one attempt, and on failure stops its socket and says whether it may be retried. */
-  private async runAttempt(context: Context): Promise<unknown> {
+  private async runAttempt(context: ExecutionContext): Promise<unknown> {
     const timeout = this.timeout;
+    let held: HeldAttempt | undefined;
     let result: unknown;
     try {
-      result = await (timeout === undefined ? this.call(context) : timeout.invoke(context, this));
-    } catch (error: unknown) {
+      // The attempt timeout ends the attempt on the wire itself (see end()): the limit holds
+      // the attempt rather than wrapping it in a promise and a layer of its own.
+      if (timeout === undefined) {
+        result = await this.call(context);
+      } else {
+        held = timeout.hold(toContext(context), this);
+        result = await this.call(held.context);
+      }
+    } catch (caught: unknown) {
+      const error = held === undefined ? caught : held.failure(caught);
+      held?.release();
       const attempt = this.current;
       this.current = undefined;
       // An attempt timeout released us while the request is still on the wire: end it there too.
@@ -224,13 +240,19 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
       this.latest = this.failed(error, attempt?.committed ?? false);
       throw error;
     }
+    held?.release();
     this.current = undefined;
     this.latest = this.answered(result as ClientResponse);
     return result;
   }
 
-  /** Sends one attempt: the step inside the attempt timeout. */
-  call(context: Context): Promise<unknown> {
+  /** The attempt timeout expired, or the scope it runs in aborted: the attempt fails with `error`. */
+  end(error: Error): void {
+    this.current?.abort(error);
+  }
+
+  /** Sends one attempt: the step the attempt timeout holds. */
+  call(context: ExecutionContext): Promise<unknown> {
     const number = context.attempt;
     this.attempts = number;
     // Everything that can throw comes before the attempt exists, so no promise goes unobserved.
@@ -265,7 +287,7 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
     return attempt.promise;
   }
 
-  private attemptHeaders(context: Context, number: number): Record<string, string> {
+  private attemptHeaders(context: ExecutionContext, number: number): Record<string, string> {
     const headers = copyHeaders(this.headers);
     const { attemptHeaders, attemptHeader, budgetHeader, correlation } = this.settings;
     let extra: Record<string, string> | undefined;
@@ -353,6 +375,12 @@ export class CallAttempts implements Next, AttemptOwner, HttpAttemptSource {
       throw this.exhausted(new HttpStatusError(result as HttpResponse, this.method, this.origin));
     }
     return result as ClientResponse;
+  }
+
+  /** The call failed: nothing of it stays on the wire, and the caller gets this error. */
+  callerFailed(error: unknown): never {
+    this.abandon(error);
+    throw this.callerError(error);
   }
 
   /** The error the caller gets: a retryable failure the client stopped retrying says so. */

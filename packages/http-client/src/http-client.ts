@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from '@bulwark/core';
 import { type RequestContext, currentContext } from '@bulwark/correlation';
 import {
-  Context,
   Scope,
   checkInteger,
   checkKnownOptions,
@@ -9,7 +8,6 @@ import {
   checkString,
   describeValue,
   emit,
-  terminal,
 } from '@bulwark/core/internal';
 import type { BreakerRegistry } from '@bulwark/circuit-breaker';
 import { MAX_TIMEOUT_MS, type TimeoutPolicy, timeout } from '@bulwark/timeout';
@@ -274,7 +272,7 @@ class Client implements HttpClient {
    * `RetriesExhaustedError`, a helper turns a status outside 2xx into an `HttpStatusError`, and
    * a cache may stand in for a failed origin.
    */
-  private async send(
+  private send(
     url: string | URL,
     options: HttpRequestOptions | undefined,
     defaults: Readonly<Record<string, string>>,
@@ -282,15 +280,30 @@ class Client implements HttpClient {
     helperMethod?: string,
     data?: unknown,
   ): Promise<unknown> {
-    if (this.closed) throw new Error('the HTTP client is closed');
-    if (options !== undefined) checkCallOptions(options, streaming, helperMethod);
-    const requestOptions = options ?? NO_OPTIONS;
-    const request = this.prepare(url, requestOptions, defaults, streaming, helperMethod, data);
-    const call = this.callState(requestOptions, request);
+    let request: PreparedRequest;
+    let call: CallState;
+    // Not an async function: one returning answer()'s promise would wrap it in another.
+    try {
+      if (this.closed) throw new Error('the HTTP client is closed');
+      if (options !== undefined) checkCallOptions(options, streaming, helperMethod);
+      const requestOptions = options ?? NO_OPTIONS;
+      request = this.prepare(url, requestOptions, defaults, streaming, helperMethod, data);
+      call = this.callState(requestOptions, request);
+    } catch (error: unknown) {
+      return Promise.reject(error);
+    }
     const json = helperMethod !== undefined;
-    const { listener, clock } = this.settings;
-    if (listener === undefined) return this.answer(request, call, json);
-    // Timed in this function: another async one around answer() would cost a promise per call.
+    if (this.settings.listener === undefined) return this.answer(request, call, json);
+    return this.measuredAnswer(request, call, json);
+  }
+
+  /** {@link Client.answer}, timed and reported to the client's listener. */
+  private async measuredAnswer(
+    request: PreparedRequest,
+    call: CallState,
+    json: boolean,
+  ): Promise<unknown> {
+    const clock = this.settings.clock;
     const start = clock.now();
     let answer: unknown;
     try {
@@ -420,13 +433,9 @@ class Client implements HttpClient {
   }
 
   /** The answer to a call: the response, or a JSON helper's parsed body. */
-  private async answer(request: PreparedRequest, call: CallState, json: boolean): Promise<unknown> {
-    const response = await this.respond(request, call);
-    if (!json) return response;
-    if (!response.ok) {
-      throw new HttpStatusError(response as HttpResponse, request.method, request.origin);
-    }
-    return (response as HttpResponse).json();
+  private answer(request: PreparedRequest, call: CallState, json: boolean): Promise<unknown> {
+    const response = this.respond(request, call);
+    return json ? response.then((answered) => jsonAnswer(answered, request)) : response;
   }
 
   /** The response to a call: through the cache when there is one and the call can use it. */
@@ -441,23 +450,49 @@ class Client implements HttpClient {
   }
 
   /** One pass of a call through the resilience pipeline, with these request headers. */
-  async run(
+  run(
     request: PreparedRequest,
     headers: Readonly<Record<string, string>>,
     signal: AbortSignal | undefined,
     call: CallState,
   ): Promise<ClientResponse> {
+    const scope = Scope.from(signal);
+    if (scope.canAbort) return this.runListening(request, headers, scope, call);
+    let attempts: CallAttempts;
+    let pending: Promise<unknown>;
+    try {
+      attempts = new CallAttempts(this.attemptSettings, request, headers, call.requestContext);
+      const { until, operation } = call;
+      pending = call.policies
+        .pipelineFor(until !== Infinity)
+        .runCall(attempts.fn, scope, until, operation);
+    } catch (error: unknown) {
+      return Promise.reject(error);
+    }
+    // Nothing to unsubscribe without a caller's signal: a .then, cheaper than an async frame.
+    return pending.then(
+      attempts.callerResponse.bind(attempts),
+      attempts.callerFailed.bind(attempts),
+    );
+  }
+
+  /** {@link Client.run} for a call with a signal of its own, which the attempts listen to. */
+  private async runListening(
+    request: PreparedRequest,
+    headers: Readonly<Record<string, string>>,
+    scope: Scope,
+    call: CallState,
+  ): Promise<ClientResponse> {
     const attempts = new CallAttempts(this.attemptSettings, request, headers, call.requestContext);
     const { until, operation } = call;
-    const scope = Scope.from(signal);
-    const context = Context.forCall(attempts.fn, scope, until, operation, this.settings.clock);
     const pipeline = call.policies.pipelineFor(until !== Infinity);
-    // Only a caller's own signal is listened to: it is an AbortSignal already, so this is cheap.
-    let unsubscribe: (() => void) | undefined;
-    if (scope.canAbort) unsubscribe = scope.onAbort(() => attempts.callerAborted(scope));
+    // The caller's own signal is an AbortSignal already, so listening to it is cheap.
+    let unsubscribe: (() => void) | undefined = scope.onAbort(() => attempts.callerAborted(scope));
     try {
-      const response = attempts.callerResponse(await pipeline.invoke(context, terminal));
-      if (unsubscribe !== undefined && request.streaming) {
+      const response = attempts.callerResponse(
+        await pipeline.runCall(attempts.fn, scope, until, operation),
+      );
+      if (request.streaming) {
         // The caller's signal keeps covering the body until the stream closes.
         (response as HttpStreamResponse).body.once('close', unsubscribe);
         unsubscribe = undefined;
@@ -535,6 +570,14 @@ function requestDeadline(options: HttpRequestOptions, clock: Clock): number {
     until = Math.min(until, clock.now() + options.timeoutMs);
   }
   return until;
+}
+
+/** A JSON helper's answer: the parsed body of a 2xx response; any other status is an error. */
+function jsonAnswer(response: ClientResponse, request: PreparedRequest): unknown {
+  if (!response.ok) {
+    throw new HttpStatusError(response as HttpResponse, request.method, request.origin);
+  }
+  return (response as HttpResponse).json();
 }
 
 /** A signal that aborts when either of two does. */

@@ -14,6 +14,7 @@ import {
   bindSuccess,
   pipeline,
 } from '@bulwark/core';
+import { Context, Frame, Scope, toContext } from '@bulwark/core/internal';
 import { bulkhead } from '@bulwark/bulkhead';
 import { circuitBreaker, consecutive } from '@bulwark/circuit-breaker';
 import { retry } from '@bulwark/retry';
@@ -360,5 +361,74 @@ describe('a time limit alone', () => {
     expect(limit.pending).toBe(0);
     expect(budget.pending).toBe(0);
     expect(clock.pendingTimers).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('Pipeline.runCall()', () => {
+  /** Deadline, retry and breaker: the HTTP client's pipeline, without the attempt timeout. */
+  function clientPipeline(clock: FakeClock, events: PolicyEvent[]) {
+    const listener = (event: PolicyEvent) => void events.push(event);
+    return pipeline(
+      { clock },
+      deadline(1_000, { clock, listener }),
+      retry({
+        maxAttempts: 2,
+        backoff: () => 10,
+        clock,
+        listener,
+        classify: { error: () => true },
+      }),
+      circuitBreaker({ strategy: consecutive({ threshold: 5 }), clock, listener }),
+    );
+  }
+
+  it("runs a call without a deadline of its own on the fused path, under the call's operation", async () => {
+    const clock = new FakeClock({ now: 1_000 });
+    const events: PolicyEvent[] = [];
+    const policy = clientPipeline(clock, events);
+    let seen: ExecutionContext | undefined;
+    const call = policy.runCall(
+      (context) => {
+        seen = context;
+        return never();
+      },
+      Scope.never,
+      Infinity,
+      'GET https://example.test',
+    );
+    const settled = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(seen).toBeInstanceOf(Frame);
+    expect(seen!.operation).toBe('GET https://example.test');
+    // What a function that derives contexts (an attempt timeout inside it) gets from the frame.
+    const context = toContext(seen!);
+    expect(context).toBeInstanceOf(Context);
+    expect(context.scope).toBe(seen);
+    expect(context.deadline).toBe(2_000);
+    expect(context.operation).toBe('GET https://example.test');
+    await clock.advance(1_000);
+    await settled;
+    const expired = events.find((event) => event.type === 'deadline-exceeded');
+    expect(expired?.operation).toBe('GET https://example.test');
+  });
+
+  it('runs a call with a deadline of its own layer by layer, where the deadline policy reads it', async () => {
+    const clock = new FakeClock({ now: 1_000 });
+    const policy = clientPipeline(clock, []);
+    let seen: ExecutionContext | undefined;
+    const call = policy.runCall(
+      (context) => {
+        seen = context;
+        return never();
+      },
+      Scope.never,
+      1_050,
+      'op',
+    );
+    const settled = expect(call).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(seen).toBeInstanceOf(Context);
+    expect(seen!.deadline).toBe(1_050);
+    expect(toContext(seen!)).toBe(seen);
+    await clock.advance(50);
+    await settled;
   });
 });

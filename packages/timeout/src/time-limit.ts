@@ -66,6 +66,68 @@ class LimitedCall extends Expirable {
   }
 }
 
+/**
+ * What a held call's caller runs under the limit (an HTTP attempt): it can be ended at once from
+ * outside, its promise then failing with the error it was ended with.
+ */
+export interface EndableStep {
+  end(error: Error): void;
+}
+
+/**
+ * One call under an aggressive limit whose caller awaits the step itself and can end it (see
+ * {@link TimeLimit.hold}): the expiry ends the step, which releases the caller as the limit's
+ * own promise would, so the limit needs no promise and no settle functions of its own.
+ */
+class HeldCall extends Expirable {
+  unsubscribe: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly limit: TimeLimit,
+    /** The context the limit was entered with. */
+    readonly outer: Context,
+    /** The context inside the limit: its scope and expiry. */
+    readonly context: Context,
+    readonly byDeadline: boolean,
+    private readonly step: EndableStep,
+  ) {
+    super();
+  }
+
+  onExpire(): void {
+    const operation = this.outer.operation;
+    const error = this.limit.expiredError(this.byDeadline, operation);
+    this.context.scope.abort(error);
+    this.limit.report(this.byDeadline, operation);
+    this.step.end(error);
+  }
+
+  /** Parent (caller) abort: end the step at once, as an aggressive limit releases its caller. */
+  onParentAbort(): void {
+    this.step.end(this.outer.scope.abortError());
+  }
+
+  /** The step settled: the limit lets go of it (its timer entry, scope and subscription). */
+  release(): void {
+    this.limit.queue.delete(this);
+    this.context.scope.dispose();
+    if (this.unsubscribe !== undefined) this.unsubscribe();
+  }
+
+  /** The error the caller sees for the step's `error`: a failure this limit caused is the limit's. */
+  failure(error: unknown): unknown {
+    return translate(this.context.scope, this.outer.scope, error);
+  }
+}
+
+/** A function that failed because a limit aborted its scope failed because of the limit. */
+function translate(inner: Scope, outer: Scope, error: unknown): unknown {
+  if (!inner.aborted || outer.aborted) return error;
+  const reason = inner.reason;
+  if (reason === error || !(reason instanceof Error)) return error;
+  return reason;
+}
+
 /** The shared machinery of `timeout()` and `deadline()`: one child scope and one queue entry per call. */
 export abstract class TimeLimit extends BulwarkPolicy {
   /** @internal Expiry times of the calls running under this limit. */
@@ -122,28 +184,10 @@ export abstract class TimeLimit extends BulwarkPolicy {
     const parent = context.scope;
     if (parent.aborted) return Promise.reject(parent.abortError());
     const now = this.clock.now();
-    let ms = this.ms;
-    let byDeadline = false;
-    if (context.deadline !== Infinity) {
-      const left = context.deadline - now;
-      if (left <= 0) {
-        if (this.listener !== undefined) {
-          emit(this.listener, {
-            type: 'deadline-exceeded',
-            policy: 'timeout',
-            name: this.name,
-            operation: context.operation,
-            budgetMs: undefined,
-          });
-        }
-        return Promise.reject(this.deadlineError(context));
-      }
-      if (left <= ms) {
-        ms = left;
-        byDeadline = true;
-      }
-    }
-    const scope = parent.child();
+    const ms = this.allowance(context, now);
+    if (ms instanceof Error) return Promise.reject(ms);
+    const byDeadline = this.isDeadlineBound(context, now);
+    const scope = context.scope.child();
     if (this.strategy === 'aggressive') scope.releasesCaller = true;
     const call = new LimitedCall(this, context, scope, byDeadline);
     this.queue.add(call, now, ms);
@@ -151,6 +195,65 @@ export abstract class TimeLimit extends BulwarkPolicy {
     return this.strategy === 'aggressive'
       ? this.runAggressive(call, inner, next)
       : this.runCooperative(call, inner, next);
+  }
+
+  /**
+   * Policy protocol (for Bulwark's packages, outside the semver promise): enters this aggressive
+   * limit for a caller that runs `step` itself in the returned call's context, awaits it, and
+   * then calls `release()` and maps a failure through `failure()`. The expiry, or the caller's
+   * abort, ends the step, which fails at once with the same error the limit's own promise would
+   * have: the same timer entry, scope, events and errors as {@link TimeLimit.invoke}, without the
+   * promise, settle functions and reactions a layer of its own costs. Throws what the limit
+   * would have failed with before the call started (an aborted caller, a spent deadline).
+   */
+  hold(context: Context, step: EndableStep): HeldCall {
+    if (this.strategy !== 'aggressive') {
+      throw new TypeError(
+        'expected an aggressive time limit to hold a call, got a cooperative one',
+      );
+    }
+    const parent = context.scope;
+    if (parent.aborted) throw parent.abortError();
+    const now = this.clock.now();
+    const ms = this.allowance(context, now);
+    if (ms instanceof Error) throw ms;
+    const byDeadline = this.isDeadlineBound(context, now);
+    const scope = parent.child();
+    scope.releasesCaller = true;
+    const call = new HeldCall(this, context, context.withScope(scope, now + ms), byDeadline, step);
+    this.queue.add(call, now, ms);
+    // As runAggressive: only a parent that does not release its caller itself needs a listener.
+    if (parent.canAbort && !parent.releasesCaller) {
+      call.unsubscribe = parent.onAbort(() => call.onParentAbort());
+    }
+    return call;
+  }
+
+  /** Whether the deadline, not this limit's duration, sets the expiry (it wins a tie). */
+  private isDeadlineBound(context: Context, now: number): boolean {
+    return context.deadline !== Infinity && context.deadline - now <= this.ms;
+  }
+
+  /**
+   * How long a call may run under this limit from `now`: this limit's duration, or what is left
+   * of the deadline when that is shorter; or the error it fails with when nothing is left.
+   */
+  private allowance(context: Context, now: number): number | Error {
+    if (context.deadline === Infinity) return this.ms;
+    const left = context.deadline - now;
+    if (left <= 0) {
+      if (this.listener !== undefined) {
+        emit(this.listener, {
+          type: 'deadline-exceeded',
+          policy: 'timeout',
+          name: this.name,
+          operation: context.operation,
+          budgetMs: undefined,
+        });
+      }
+      return this.deadlineError(context);
+    }
+    return left <= this.ms ? left : this.ms;
   }
 
   private runAggressive(call: LimitedCall, inner: Context, next: Next): Promise<unknown> {
@@ -200,10 +303,7 @@ export abstract class TimeLimit extends BulwarkPolicy {
 
   /** A function that failed because this limit aborted it failed because of the limit. */
   private translate(call: LimitedCall, error: unknown): unknown {
-    if (!call.scope.aborted || call.context.scope.aborted) return error;
-    const reason = call.scope.reason;
-    if (reason === error || !(reason instanceof Error)) return error;
-    return reason;
+    return translate(call.scope, call.context.scope, error);
   }
 
   protected deadlineError(context: Context): Error {
@@ -214,4 +314,4 @@ export abstract class TimeLimit extends BulwarkPolicy {
   }
 }
 
-export { LimitedCall, TimeoutError };
+export { HeldCall, LimitedCall, TimeoutError };
