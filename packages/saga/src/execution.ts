@@ -119,6 +119,8 @@ async function attempt(
   timeoutMs: number | undefined,
   call: (signal: AbortSignal) => unknown,
 ): Promise<unknown> {
+  // An abort that came while a state write was in flight fires no event any more: no attempt.
+  if (parent.aborted) throw parent.reason;
   const controller = new AbortController();
   const onParentAbort = (): void => controller.abort(parent.reason);
   parent.addEventListener('abort', onParentAbort, { once: true });

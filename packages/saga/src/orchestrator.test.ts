@@ -464,6 +464,53 @@ describe('the orchestrator, on PGlite', () => {
   });
 });
 
+describe('stopping, on PGlite', () => {
+  it('starts no further step when stop() comes while a state write is in flight', async () => {
+    const base = pgliteDatabase(db);
+    const writeHeld = deferred();
+    const letWriteGo = deferred();
+    let holdNextWrite = false;
+    const database = {
+      transaction: base.transaction.bind(base),
+      async query(text: string, params?: unknown[]) {
+        if (holdNextWrite && !/^\s*SELECT/.test(text)) {
+          holdNextWrite = false;
+          writeHeld.resolve();
+          await letWriteGo.promise;
+        }
+        return base.query(text, params);
+      },
+    };
+    const calls: string[] = [];
+    const saga = defineSaga({
+      name: 'stopped',
+      steps: [
+        {
+          name: 'one',
+          action: () => {
+            calls.push('one');
+            // The write that records step one done (and step two started) is held.
+            holdNextWrite = true;
+            return 1;
+          },
+          compensate: () => undefined,
+        },
+        { name: 'two', action: () => calls.push('two'), compensate: () => undefined },
+      ],
+    });
+    const o = createOrchestrator({ database, table: uniqueTable(), sagas: [saga] });
+    await o.migrate();
+    const run = o.run(saga, null, { id: 's-1' });
+    await writeHeld.promise;
+    const stopped = o.stop();
+    letWriteGo.resolve();
+    await stopped;
+    await expect(run).rejects.toSatisfy(isOrchestratorStoppedError);
+    expect(calls).toEqual(['one']);
+    expect((await o.get('s-1'))?.status).toBe('running');
+  });
+});
+
 describe('crashes and leases, on PGlite', () => {
   function blockingSaga() {
     const effects = new Map<string, number>();
