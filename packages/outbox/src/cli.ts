@@ -1,7 +1,10 @@
-import { parseArgs } from 'node:util';
-import type { Pool as PgPool } from 'pg';
-import { pgDatabase } from './adapters/pg.js';
-import type { OutboxDatabase } from './database.js';
+import {
+  type CliIo,
+  CliUsageError,
+  type CliValues,
+  type DatabaseCli,
+  runDatabaseCli,
+} from './cli-runner.js';
 import type { DeadLetter } from './dead-letters.js';
 import { createOutbox } from './outbox.js';
 import { DEFAULT_TABLE } from './schema.js';
@@ -26,29 +29,7 @@ Options:
   -h, --help              this text
 `;
 
-/** Where the CLI writes, and how it reaches the database: injectable, for tests. */
-export interface CliIo {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  write(text: string): void;
-  error(text: string): void;
-  /** Opens the database at `url`; the default loads `pg` (an optional peer dependency). */
-  connect?(url: string): Promise<{ database: OutboxDatabase; close(): Promise<void> }>;
-}
-
-class UsageError extends Error {}
-
-async function connectWithPg(
-  url: string,
-): Promise<{ database: OutboxDatabase; close(): Promise<void> }> {
-  let Pool: typeof PgPool;
-  try {
-    Pool = (await import('pg')).default.Pool;
-  } catch {
-    throw new Error('bulwark-outbox needs the pg package to reach the database: npm install pg');
-  }
-  const pool = new Pool({ connectionString: url, max: 2 });
-  return { database: pgDatabase(pool), close: () => pool.end() };
-}
+export type { CliIo };
 
 function describeLetter(letter: DeadLetter): string {
   const key = letter.key === undefined ? '' : ` key=${JSON.stringify(letter.key)}`;
@@ -71,65 +52,31 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type CliValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+type Values = CliValues<typeof OPTIONS>;
 type Outbox = ReturnType<typeof createOutbox>;
 
 /** Runs one command; resolves to the exit code (0 done, 1 failed, 2 bad usage). */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
-  } catch (error) {
-    io.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) {
-    io.write(USAGE);
-    return 0;
-  }
-  if (positionals.length === 0) {
-    io.error(USAGE);
-    return 2;
-  }
-  const url =
-    values['database-url'] ?? io.env.BULWARK_OUTBOX_DATABASE_URL ?? io.env.DATABASE_URL ?? '';
-  if (url === '') {
-    io.error(
-      'no database: give --database-url, or set BULWARK_OUTBOX_DATABASE_URL or DATABASE_URL\n',
-    );
-    return 2;
-  }
-  let connection;
-  try {
-    connection = await (io.connect ?? connectWithPg)(url);
-  } catch (error) {
-    io.error(`${(error as Error).message}\n`);
-    return 1;
-  }
-  try {
-    const outbox = createOutbox({
-      database: connection.database,
-      ...(values.table === undefined ? {} : { table: values.table }),
-    });
-    return await runCommand(outbox, positionals, values, io);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.error(`${error.message}\n\n${USAGE}`);
-      return 2;
-    }
-    // Bad input (a malformed id, a limit out of range) reads as the option checks word it.
-    io.error(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  } finally {
-    await connection.close();
-  }
+export function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const cli: DatabaseCli<typeof OPTIONS> = {
+    program: 'bulwark-outbox',
+    usage: USAGE,
+    options: OPTIONS,
+    urlVariable: 'BULWARK_OUTBOX_DATABASE_URL',
+    run: (database, positionals, values) => {
+      const outbox = createOutbox({
+        database,
+        ...(values.table === undefined ? {} : { table: values.table }),
+      });
+      return runCommand(outbox, positionals, values, io);
+    },
+  };
+  return runDatabaseCli(cli, argv, io);
 }
 
 async function runCommand(
   outbox: Outbox,
   positionals: readonly string[],
-  values: CliValues,
+  values: Values,
   io: CliIo,
 ): Promise<number> {
   const [command, sub] = positionals;
@@ -138,7 +85,7 @@ async function runCommand(
     io.write(`the tables of ${outbox.table} exist\n`);
     return 0;
   }
-  if (command !== 'dlq' || positionals.length !== 2) throw new UsageError('unknown command');
+  if (command !== 'dlq' || positionals.length !== 2) throw new CliUsageError('unknown command');
   switch (sub) {
     case 'list':
       return listLetters(outbox, values, io);
@@ -146,11 +93,11 @@ async function runCommand(
     case 'drop':
       return replayOrDrop(outbox, sub, values, io);
     default:
-      throw new UsageError('unknown command');
+      throw new CliUsageError('unknown command');
   }
 }
 
-async function listLetters(outbox: Outbox, values: CliValues, io: CliIo): Promise<number> {
+async function listLetters(outbox: Outbox, values: Values, io: CliIo): Promise<number> {
   const topic = values.topic;
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   const letters = await outbox.deadLetters.list({
@@ -168,16 +115,16 @@ async function listLetters(outbox: Outbox, values: CliValues, io: CliIo): Promis
 async function replayOrDrop(
   outbox: Outbox,
   sub: 'replay' | 'drop',
-  values: CliValues,
+  values: Values,
   io: CliIo,
 ): Promise<number> {
   const topic = values.topic;
   const ids = values.id ?? [];
   if (ids.length > 0 === (values.all === true)) {
-    throw new UsageError(`dlq ${sub} takes --id (one or more) or --all, not both`);
+    throw new CliUsageError(`dlq ${sub} takes --id (one or more) or --all, not both`);
   }
   if (ids.length > 0 && topic !== undefined) {
-    throw new UsageError('--topic goes with --all, not with --id');
+    throw new CliUsageError('--topic goes with --all, not with --id');
   }
   const filter = topic === undefined ? {} : { topic };
   const letters = outbox.deadLetters;

@@ -1,8 +1,16 @@
 /**
  * Building blocks for Bulwark's own packages built on the outbox's PostgreSQL store
- * (@bulwark/saga): the same database adapters, table-name rules and migration lock. Not part of
+ * (@bulwark/saga): the same database adapters, table-name rules, migration lock and command-line
+ * skeleton. Not part of
  * the public, semver-stable surface.
  */
+export {
+  type CliIo,
+  CliUsageError,
+  type CliValues,
+  type DatabaseCli,
+  runDatabaseCli,
+} from './cli-runner.js';
 export { checkDatabase, quoteIdentifier } from './database.js';
 export { applySchema, checkTableName } from './schema.js';
 export { sqlClientOf } from './sql-client.js';

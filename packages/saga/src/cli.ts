@@ -1,8 +1,14 @@
-import { parseArgs } from 'node:util';
 import { systemClock } from '@bulwark/core';
-import { type OutboxDatabase, pgDatabase } from '@bulwark/outbox';
-import { applySchema, checkTableName } from '@bulwark/outbox/internal';
-import type { Pool as PgPool } from 'pg';
+import type { OutboxDatabase } from '@bulwark/outbox';
+import {
+  type CliIo,
+  CliUsageError,
+  type CliValues,
+  type DatabaseCli,
+  applySchema,
+  checkTableName,
+  runDatabaseCli,
+} from '@bulwark/outbox/internal';
 import { isSagaNotFoundError } from './errors.js';
 import { DEFAULT_TABLE, sagaQueries, sagaSchema, sagaTableNames } from './schema.js';
 import { type SagaState, SagaStates } from './states.js';
@@ -26,16 +32,7 @@ Options:
   -h, --help              this text
 `;
 
-/** Where the CLI writes, and how it reaches the database: injectable, for tests. */
-export interface CliIo {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  write(text: string): void;
-  error(text: string): void;
-  /** Opens the database at `url`; the default loads `pg` (an optional peer dependency). */
-  connect?(url: string): Promise<{ database: OutboxDatabase; close(): Promise<void> }>;
-}
-
-class UsageError extends Error {}
+export type { CliIo };
 
 const OPTIONS = {
   'database-url': { type: 'string' },
@@ -47,20 +44,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type CliValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
-
-async function connectWithPg(
-  url: string,
-): Promise<{ database: OutboxDatabase; close(): Promise<void> }> {
-  let Pool: typeof PgPool;
-  try {
-    Pool = (await import('pg')).default.Pool;
-  } catch {
-    throw new Error('bulwark-saga needs the pg package to reach the database: npm install pg');
-  }
-  const pool = new Pool({ connectionString: url, max: 2 });
-  return { database: pgDatabase(pool), close: () => pool.end() };
-}
+type Values = CliValues<typeof OPTIONS>;
 
 /** A dead saga for a person: where each step stands, and its latest failure. */
 function describeSaga(saga: SagaState): string {
@@ -77,59 +61,26 @@ function describeSaga(saga: SagaState): string {
 }
 
 /** Runs one command; resolves to the exit code (0 done, 1 failed, 2 bad usage). */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
-  } catch (error) {
-    io.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) {
-    io.write(USAGE);
-    return 0;
-  }
-  if (positionals.length === 0) {
-    io.error(USAGE);
-    return 2;
-  }
-  const url =
-    values['database-url'] ?? io.env.BULWARK_SAGA_DATABASE_URL ?? io.env.DATABASE_URL ?? '';
-  if (url === '') {
-    io.error(
-      'no database: give --database-url, or set BULWARK_SAGA_DATABASE_URL or DATABASE_URL\n',
-    );
-    return 2;
-  }
-  let connection;
-  try {
-    connection = await (io.connect ?? connectWithPg)(url);
-  } catch (error) {
-    io.error(`${(error as Error).message}\n`);
-    return 1;
-  }
-  try {
-    const table = values.table ?? DEFAULT_TABLE;
-    checkTableName('--table', table);
-    return await runCommand(connection.database, table, positionals, values, io);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.error(`${error.message}\n\n${USAGE}`);
-      return 2;
-    }
-    io.error(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  } finally {
-    await connection.close();
-  }
+export function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const cli: DatabaseCli<typeof OPTIONS> = {
+    program: 'bulwark-saga',
+    usage: USAGE,
+    options: OPTIONS,
+    urlVariable: 'BULWARK_SAGA_DATABASE_URL',
+    run: (database, positionals, values) => {
+      const table = values.table ?? DEFAULT_TABLE;
+      checkTableName('--table', table);
+      return runCommand(database, table, positionals, values, io);
+    },
+  };
+  return runDatabaseCli(cli, argv, io);
 }
 
 async function runCommand(
   database: OutboxDatabase,
   table: string,
   positionals: readonly string[],
-  values: CliValues,
+  values: Values,
   io: CliIo,
 ): Promise<number> {
   const names = sagaTableNames(table);
@@ -141,7 +92,7 @@ async function runCommand(
     return 0;
   }
   if (command === 'show' && sub === undefined) return show(states, values, io);
-  if (command !== 'dead' || positionals.length !== 2) throw new UsageError('unknown command');
+  if (command !== 'dead' || positionals.length !== 2) throw new CliUsageError('unknown command');
   switch (sub) {
     case 'list':
       return list(states, values, io);
@@ -149,11 +100,11 @@ async function runCommand(
     case 'resolve':
       return retryOrResolve(states, sub, values, io);
     default:
-      throw new UsageError('unknown command');
+      throw new CliUsageError('unknown command');
   }
 }
 
-async function list(states: SagaStates, values: CliValues, io: CliIo): Promise<number> {
+async function list(states: SagaStates, values: Values, io: CliIo): Promise<number> {
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   const sagas = await states.listDead({
     ...(limit === undefined ? {} : { limit }),
@@ -166,9 +117,9 @@ async function list(states: SagaStates, values: CliValues, io: CliIo): Promise<n
   return 0;
 }
 
-async function show(states: SagaStates, values: CliValues, io: CliIo): Promise<number> {
+async function show(states: SagaStates, values: Values, io: CliIo): Promise<number> {
   const ids = values.id ?? [];
-  if (ids.length === 0) throw new UsageError('show takes --id (one or more)');
+  if (ids.length === 0) throw new CliUsageError('show takes --id (one or more)');
   const missing: string[] = [];
   for (const id of ids) {
     const state = await states.get(id);
@@ -185,11 +136,11 @@ async function show(states: SagaStates, values: CliValues, io: CliIo): Promise<n
 async function retryOrResolve(
   states: SagaStates,
   sub: 'retry' | 'resolve',
-  values: CliValues,
+  values: Values,
   io: CliIo,
 ): Promise<number> {
   const ids = values.id ?? [];
-  if (ids.length === 0) throw new UsageError(`dead ${sub} takes --id (one or more)`);
+  if (ids.length === 0) throw new CliUsageError(`dead ${sub} takes --id (one or more)`);
   const missing: string[] = [];
   let done = 0;
   for (const id of ids) {
