@@ -12,6 +12,7 @@ export {
   runDatabaseCli,
 } from './cli-runner.js';
 export { checkDatabase, quoteIdentifier } from './database.js';
+export { type RegistryLike, registerFamilies, sharedMetrics } from './metrics.js';
 export { applySchema, checkTableName } from './schema.js';
 export { sqlClientOf } from './sql-client.js';
 export { uuidv7 } from './uuidv7.js';

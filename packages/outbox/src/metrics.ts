@@ -106,21 +106,52 @@ export class OutboxMetrics {
       this.consumed,
       this.redeliveries,
     ];
-    for (const family of families) {
-      if (registry.getSingleMetric(family.name) !== undefined) {
-        throw new Error(
-          `a metric named ${family.name} is already registered in this registry: give the outbox another metrics prefix`,
-        );
-      }
-    }
-    for (const family of families) registry.registerMetric(family as never);
+    registerFamilies(registry, families, 'the outbox');
   }
+}
+
+/**
+ * Registers `families` in `registry`, all or none: a name already taken there is refused, naming
+ * `owner` as the one to give another metrics prefix.
+ */
+export function registerFamilies(
+  registry: RegistryLike,
+  families: ReadonlyArray<{ readonly name: string }>,
+  owner: string,
+): void {
+  for (const family of families) {
+    if (registry.getSingleMetric(family.name) !== undefined) {
+      throw new Error(
+        `a metric named ${family.name} is already registered in this registry: give ${owner} another metrics prefix`,
+      );
+    }
+  }
+  for (const family of families) registry.registerMetric(family as never);
 }
 
 const shared = new WeakMap<RegistryLike, Map<string, OutboxMetrics>>();
 
 /** The metrics for this registry and prefix, registered on first use. */
 export function metricsFor(options: unknown, factory: string): OutboxMetrics | undefined {
+  return sharedMetrics(
+    options,
+    factory,
+    shared,
+    (registry, prefix) => new OutboxMetrics(registry, prefix),
+  );
+}
+
+/**
+ * Checks `factory`'s `metrics` option and returns the metrics of its registry and prefix from
+ * `cache`, made by `create` the first time: users of one registry and prefix share one set of
+ * families, as prom-client allows a name once per registry.
+ */
+export function sharedMetrics<M>(
+  options: unknown,
+  factory: string,
+  cache: WeakMap<RegistryLike, Map<string, M>>,
+  create: (registry: RegistryLike, prefix: string) => M,
+): M | undefined {
   if (options === undefined) return undefined;
   checkOptionsObject(`${factory}'s metrics`, options);
   checkKnownOptions(factory, options, ['registry', 'prefix'], 'metrics');
@@ -136,14 +167,14 @@ export function metricsFor(options: unknown, factory: string): OutboxMetrics | u
     );
   }
   if (prefix !== '') checkString('metrics.prefix', prefix, 64);
-  let byPrefix = shared.get(registry);
+  let byPrefix = cache.get(registry);
   if (byPrefix === undefined) {
     byPrefix = new Map();
-    shared.set(registry, byPrefix);
+    cache.set(registry, byPrefix);
   }
   let metrics = byPrefix.get(prefix);
   if (metrics === undefined) {
-    metrics = new OutboxMetrics(registry, prefix);
+    metrics = create(registry, prefix);
     byPrefix.set(prefix, metrics);
   }
   return metrics;

@@ -3,12 +3,7 @@
  * registered in the application's prom-client registry. Orchestrators of one process that share
  * a registry and prefix share one set of families.
  */
-import {
-  checkKnownOptions,
-  checkOptionsObject,
-  checkString,
-  describeValue,
-} from '@bulwark/core/internal';
+import { registerFamilies, sharedMetrics } from '@bulwark/outbox/internal';
 import { CounterFamily, HistogramFamily, type SeriesLimit } from '@bulwark/telemetry/internal';
 
 /** Where the metrics go: a prom-client `Registry` (structurally), and a name prefix. */
@@ -64,14 +59,7 @@ export class SagaMetrics {
       SERIES_LIMIT,
     );
     const families = [this.started, this.finished, this.resumed, this.stepDuration];
-    for (const family of families) {
-      if (registry.getSingleMetric(family.name) !== undefined) {
-        throw new Error(
-          `a metric named ${family.name} is already registered in this registry: give the orchestrator another metrics prefix`,
-        );
-      }
-    }
-    for (const family of families) registry.registerMetric(family as never);
+    registerFamilies(registry, families, 'the orchestrator');
   }
 }
 
@@ -79,30 +67,10 @@ const shared = new WeakMap<RegistryLike, Map<string, SagaMetrics>>();
 
 /** The metrics for this registry and prefix, registered on first use. */
 export function metricsFor(options: unknown): SagaMetrics | undefined {
-  if (options === undefined) return undefined;
-  checkOptionsObject("createOrchestrator's metrics", options);
-  checkKnownOptions('createOrchestrator', options, ['registry', 'prefix'], 'metrics');
-  const { registry, prefix = DEFAULT_METRICS_PREFIX } = options as MetricsOptions;
-  if (
-    typeof registry !== 'object' ||
-    registry === null ||
-    typeof registry.registerMetric !== 'function' ||
-    typeof registry.getSingleMetric !== 'function'
-  ) {
-    throw new TypeError(
-      `expected metrics.registry to be a prom-client Registry, got ${describeValue(registry)}`,
-    );
-  }
-  if (prefix !== '') checkString('metrics.prefix', prefix, 64);
-  let byPrefix = shared.get(registry);
-  if (byPrefix === undefined) {
-    byPrefix = new Map();
-    shared.set(registry, byPrefix);
-  }
-  let metrics = byPrefix.get(prefix);
-  if (metrics === undefined) {
-    metrics = new SagaMetrics(registry, prefix);
-    byPrefix.set(prefix, metrics);
-  }
-  return metrics;
+  return sharedMetrics(
+    options,
+    'createOrchestrator',
+    shared,
+    (registry, prefix) => new SagaMetrics(registry, prefix),
+  );
 }
