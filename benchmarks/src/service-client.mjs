@@ -12,12 +12,12 @@
 // Knobs (environment): ROUNDS, THROUGHPUT_MS, LATENCY_SLICES, WARMUP_MS. Every loop is bounded.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { request } from 'undici';
 import { createHttpClient } from '@bulwark/http-client';
 import { createServiceClient } from '@bulwark/service-client';
 import { Registry } from 'prom-client';
-import { machine, median, report } from './harness.mjs';
+import { measureClients } from './client-load.mjs';
+import { machine, report } from './harness.mjs';
 
 const CONCURRENCY = 64;
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
@@ -82,88 +82,15 @@ for (const peer of peers) {
   if (value?.id !== 1) throw new Error(`${peer.name} returned ${JSON.stringify(value)}`);
 }
 
-/** Requests per second and client CPU per request with CONCURRENCY callers, for `ms` or `max` requests. */
-async function throughput(fn, ms, max) {
-  let done = 0;
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const end = start + ms;
-  async function worker() {
-    while (done < max && performance.now() < end) {
-      await fn();
-      done++;
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const used = process.cpuUsage(cpu);
-  return {
-    rps: done / ((performance.now() - start) / 1000),
-    cpuUs: (used.user + used.system) / done,
-  };
-}
-
-/** One call at a time, for `ms` or `max` requests: each call's latency (µs) and the rate. */
-async function sequential(fn, ms, max, into) {
-  let done = 0;
-  const start = performance.now();
-  const end = start + ms;
-  while (done < max && performance.now() < end) {
-    const t = process.hrtime.bigint();
-    await fn();
-    into.push(Number(process.hrtime.bigint() - t) / 1000);
-    done++;
-  }
-  return done / ((performance.now() - start) / 1000);
-}
-
-function percentile(sorted, q) {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-async function settle() {
-  globalThis.gc?.();
-  await yieldToLoop();
-}
-
-console.log(`warming up ${peers.length} clients...`);
-for (const peer of peers) {
-  await throughput(peer.fn, WARMUP_MS / 2, THROUGHPUT_MAX_REQUESTS);
-  await sequential(peer.fn, WARMUP_MS / 2, LATENCY_SLICE_REQUESTS * 4, []);
-}
-const samples = new Map(
-  peers.map((p) => [p.name, { rps: [], cpuUs: [], rps1: [], latencies: [] }]),
-);
-for (let round = 0; round < ROUNDS; round++) {
-  for (const peer of peers) {
-    const s = samples.get(peer.name);
-    await settle();
-    const { rps, cpuUs } = await throughput(peer.fn, THROUGHPUT_MS, THROUGHPUT_MAX_REQUESTS);
-    s.rps.push(rps);
-    s.cpuUs.push(cpuUs);
-  }
-  console.log(`throughput round ${round + 1}/${ROUNDS} done`);
-}
-for (let slice = 0; slice < LATENCY_SLICES; slice++) {
-  for (const peer of peers) {
-    const s = samples.get(peer.name);
-    if (slice % 10 === 0) await settle();
-    s.rps1.push(await sequential(peer.fn, LATENCY_SLICE_MS, LATENCY_SLICE_REQUESTS, s.latencies));
-  }
-}
-console.log(`latency: ${LATENCY_SLICES} slices of ${LATENCY_SLICE_REQUESTS} calls per client done`);
-
-const rows = peers.map((peer) => {
-  const s = samples.get(peer.name);
-  const sorted = s.latencies.sort((a, b) => a - b);
-  return {
-    name: peer.name,
-    rps: median(s.rps),
-    cpuUs: median(s.cpuUs),
-    rps1: median(s.rps1),
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    samples: sorted.length,
-  };
+const rows = await measureClients(peers, {
+  concurrency: CONCURRENCY,
+  rounds: ROUNDS,
+  throughputMs: THROUGHPUT_MS,
+  maxRequests: THROUGHPUT_MAX_REQUESTS,
+  warmupMs: WARMUP_MS,
+  latencySlices: LATENCY_SLICES,
+  sliceRequests: LATENCY_SLICE_REQUESTS,
+  sliceMs: LATENCY_SLICE_MS,
 });
 const raw = rows[0];
 for (const row of rows) {
