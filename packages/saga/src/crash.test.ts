@@ -356,8 +356,9 @@ it('ends every saga completed, compensated or (by design) dead, each effect appl
       'compensated',
     ]);
     expect(state.steps[0]!.errors.at(-1)).toMatchObject({ phase: 'compensate' });
-    expect(state.steps[2]!.errors.at(-1)).toMatchObject({ phase: 'action' });
-    expect(state.steps[2]!.errors.at(-1)!.error).toMatch(/422/);
+    // The declined shipment's own compensation runs too, and may meet a seeded 503 after it.
+    const shipped = state.steps[2]!.errors.filter((error) => error.phase === 'action');
+    expect(shipped.at(-1)?.error).toMatch(/422/);
   }
   console.info(
     `saga crash test: ${generation} kills, ${SAGAS} sagas in ${Date.now() - startedAt} ms (seed ${seed})`,
