@@ -167,7 +167,13 @@ describe('a relay publishing to Redis while Redis is down', () => {
     });
     await relay.start();
     try {
-      await waitFor(() => outcomes.length >= 8, 'a few attempts against the stopped server');
+      // The relay backs off between attempts while the broker is down, and ioredis retries its
+      // connection in between: on a loaded machine two rounds take longer than waitFor's default.
+      await waitFor(
+        () => outcomes.length >= 8,
+        'a few attempts against the stopped server',
+        60_000,
+      );
       expect(outcomes.every(isTransportUnavailableError)).toBe(true);
       const { rows } = await db.query<{ n: number; attempts: number }>(
         `SELECT count(*)::int AS n, max(attempts) AS attempts FROM ${outbox.table} WHERE published_at IS NULL`,
@@ -177,12 +183,16 @@ describe('a relay publishing to Redis while Redis is down', () => {
 
       await server.start();
       stopped = false;
-      await waitFor(async () => {
-        const { rows: left } = await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM ${outbox.table}`,
-        );
-        return left[0]!.n === 0;
-      }, 'the outbox to drain');
+      await waitFor(
+        async () => {
+          const { rows: left } = await db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM ${outbox.table}`,
+          );
+          return left[0]!.n === 0;
+        },
+        'the outbox to drain',
+        60_000,
+      );
       const published = await entries('outbox:orders');
       expect(published.map((entry) => entry.id).sort()).toEqual([...ids].sort());
       for (let k = 0; k < 4; k++) {
@@ -193,5 +203,5 @@ describe('a relay publishing to Redis while Redis is down', () => {
       await relay.stop();
       if (stopped) await server.start();
     }
-  });
+  }, 150_000);
 });
