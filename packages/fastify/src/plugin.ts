@@ -62,6 +62,8 @@ function methodsOf(route: RouteOptions): string[] {
 class FastifyTicket extends Ticket<FastifyRequest> {
   /** The claimed Idempotency-Key, until its response is stored or the key is freed. */
   claim: IdempotencyClaim | null = null;
+  /** When the request was admitted, on the stack's clock: its duration's start. */
+  start = 0;
 
   constructor(
     readonly request: FastifyRequest,
@@ -164,7 +166,6 @@ export function install(
   fastify.decorateRequest(kTicket, null);
   const madeForLogs = bindLogsEarly(fastify, stack);
   addAdmissionHook(fastify, stack, madeForLogs);
-  addResponseHooks(fastify, stack);
   addIdempotencyHooks(fastify, stack);
   addOwnRoutes(fastify, stack);
   if (errorHandler) addErrorHandler(fastify);
@@ -220,9 +221,11 @@ function addAdmissionHook(
   stack: BulwarkStack<FastifyRequest>,
   madeForLogs: WeakMap<object, RequestContext> | undefined,
 ): void {
+  const watchClose = stack.metrics !== undefined || stack.holdsSlots;
   fastify.addHook('onRequest', function bulwarkOnRequest(req, reply, next) {
     const request = req as Req;
     const ticket = new FastifyTicket(request, reply, next);
+    if (stack.metrics !== undefined) ticket.start = stack.clock.now();
     const premade = madeForLogs?.get(request.raw);
     ticket.context = premade;
     const outcome = stack.admit(ticket);
@@ -240,6 +243,10 @@ function addAdmissionHook(
         reply.log = request.log = request.log.child(logFields({ context }));
       }
     }
+    // One listener on the response, not Fastify's onResponse and onRequestAbort hooks: those
+    // cost three listeners and two closures per request, and 'close' comes both when the
+    // response has finished and when its client left first.
+    if (watchClose) reply.raw.on('close', () => closed(stack, ticket));
     carryOn(ticket, outcome);
   });
 }
@@ -267,29 +274,17 @@ function carryOn(ticket: FastifyTicket, outcome: Admission): void {
   }
 }
 
-/** Gives back slots and records durations when responses end, or when their clients leave. */
-function addResponseHooks(fastify: FastifyInstance, stack: BulwarkStack<FastifyRequest>): void {
-  // An onResponse hook costs Fastify two listeners and a closure per request: only when needed.
-  if (stack.metrics === undefined && !stack.holdsSlots) return;
-  fastify.addHook('onResponse', function bulwarkOnResponse(req, reply, next) {
-    const ticket = (req as Req)[kTicket];
-    if (ticket !== null) finish(stack, ticket, reply.statusCode);
-    next();
-  });
-  // onResponse never comes for a client that left before the answer: free its slot now, and
-  // count it as 499, the status proxies log for a client that closed the request.
-  fastify.addHook('onRequestAbort', function bulwarkOnRequestAbort(req, next) {
-    const ticket = (req as Req)[kTicket];
-    if (ticket !== null) finish(stack, ticket, CLIENT_CLOSED_REQUEST);
-    next();
-  });
-}
-
-function finish(stack: BulwarkStack<FastifyRequest>, ticket: FastifyTicket, status: number): void {
+/**
+ * The response closed: finished, or its client left first, which is counted as 499, the status
+ * proxies log for a client that closed the request. Gives back the request's slot.
+ */
+function closed(stack: BulwarkStack<FastifyRequest>, ticket: FastifyTicket): void {
   stack.release(ticket);
   if (stack.metrics !== undefined) {
+    const raw = ticket.reply.raw;
+    const status = raw.writableFinished ? raw.statusCode : CLIENT_CLOSED_REQUEST;
     const route = ticket.request.routeOptions.url ?? '';
-    stack.observe(ticket, route, status, ticket.reply.elapsedTime / MS_PER_SECOND);
+    stack.observe(ticket, route, status, (stack.clock.now() - ticket.start) / MS_PER_SECOND);
   }
 }
 
