@@ -1,11 +1,12 @@
 // Packs every publishable package, installs the tarballs into a throwaway project and proves
 // that each one loads through ESM `import` and through CommonJS `require()` (Node >= 20.19 and
 // >= 22.12), that its types resolve for every module resolution TypeScript users have (attw on
-// each tarball, and a CommonJS TypeScript project with the default node10 resolution compiled
-// against all of them), then runs publint on each package.
+// each tarball, and a CommonJS TypeScript project compiled against all of them with the default
+// node10 resolution and with nodenext), then runs publint on each package.
 //
 // attw's one accepted finding is "CJS resolves to ESM": the packages are ESM only, which Node's
-// require() of ES modules loads; that is the documented way for CommonJS callers.
+// require() of ES modules loads; that is the documented way for CommonJS callers (the root
+// README's Compatibility section says so, and what TypeScript's node16 mode makes of it).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,7 +49,20 @@ try {
     packages.flatMap(({ manifest }) => Object.entries(manifest.peerDependencies ?? {})),
   );
   const peerSpecs = [...peers].map(([name, range]) => `${name}@${range}`);
-  run('npm', ['install', '--silent', '--no-audit', '--no-fund', ...tarballs, ...peerSpecs], work);
+  // A TypeScript consumer of a peer that ships no types (express) has DefinitelyTyped's, at the
+  // version this repository builds against; without them nodenext sees the peer as `any`.
+  const typeSpecs = [...peers.keys()]
+    .map((name) => join(root, 'node_modules/@types', name, 'package.json'))
+    .filter((path) => existsSync(path))
+    .map((path) => {
+      const { name, version } = JSON.parse(readFileSync(path, 'utf8'));
+      return `${name}@${version}`;
+    });
+  run(
+    'npm',
+    ['install', '--silent', '--no-audit', '--no-fund', ...tarballs, ...peerSpecs, ...typeSpecs],
+    work,
+  );
 
   const names = packages.map(({ manifest }) => manifest.name);
   const subpaths = packages.flatMap(({ manifest }) =>
@@ -83,25 +97,12 @@ try {
   }
   console.log(`attw ok: ${tarballs.length} tarballs (node10, node16 from CJS and ESM, bundler)`);
 
-  // A service compiled as CommonJS with TypeScript's defaults ("module": "commonjs" implies
-  // "moduleResolution": "node10"): every entry point must type-check, subpaths included.
+  // A service compiled as CommonJS (the consumer's package.json has no "type") with TypeScript's
+  // defaults ("module": "commonjs" implies "moduleResolution": "node10"), and with "nodenext",
+  // whose require() of ES modules the README offers too: every entry point must type-check,
+  // subpaths included.
   writeFileSync(
-    join(work, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: {
-        module: 'commonjs',
-        target: 'ES2022',
-        strict: true,
-        esModuleInterop: true,
-        noEmit: true,
-        typeRoots: [join(root, 'node_modules/@types')],
-        types: ['node'],
-      },
-      files: ['node10.ts'],
-    }),
-  );
-  writeFileSync(
-    join(work, 'node10.ts'),
+    join(work, 'commonjs.ts'),
     all
       .map(
         (n, i) => `import * as t${i} from '${n}';
@@ -109,8 +110,26 @@ void t${i};`,
       )
       .join('\n') + '\n',
   );
-  run('node', [join(root, 'node_modules/typescript/bin/tsc'), '-p', work], work);
-  console.log(`TypeScript "module": "commonjs" (node10 resolution) ok: ${all.length} entry points`);
+  for (const module of ['commonjs', 'nodenext']) {
+    const config = join(work, `tsconfig.${module}.json`);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        compilerOptions: {
+          module,
+          target: 'ES2022',
+          strict: true,
+          esModuleInterop: true,
+          noEmit: true,
+          typeRoots: [join(root, 'node_modules/@types')],
+          types: ['node'],
+        },
+        files: ['commonjs.ts'],
+      }),
+    );
+    run('node', [join(root, 'node_modules/typescript/bin/tsc'), '-p', config], work);
+    console.log(`TypeScript CommonJS with "module": "${module}" ok: ${all.length} entry points`);
+  }
   console.log(`publint ok: ${names.join(', ')}`);
 } finally {
   rmSync(work, { recursive: true, force: true });

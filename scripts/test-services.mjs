@@ -22,7 +22,8 @@ export const SERVICES = [
     binary: 'redis-server',
     env: 'REDIS_SERVER',
     debianPackage: 'redis-server',
-    neededBy: 'the Redis stores of @bulwark/cache, @bulwark/idempotency and @bulwark/health',
+    neededBy:
+      "the Redis stores of @bulwark/cache, @bulwark/idempotency, @bulwark/health and @bulwark/rate-limit, the adapters' Redis tests, and @bulwark/outbox's Redis Streams transport",
   },
   {
     // initdb sits beside it: @bulwark/testing's startPostgres() runs both from one directory.
