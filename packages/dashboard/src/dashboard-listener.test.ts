@@ -151,6 +151,23 @@ describe('dashboardListener', () => {
     });
   });
 
+  it('shows a healthy breaker as closed in its operation’s row, as the metrics do from its creation', async () => {
+    const { dashboard, clock } = make();
+    const registry = new Registry();
+    const listener = combineListeners(prometheusListener({ registry }), dashboard);
+    const breaker = circuitBreaker({ name: 'payments', listener, clock });
+    const policy = pipeline({ operation: 'payments.charge', listener }, breaker);
+    for (let i = 0; i < 3; i++) await policy.execute(() => Promise.resolve('ok'));
+    await clock.advance(1_000);
+    expect(row(dashboard.snapshot(), 'operations', 'payments.charge').cells.breaker).toEqual({
+      text: 'closed',
+      tone: 'ok',
+    });
+    expect(await registry.getSingleMetricAsString('bulwark_breaker_state')).toMatch(
+      /^bulwark_breaker_state\{policy="payments",origin="",state="closed"\} 1$/m,
+    );
+  });
+
   it('counts retries, budget exhaustion and rejections per second over the window', async () => {
     const { dashboard, clock } = make({ latencyWindowSeconds: 2 });
     const budget = retryBudget({ ratio: 0, minRetriesPerSecond: 0.1, windowMs: 10_000, clock });
