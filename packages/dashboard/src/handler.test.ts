@@ -234,6 +234,73 @@ describe('mounted in an application', () => {
     expect(await work.text()).toBe('done');
   });
 
+  it('shows the server’s requests in flight, shed and rate-limited answers as its /metrics registry counts them', async () => {
+    const clock = new FakeClock();
+    const dashboard = make({ clock });
+    const registry = new Registry();
+    const app = express();
+    app.use(dashboard.handle);
+    const middleware = bulwark({
+      shedding: { limit: 1 },
+      metrics: { registry },
+      rateLimit: {
+        limiter: { limit: 2, windowMs: 60_000 },
+        identity: 'shared',
+        paths: ['/limited'],
+      },
+    });
+    cleanups.push(() => middleware.close());
+    app.use(middleware);
+    dashboard.observeServer({ registry });
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    app.get('/slow', async (_req, res) => {
+      entered();
+      await held;
+      res.send('done');
+    });
+    app.get('/limited', (_req, res) => {
+      res.send('ok');
+    });
+    const served = await listen(app);
+    cleanups.push(() => served.close());
+
+    const limited = [];
+    for (let i = 0; i < 3; i++) limited.push((await fetch(`${served.url}/limited`)).status);
+    expect(limited).toEqual([200, 200, 429]);
+    const slow = fetch(`${served.url}/slow`);
+    // Closed with the server if an assertion fails before it is released.
+    slow.catch(() => undefined);
+    await inside;
+    // Its one slot taken: further requests are shed (the rate limit runs first, on its paths).
+    expect((await fetch(`${served.url}/slow`)).status).toBe(503);
+    expect((await fetch(`${served.url}/slow`)).status).toBe(503);
+
+    const figure = (name: string, key: 'now' | 'rate') =>
+      dashboard
+        .snapshot()
+        .tables.find((t) => t.id === 'server')
+        ?.rows.find((r) => r.cells.name?.text === name)?.cells[key]?.text;
+    await clock.advance(1_000);
+    await expect.poll(() => figure('requests in flight', 'now')).toBe('1 / 1');
+    expect(figure('shed (503)', 'now')).toBe('2');
+    expect(figure('rate-limited (429)', 'now')).toBe('1');
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/^bulwark_http_server_shed_total\{reason="limit"\} 2$/m);
+    expect(metrics).toMatch(/^bulwark_http_server_rate_limited_total(\{[^}]*\})? 1$/m);
+
+    release();
+    expect((await slow).status).toBe(200);
+    expect((await fetch(`${served.url}/limited`)).status).toBe(429);
+    await clock.advance(1_000);
+    await expect.poll(() => figure('requests in flight', 'now')).toBe('0 / 1');
+    // Per second over the last tick: no new shed request, one more 429.
+    expect(figure('shed (503)', 'rate')).toBe('0');
+    expect(figure('rate-limited (429)', 'rate')).toBe('1.0');
+  });
+
   it('is served by Fastify from an onRequest hook registered before the plugin', async () => {
     const dashboard = make();
     const app = Fastify();
