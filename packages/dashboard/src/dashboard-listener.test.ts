@@ -199,6 +199,77 @@ describe('dashboardListener', () => {
     });
   });
 
+  it('counts hedges per second, the cache’s hit ratio and its stale answers over the window', async () => {
+    const { dashboard, clock } = make({ latencyWindowSeconds: 2 });
+    const base = { name: undefined, operation: 'catalog.get' } as const;
+    const cache = {
+      ...base,
+      policy: 'cache',
+      method: 'GET',
+      url: 'https://catalog/items/1',
+    } as const;
+    for (let i = 0; i < 6; i++) {
+      dashboard({
+        ...base,
+        type: 'hedge-started',
+        policy: 'hedging',
+        attempt: 2,
+        delayMs: 20,
+        trigger: 'delay',
+      });
+    }
+    for (let i = 0; i < 3; i++) dashboard({ ...cache, type: 'cache-hit', ageSeconds: 1 });
+    dashboard({ ...cache, type: 'cache-miss', reason: 'uri-miss' });
+    dashboard({
+      ...cache,
+      type: 'cache-stale-served',
+      reason: 'stale-while-revalidate',
+      ageSeconds: 5,
+      error: undefined,
+    });
+    // The origin failed after a miss: the stale answer is no second lookup.
+    dashboard({ ...cache, type: 'cache-miss', reason: 'stale' });
+    dashboard({
+      ...cache,
+      type: 'cache-stale-served',
+      reason: 'stale-if-error',
+      ageSeconds: 9,
+      error: 503,
+    });
+    await clock.advance(1_000);
+    await clock.advance(1_000);
+    const r = row(dashboard.snapshot(), 'operations', 'catalog.get');
+    // Over the 2 s window: 6 hedges, 2 stale answers; 3 hits of 6 lookups.
+    expect(text(r, 'hedges')).toBe('3.0');
+    expect(text(r, 'stale')).toBe('1.0');
+    expect(text(r, 'cache')).toBe('50.0%');
+  });
+
+  it('shows a half-open breaker’s trials passed when it is observed', async () => {
+    const { dashboard, clock } = make();
+    const breaker = circuitBreaker({
+      name: 'search',
+      strategy: consecutive({ threshold: 1 }),
+      breakDurationMs: 1_000,
+      halfOpenTrials: 2,
+      listener: dashboard,
+      clock,
+    });
+    dashboard.observeBreakers(breaker);
+    const policy = pipeline({ operation: 'search.query', listener: dashboard }, breaker);
+    await policy.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    await clock.advance(1_000);
+    await policy.execute(() => Promise.resolve('ok'));
+    await clock.advance(1_000);
+    const r = row(dashboard.snapshot(), 'breakers', 'search');
+    expect(r.cells.state).toEqual({ text: 'half-open', tone: 'warn' });
+    expect(text(r, 'detail')).toBe('1 of 2 trials passed');
+    expect(row(dashboard.snapshot(), 'operations', 'search.query').cells.breaker).toEqual({
+      text: 'half-open',
+      tone: 'warn',
+    });
+  });
+
   it('shows an observed bulkhead’s slots in use and its rejections', async () => {
     const { dashboard, clock } = make();
     const limit = bulkhead({ name: 'reports', limit: 1, listener: dashboard, clock });
