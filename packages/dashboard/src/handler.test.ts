@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import express from 'express';
@@ -6,7 +7,12 @@ import { bulwark } from '@bulwark/express';
 import { bulwarkPlugin } from '@bulwark/fastify';
 import { FakeClock, type Listening, listen, rawRequest } from '@bulwark/testing';
 import { Registry } from 'prom-client';
-import { type DashboardListener, type DashboardOptions, dashboardListener } from './index.js';
+import {
+  type DashboardListener,
+  type DashboardOptions,
+  dashboardListener,
+  isLocalRequest,
+} from './index.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -68,6 +74,20 @@ describe('the page over node:http', () => {
       const answer = await viaProxy(url, path);
       expect(answer.status).toBe(403);
       expect(answer.body).toBe('Forbidden\n');
+    }
+  });
+
+  it('takes, without authorize, only loopback addresses that no proxy forwarded (isLocalRequest)', () => {
+    const from = (remoteAddress: string, headers: Record<string, string> = {}) =>
+      isLocalRequest({ socket: { remoteAddress }, headers } as unknown as IncomingMessage);
+    for (const address of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) {
+      expect(from(address)).toBe(true);
+    }
+    for (const address of ['10.0.0.5', '192.0.2.2', '::ffff:10.0.0.5', 'fd00::2', '::', '']) {
+      expect(from(address)).toBe(false);
+    }
+    for (const header of ['forwarded', 'x-forwarded-for', 'x-real-ip']) {
+      expect(from('127.0.0.1', { [header]: '203.0.113.9' })).toBe(false);
     }
   });
 
