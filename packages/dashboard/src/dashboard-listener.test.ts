@@ -285,6 +285,30 @@ describe('dashboardListener', () => {
     await held;
   });
 
+  it('shows an observed bulkhead’s calls queued now and queued per second', async () => {
+    const { dashboard, clock } = make();
+    const limit = bulkhead({ name: 'exports', limit: 1, queue: 2, listener: dashboard, clock });
+    dashboard.observeBulkhead(limit, { name: 'exports' });
+    let release!: () => void;
+    const held = limit.execute(() => new Promise<void>((r) => (release = r)));
+    const waiting = [limit.execute(() => 'a'), limit.execute(() => 'b')];
+    await clock.advance(1_000);
+    const r = row(dashboard.snapshot(), 'bulkheads', 'exports');
+    expect(text(r, 'inUse')).toBe('1 / 1');
+    expect(text(r, 'queued')).toBe('2');
+    expect(text(r, 'queuedRate')).toBe('2.0');
+    release();
+    await held;
+    await Promise.all(waiting);
+    await clock.advance(1_000);
+    const after = row(dashboard.snapshot(), 'bulkheads', 'exports');
+    expect([text(after, 'inUse'), text(after, 'queued'), text(after, 'queuedRate')]).toEqual([
+      '0 / 1',
+      '0',
+      '0',
+    ]);
+  });
+
   it('shows each health check’s last status from the registry’s events', async () => {
     const { dashboard, clock } = make();
     const health = healthRegistry({ listener: dashboard, clock, cacheMs: 0 });
