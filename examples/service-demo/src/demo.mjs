@@ -2,10 +2,14 @@
 // a slow tail, one that fails in bursts, then dies and comes back) and an Express orders front that
 // calls them, once through plain fetch and once through @bulwark/service-client. Load goes
 // through the front in five phases; the demo prints a line per phase and a table at the end, and
-// exits by itself. DEMO_PHASE_MS sets each phase's length (default 2500).
+// exits by itself. DEMO_PHASE_MS sets each phase's length (default 2500). The front serves
+// @bulwark/dashboard's live page at /bulwark while the demo runs (DEMO_HOLD=1 keeps it open at
+// the end, until Ctrl+C).
 import { createServer } from 'node:http';
 import { clearInterval, setInterval } from 'node:timers';
 import express from 'express';
+import { Registry } from 'prom-client';
+import { dashboardListener } from '@bulwark/dashboard';
 import { bulwark, bulwarkErrorHandler } from '@bulwark/express';
 import { createServiceClient } from '@bulwark/service-client';
 
@@ -111,12 +115,15 @@ async function naive(method, path, body) {
 // --- The Bulwark way: one service client, the standard pipeline, every default but two: the demo
 // ejects for 1 s (not 30) so that recovery fits in a phase, and keys POSTs so they may be retried.
 const counts = { retries: 0, hedgesWon: 0, ejections: 0, breakerOpens: 0, stale: 0 };
+// The live page: the same events as the counts below, and the front's own metrics registry.
+const dashboard = dashboardListener({ title: 'orders front' });
 const inventory = createServiceClient({
   name: 'inventory',
   endpoints: urls,
   idempotencyKey: 'auto',
   outlierDetection: { baseEjectionMs: 1_000, maxEjectionMs: 2_000 },
   listener: (event) => {
+    dashboard(event);
     if (event.type === 'retry-scheduled') counts.retries++;
     else if (event.type === 'hedge-won' && event.attempt > 1) counts.hedgesWon++;
     else if (event.type === 'endpoint-ejected') counts.ejections++;
@@ -131,13 +138,18 @@ const getItem = inventory.operation({
   cache: true, // the replicas allow a second of freshness, and a stale answer while they fail
 });
 const reserve = inventory.operation({ name: 'reserve', method: 'POST', path: '/reservations' });
+dashboard.observeBreakers(inventory.breakers); // the time until an open breaker's trial
 
-// --- The orders front: one Express app, a route per way of calling inventory.
+// --- The orders front: one Express app, a route per way of calling inventory, and the dashboard
+// mounted first, so its page and stream are never shed or counted as orders.
+const registry = new Registry();
 const app = express();
+app.use(dashboard.handle);
 app.use(express.json());
-app.use(bulwark());
+app.use(bulwark({ metrics: { registry } }));
+dashboard.observeServer({ registry });
 let orderId = 0;
-app.post('/naive/orders', async (req, res) => {
+app.post('/orders/naive', async (req, res) => {
   const order = `n-${++orderId}`;
   try {
     await naive('GET', `/items/${encodeURIComponent(req.body.sku)}`);
@@ -147,7 +159,7 @@ app.post('/naive/orders', async (req, res) => {
   }
   res.status(201).json({ order });
 });
-app.post('/bulwark/orders', async (req, res) => {
+app.post('/orders/bulwark', async (req, res) => {
   const order = `b-${++orderId}`;
   await getItem({ params: { sku: req.body.sku } });
   await reserve({ body: { order } });
@@ -179,7 +191,7 @@ async function drive(way, phase) {
         const start = performance.now();
         stats.sent++;
         try {
-          const res = await fetch(`${frontUrl}/${way}/orders`, {
+          const res = await fetch(`${frontUrl}/orders/${way}`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ sku: `sku-${stats.sent % 50}` }),
@@ -233,8 +245,9 @@ function delta(from) {
 }
 
 console.log(
-  `orders front ${frontUrl}, inventory replicas ${urls.join(', ')}; ${PHASES.length} phases of ${PHASE_MS} ms, ${CONCURRENCY} callers\n`,
+  `orders front ${frontUrl}, inventory replicas ${urls.join(', ')}; ${PHASES.length} phases of ${PHASE_MS} ms, ${CONCURRENCY} callers`,
 );
+console.log(`dashboard ${frontUrl}${dashboard.path} (live while the demo runs)\n`);
 const results = { naive: await run('naive'), bulwark: await run('bulwark') };
 
 // --- The table, side by side, and a sentence per phase.
@@ -284,6 +297,11 @@ for (const [i, phase] of PHASES.entries()) {
   );
 }
 
+if (process.env.DEMO_HOLD === '1') {
+  console.log(`\nthe dashboard stays up at ${frontUrl}${dashboard.path}: Ctrl+C to stop`);
+  await new Promise((resolve) => process.once('SIGINT', resolve));
+}
+dashboard.close();
 await inventory.close();
 const frontClosed = new Promise((resolve) => front.close(resolve));
 front.closeAllConnections();

@@ -116,6 +116,14 @@ describe('breakerRegistry()', () => {
         to: 'open',
       },
       {
+        type: 'breaker-used',
+        policy: 'circuit-breaker',
+        name: undefined,
+        operation: 'op',
+        key: 'a',
+        state: 'open',
+      },
+      {
         type: 'breaker-rejected',
         policy: 'circuit-breaker',
         name: undefined,

@@ -10,7 +10,11 @@ import {
 } from '@bulwark/core';
 import { FakeClock } from '@bulwark/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { circuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
+import {
+  circuitBreaker,
+  type CircuitBreakerOptions,
+  MAX_REPORTED_OPERATIONS,
+} from './circuit-breaker.js';
 import { consecutive } from './consecutive.js';
 import { countWindow } from './count-window.js';
 import { timeWindow } from './time-window.js';
@@ -499,6 +503,38 @@ describe('circuitBreaker() clock reads', () => {
 });
 
 describe('circuitBreaker() events', () => {
+  it('reports the first call of each named operation once (breaker-used), on either path a call takes', async () => {
+    const { breaker, events, trip } = setup({ name: 'users' });
+    const fused = pipeline({ operation: 'get-user' }, breaker);
+    // On another clock than the breaker's, a pipeline runs its policies layer by layer.
+    const layered = pipeline({ operation: 'list-users', clock: new FakeClock() }, breaker);
+    for (let i = 0; i < 2; i++) {
+      await fused.execute(() => 'ok');
+      await layered.execute(() => 'ok');
+    }
+    await breaker.execute(() => 'ok'); // names no operation
+    await trip();
+    const late = pipeline({ operation: 'delete-user' }, breaker);
+    await expect(late.execute(() => 'ok')).rejects.toBeInstanceOf(BrokenCircuitError);
+    const base = { policy: 'circuit-breaker', name: 'users', key: undefined };
+    expect(events.filter((e) => e.type === 'breaker-used')).toEqual([
+      { ...base, type: 'breaker-used', operation: 'get-user', state: 'closed' },
+      { ...base, type: 'breaker-used', operation: 'list-users', state: 'closed' },
+      { ...base, type: 'breaker-used', operation: 'delete-user', state: 'open' },
+    ]);
+  });
+
+  it(`remembers at most ${MAX_REPORTED_OPERATIONS} operations of a breaker`, async () => {
+    const { breaker, events } = setup();
+    for (let i = 0; i < MAX_REPORTED_OPERATIONS + 10; i++) {
+      await pipeline({ operation: `op-${i}` }, breaker).execute(() => 'ok');
+    }
+    await pipeline({ operation: 'op-0' }, breaker).execute(() => 'ok');
+    const used = events.filter((e) => e.type === 'breaker-used').map((e) => e.operation);
+    expect(used).toHaveLength(MAX_REPORTED_OPERATIONS);
+    expect(used.at(-1)).toBe(`op-${MAX_REPORTED_OPERATIONS - 1}`);
+  });
+
   it('reports every transition and rejection in order, with key, name and operation', async () => {
     const { clock, breaker, events } = setup({ key: 'k', name: 'users' });
     const policy = pipeline({ operation: 'get-user' }, breaker);
@@ -512,6 +548,7 @@ describe('circuitBreaker() events', () => {
     const base = { policy: 'circuit-breaker', name: 'users', key: 'k' };
     expect(events).toEqual([
       { ...base, type: 'breaker-created', operation: undefined, state: 'closed' },
+      { ...base, type: 'breaker-used', operation: 'get-user', state: 'closed' },
       { ...base, type: 'breaker-state', operation: 'get-user', from: 'closed', to: 'open' },
       { ...base, type: 'breaker-rejected', operation: 'get-user', state: 'open' },
       { ...base, type: 'breaker-state', operation: 'get-user', from: 'open', to: 'half-open' },

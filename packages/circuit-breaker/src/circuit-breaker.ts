@@ -42,6 +42,11 @@ export const DEFAULT_HALF_OPEN_TRIALS = 1;
 const DEFAULT_STRATEGY = consecutive();
 /** Keys name downstreams (an origin, an endpoint): longer ones are a bug, not a key. */
 export const MAX_KEY_LENGTH = 1024;
+/**
+ * Operations whose first call a breaker reports (`breaker-used`): a breaker serves a few, and
+ * one that meets more keeps this many names rather than one per call's name.
+ */
+export const MAX_REPORTED_OPERATIONS = 64;
 
 // States as small integers: the hot path compares numbers, events and views get the names.
 const CLOSED = 0;
@@ -68,7 +73,7 @@ export interface CircuitBreakerOptions {
   key?: string;
   /** Names the breaker in telemetry events. */
   name?: string;
-  /** Receives `breaker-created`, `breaker-state` and `breaker-rejected` events. */
+  /** Receives `breaker-created`, `breaker-used`, `breaker-state` and `breaker-rejected` events. */
   listener?: TelemetryListener;
   clock?: Clock;
   /** Starts from a snapshot taken by `snapshot()`, e.g. before a restart. */
@@ -165,6 +170,10 @@ export class CircuitBreaker extends BulwarkPolicy {
   private readonly counter: BreakerCounter;
   private readonly timed: boolean;
   private readonly slowCallMs: number;
+  /** Operations whose first call was reported; only with a listener. */
+  private readonly operationsSeen: Set<string> | undefined;
+  /** The operation of the last call that was checked against {@link operationsSeen}. */
+  private lastOperation: string | undefined = undefined;
 
   /** @internal Use {@link circuitBreaker} or a registry. */
   constructor(
@@ -180,6 +189,7 @@ export class CircuitBreaker extends BulwarkPolicy {
     this.timed = this.counter.timed;
     this.slowCallMs = this.counter.slowCallMs;
     this.readsClock = this.slowCallMs !== Infinity;
+    this.operationsSeen = listener === undefined ? undefined : new Set();
     // So a metrics listener shows the state from now on, not from the first transition.
     if (listener !== undefined) {
       emit(listener, {
@@ -200,6 +210,9 @@ export class CircuitBreaker extends BulwarkPolicy {
   }
 
   protected run(context: Context, next: Next): Promise<unknown> {
+    if (this.operationsSeen !== undefined && context.operation !== this.lastOperation) {
+      this.used(context.operation);
+    }
     return this.stateIndex === CLOSED
       ? this.runClosed(context, next)
       : this.runGuarded(context, next);
@@ -270,8 +283,32 @@ export class CircuitBreaker extends BulwarkPolicy {
   /** @internal */
   fusedEnter(frame: Frame): boolean {
     if (this.stateIndex !== CLOSED) return false;
+    if (this.operationsSeen !== undefined && frame.operation !== this.lastOperation) {
+      this.used(frame.operation);
+    }
     frame.slot = this.epoch;
     return true;
+  }
+
+  /**
+   * Reports the first call of an operation, so a listener knows which breaker serves it while the
+   * breaker is healthy (no transition or rejection names the operation then). Calls of the
+   * operation met last skip this method altogether: a breaker nearly always serves one.
+   */
+  private used(operation: string | undefined): void {
+    this.lastOperation = operation;
+    const seen = this.operationsSeen!;
+    if (operation === undefined || seen.has(operation)) return;
+    if (seen.size >= MAX_REPORTED_OPERATIONS) return;
+    seen.add(operation);
+    emit(this.listener!, {
+      type: 'breaker-used',
+      policy: 'circuit-breaker',
+      name: this.config.name,
+      operation,
+      key: this.key,
+      state: this.state,
+    });
   }
 
   /** @internal */

@@ -123,6 +123,21 @@ export interface BreakerRejectedEvent extends EventBase {
   readonly state: BreakerState;
 }
 
+/**
+ * A breaker met the first call of an operation: which breaker an operation's calls go through,
+ * known before a transition or a rejection says so (a healthy breaker reports neither). Once per
+ * operation name, and only for calls that carry one.
+ */
+export interface BreakerUsedEvent extends EventBase {
+  readonly type: 'breaker-used';
+  readonly policy: 'circuit-breaker';
+  readonly operation: string;
+  /** The breaker's key in a registry, when it has one. */
+  readonly key: string | undefined;
+  /** The state the call met. */
+  readonly state: BreakerState;
+}
+
 export interface BulkheadRejectedEvent extends EventBase {
   readonly type: 'bulkhead-rejected';
   readonly policy: 'bulkhead';
@@ -326,6 +341,7 @@ export type PolicyEvent =
   | BreakerCreatedEvent
   | BreakerStateEvent
   | BreakerRejectedEvent
+  | BreakerUsedEvent
   | BulkheadRejectedEvent
   | BulkheadQueuedEvent
   | BulkheadLimitEvent

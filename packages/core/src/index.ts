@@ -26,6 +26,7 @@ export {
   type BreakerRejectedEvent,
   type BreakerState,
   type BreakerStateEvent,
+  type BreakerUsedEvent,
   type BulkheadLimitEvent,
   type BulkheadQueuedEvent,
   type BulkheadRejectedEvent,

@@ -137,6 +137,7 @@ export class Board {
         }
         return;
       case 'breaker-created':
+      case 'breaker-used':
       case 'breaker-state':
       case 'breaker-rejected':
         return this.breaker(event);
@@ -377,7 +378,9 @@ export class Board {
     );
   }
 
-  private breaker(event: Of<'breaker-created' | 'breaker-state' | 'breaker-rejected'>): void {
+  private breaker(
+    event: Of<'breaker-created' | 'breaker-used' | 'breaker-state' | 'breaker-rejected'>,
+  ): void {
     const entry = this.breakerEntry(event.name ?? event.policy, event.key);
     if (entry === undefined) return;
     if (event.operation !== undefined) {
@@ -386,6 +389,9 @@ export class Board {
     switch (event.type) {
       case 'breaker-created':
         entry.enter(event.state, this.clock.now());
+        return;
+      case 'breaker-used':
+        // The row is linked above: a healthy breaker's operations read its state from now on.
         return;
       case 'breaker-state':
         entry.enter(event.to, this.clock.now());

@@ -233,6 +233,9 @@ describe('the page in a real browser', () => {
       await drive(service, 7);
       await shows(page, page.locator('#live'), 'live', 5_000);
       await shows(page, cell(page, 'operations', 'inventory.get', 'calls'), '7', 4_000);
+      // The new process's breaker never changed state: its operation's row reads it closed.
+      expect(service.breaker.state).toBe('closed');
+      await shows(page, cell(page, 'operations', 'inventory.get', 'breaker'), 'closed', 3_000);
 
       await drive(service, 12);
       await drive(service, 3, '/report');

@@ -151,6 +151,23 @@ describe('dashboardListener', () => {
     });
   });
 
+  it('shows a healthy breaker as closed in its operation’s row, as the metrics do from its creation', async () => {
+    const { dashboard, clock } = make();
+    const registry = new Registry();
+    const listener = combineListeners(prometheusListener({ registry }), dashboard);
+    const breaker = circuitBreaker({ name: 'payments', listener, clock });
+    const policy = pipeline({ operation: 'payments.charge', listener }, breaker);
+    for (let i = 0; i < 3; i++) await policy.execute(() => Promise.resolve('ok'));
+    await clock.advance(1_000);
+    expect(row(dashboard.snapshot(), 'operations', 'payments.charge').cells.breaker).toEqual({
+      text: 'closed',
+      tone: 'ok',
+    });
+    expect(await registry.getSingleMetricAsString('bulwark_breaker_state')).toMatch(
+      /^bulwark_breaker_state\{policy="payments",origin="",state="closed"\} 1$/m,
+    );
+  });
+
   it('counts retries, budget exhaustion and rejections per second over the window', async () => {
     const { dashboard, clock } = make({ latencyWindowSeconds: 2 });
     const budget = retryBudget({ ratio: 0, minRetriesPerSecond: 0.1, windowMs: 10_000, clock });
@@ -182,6 +199,77 @@ describe('dashboardListener', () => {
     });
   });
 
+  it('counts hedges per second, the cache’s hit ratio and its stale answers over the window', async () => {
+    const { dashboard, clock } = make({ latencyWindowSeconds: 2 });
+    const base = { name: undefined, operation: 'catalog.get' } as const;
+    const cache = {
+      ...base,
+      policy: 'cache',
+      method: 'GET',
+      url: 'https://catalog/items/1',
+    } as const;
+    for (let i = 0; i < 6; i++) {
+      dashboard({
+        ...base,
+        type: 'hedge-started',
+        policy: 'hedging',
+        attempt: 2,
+        delayMs: 20,
+        trigger: 'delay',
+      });
+    }
+    for (let i = 0; i < 3; i++) dashboard({ ...cache, type: 'cache-hit', ageSeconds: 1 });
+    dashboard({ ...cache, type: 'cache-miss', reason: 'uri-miss' });
+    dashboard({
+      ...cache,
+      type: 'cache-stale-served',
+      reason: 'stale-while-revalidate',
+      ageSeconds: 5,
+      error: undefined,
+    });
+    // The origin failed after a miss: the stale answer is no second lookup.
+    dashboard({ ...cache, type: 'cache-miss', reason: 'stale' });
+    dashboard({
+      ...cache,
+      type: 'cache-stale-served',
+      reason: 'stale-if-error',
+      ageSeconds: 9,
+      error: 503,
+    });
+    await clock.advance(1_000);
+    await clock.advance(1_000);
+    const r = row(dashboard.snapshot(), 'operations', 'catalog.get');
+    // Over the 2 s window: 6 hedges, 2 stale answers; 3 hits of 6 lookups.
+    expect(text(r, 'hedges')).toBe('3.0');
+    expect(text(r, 'stale')).toBe('1.0');
+    expect(text(r, 'cache')).toBe('50.0%');
+  });
+
+  it('shows a half-open breaker’s trials passed when it is observed', async () => {
+    const { dashboard, clock } = make();
+    const breaker = circuitBreaker({
+      name: 'search',
+      strategy: consecutive({ threshold: 1 }),
+      breakDurationMs: 1_000,
+      halfOpenTrials: 2,
+      listener: dashboard,
+      clock,
+    });
+    dashboard.observeBreakers(breaker);
+    const policy = pipeline({ operation: 'search.query', listener: dashboard }, breaker);
+    await policy.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    await clock.advance(1_000);
+    await policy.execute(() => Promise.resolve('ok'));
+    await clock.advance(1_000);
+    const r = row(dashboard.snapshot(), 'breakers', 'search');
+    expect(r.cells.state).toEqual({ text: 'half-open', tone: 'warn' });
+    expect(text(r, 'detail')).toBe('1 of 2 trials passed');
+    expect(row(dashboard.snapshot(), 'operations', 'search.query').cells.breaker).toEqual({
+      text: 'half-open',
+      tone: 'warn',
+    });
+  });
+
   it('shows an observed bulkhead’s slots in use and its rejections', async () => {
     const { dashboard, clock } = make();
     const limit = bulkhead({ name: 'reports', limit: 1, listener: dashboard, clock });
@@ -195,6 +283,30 @@ describe('dashboardListener', () => {
     expect(r.cells.rejected).toEqual({ text: '1.0', tone: 'bad' });
     release();
     await held;
+  });
+
+  it('shows an observed bulkhead’s calls queued now and queued per second', async () => {
+    const { dashboard, clock } = make();
+    const limit = bulkhead({ name: 'exports', limit: 1, queue: 2, listener: dashboard, clock });
+    dashboard.observeBulkhead(limit, { name: 'exports' });
+    let release!: () => void;
+    const held = limit.execute(() => new Promise<void>((r) => (release = r)));
+    const waiting = [limit.execute(() => 'a'), limit.execute(() => 'b')];
+    await clock.advance(1_000);
+    const r = row(dashboard.snapshot(), 'bulkheads', 'exports');
+    expect(text(r, 'inUse')).toBe('1 / 1');
+    expect(text(r, 'queued')).toBe('2');
+    expect(text(r, 'queuedRate')).toBe('2.0');
+    release();
+    await held;
+    await Promise.all(waiting);
+    await clock.advance(1_000);
+    const after = row(dashboard.snapshot(), 'bulkheads', 'exports');
+    expect([text(after, 'inUse'), text(after, 'queued'), text(after, 'queuedRate')]).toEqual([
+      '0 / 1',
+      '0',
+      '0',
+    ]);
   });
 
   it('shows each health check’s last status from the registry’s events', async () => {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import express from 'express';
@@ -6,7 +7,12 @@ import { bulwark } from '@bulwark/express';
 import { bulwarkPlugin } from '@bulwark/fastify';
 import { FakeClock, type Listening, listen, rawRequest } from '@bulwark/testing';
 import { Registry } from 'prom-client';
-import { type DashboardListener, type DashboardOptions, dashboardListener } from './index.js';
+import {
+  type DashboardListener,
+  type DashboardOptions,
+  dashboardListener,
+  isLocalRequest,
+} from './index.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -68,6 +74,20 @@ describe('the page over node:http', () => {
       const answer = await viaProxy(url, path);
       expect(answer.status).toBe(403);
       expect(answer.body).toBe('Forbidden\n');
+    }
+  });
+
+  it('takes, without authorize, only loopback addresses that no proxy forwarded (isLocalRequest)', () => {
+    const from = (remoteAddress: string, headers: Record<string, string> = {}) =>
+      isLocalRequest({ socket: { remoteAddress }, headers } as unknown as IncomingMessage);
+    for (const address of ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1']) {
+      expect(from(address)).toBe(true);
+    }
+    for (const address of ['10.0.0.5', '192.0.2.2', '::ffff:10.0.0.5', 'fd00::2', '::', '']) {
+      expect(from(address)).toBe(false);
+    }
+    for (const header of ['forwarded', 'x-forwarded-for', 'x-real-ip']) {
+      expect(from('127.0.0.1', { [header]: '203.0.113.9' })).toBe(false);
     }
   });
 
@@ -232,6 +252,73 @@ describe('mounted in an application', () => {
     const work = await fetch(`${served.url}/work`);
     expect(work.status).toBe(200);
     expect(await work.text()).toBe('done');
+  });
+
+  it('shows the server’s requests in flight, shed and rate-limited answers as its /metrics registry counts them', async () => {
+    const clock = new FakeClock();
+    const dashboard = make({ clock });
+    const registry = new Registry();
+    const app = express();
+    app.use(dashboard.handle);
+    const middleware = bulwark({
+      shedding: { limit: 1 },
+      metrics: { registry },
+      rateLimit: {
+        limiter: { limit: 2, windowMs: 60_000 },
+        identity: 'shared',
+        paths: ['/limited'],
+      },
+    });
+    cleanups.push(() => middleware.close());
+    app.use(middleware);
+    dashboard.observeServer({ registry });
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    app.get('/slow', async (_req, res) => {
+      entered();
+      await held;
+      res.send('done');
+    });
+    app.get('/limited', (_req, res) => {
+      res.send('ok');
+    });
+    const served = await listen(app);
+    cleanups.push(() => served.close());
+
+    const limited = [];
+    for (let i = 0; i < 3; i++) limited.push((await fetch(`${served.url}/limited`)).status);
+    expect(limited).toEqual([200, 200, 429]);
+    const slow = fetch(`${served.url}/slow`);
+    // Closed with the server if an assertion fails before it is released.
+    slow.catch(() => undefined);
+    await inside;
+    // Its one slot taken: further requests are shed (the rate limit runs first, on its paths).
+    expect((await fetch(`${served.url}/slow`)).status).toBe(503);
+    expect((await fetch(`${served.url}/slow`)).status).toBe(503);
+
+    const figure = (name: string, key: 'now' | 'rate') =>
+      dashboard
+        .snapshot()
+        .tables.find((t) => t.id === 'server')
+        ?.rows.find((r) => r.cells.name?.text === name)?.cells[key]?.text;
+    await clock.advance(1_000);
+    await expect.poll(() => figure('requests in flight', 'now')).toBe('1 / 1');
+    expect(figure('shed (503)', 'now')).toBe('2');
+    expect(figure('rate-limited (429)', 'now')).toBe('1');
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/^bulwark_http_server_shed_total\{reason="limit"\} 2$/m);
+    expect(metrics).toMatch(/^bulwark_http_server_rate_limited_total(\{[^}]*\})? 1$/m);
+
+    release();
+    expect((await slow).status).toBe(200);
+    expect((await fetch(`${served.url}/limited`)).status).toBe(429);
+    await clock.advance(1_000);
+    await expect.poll(() => figure('requests in flight', 'now')).toBe('0 / 1');
+    // Per second over the last tick: no new shed request, one more 429.
+    expect(figure('shed (503)', 'rate')).toBe('0');
+    expect(figure('rate-limited (429)', 'rate')).toBe('1.0');
   });
 
   it('is served by Fastify from an onRequest hook registered before the plugin', async () => {

@@ -344,6 +344,7 @@ describe('standardPipeline: as a policy', () => {
     expect(seen).toBe('users.get');
     expect(events.map((e) => [e.type, e.operation])).toEqual([
       ['breaker-created', undefined],
+      ['breaker-used', 'users.get'],
       ['attempt', 'users.get'],
       ['call', 'users.get'],
     ]);

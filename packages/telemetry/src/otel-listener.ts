@@ -13,10 +13,13 @@ import { URL_QUERY_CHOICES, type UrlQuery, setHttpAttributes } from './http-attr
 import { Attr, OPERATION_KEY, type OperationState, endSpan, otelNow } from './operation-state.js';
 import { type OpenTelemetryApi, openTelemetryApi } from './peers.js';
 
-/** The events recorded as span events: every one but a call and a breaker's creation. */
+/** The events recorded as span events: every one but a call and a breaker's creation or use. */
 type DecisionEvent = Exclude<
   BulwarkEvent,
-  { type: 'call' | 'breaker-created' | 'health-check' | 'health-report' | 'shutdown' }
+  {
+    type:
+      'call' | 'breaker-created' | 'breaker-used' | 'health-check' | 'health-report' | 'shutdown';
+  }
 >;
 type Of<Type extends PolicyEvent['type']> = Extract<PolicyEvent, { type: Type }>;
 
@@ -263,9 +266,11 @@ class OpenTelemetryRecorder {
   ) {}
 
   readonly record = (event: BulwarkEvent): void => {
-    // The operation span (tracedOperation) covers the whole call; a breaker's creation is no
-    // decision about the call in progress, and a permit granted at once is no decision either.
-    if (event.type === 'call' || event.type === 'breaker-created') return;
+    // The operation span (tracedOperation) covers the whole call; a breaker's creation, or its
+    // first call of an operation, is no decision about the call in progress, and a permit granted
+    // at once is no decision either.
+    if (event.type === 'call' || event.type === 'breaker-created' || event.type === 'breaker-used')
+      return;
     if (event.type === 'rate-limit-granted' && event.waitedMs === 0) return;
     // Health checks run for probes, outside any call: metrics, not span events.
     if (event.type === 'health-check' || event.type === 'health-report') return;

@@ -162,6 +162,9 @@ export class PrometheusRecorder {
       case 'breaker-state':
       case 'breaker-rejected':
         return this.breaker(event);
+      // Which operations a breaker serves is no metric: the calls' own series name them.
+      case 'breaker-used':
+        return;
       case 'bulkhead-queued':
       case 'bulkhead-rejected':
       case 'bulkhead-limit':

@@ -167,8 +167,10 @@ describe('the fused path', () => {
     );
     await clock.advance(30);
     await expect(call).resolves.toBe('ok');
-    expect(events.map((event) => event.type)).toEqual(['attempt', 'call']);
+    // The breaker's first call of 'op' is reported once, so a listener knows what it serves.
+    expect(events.map((event) => event.type)).toEqual(['breaker-used', 'attempt', 'call']);
     expect(events).toMatchObject([
+      { type: 'breaker-used', operation: 'op', state: 'closed' },
       { type: 'attempt', attempt: 1, outcome: 'success', durationMs: 30, operation: 'op' },
       { type: 'call', outcome: 'success', durationMs: 30, operation: 'op' },
     ]);
@@ -191,7 +193,9 @@ describe('the fused path', () => {
     await clock.advance(30);
     await expect(first).resolves.toBe('ok');
     expect(recorded).toEqual(['attempt:retry:op:30', 'call:pipeline:op:30']);
-    expect(events).toEqual([]);
+    // No event for the success itself: only the breaker's one report of the operation it serves.
+    expect(events.map((e) => [e.type, e.operation])).toEqual([['breaker-used', 'op']]);
+    events.length = 0;
 
     // Attempt 1 fails: it and the retry's decisions are events; attempt 2's success is one
     // too (only first attempts are bound), and the call's success goes through the fast path.
