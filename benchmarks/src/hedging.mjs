@@ -42,8 +42,11 @@ const COST_PER_ROUND = Number(process.env.COST_PER_ROUND ?? 100_000);
 /** Long enough for requests still on their way to reach the server before it is asked to count. */
 const COUNT_SETTLE_MS = 50;
 
+// NaN is the harness's "every allocation batch saw a GC": no byte figure, said as such.
 const fmt = (n, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  Number.isNaN(n)
+    ? 'n/a'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 
 // --- 1. Cost on the path where the hedger does nothing --------------------------------------

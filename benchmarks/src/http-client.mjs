@@ -246,8 +246,11 @@ for (const row of rows) {
   row.floorP50Ratio = row.p50 / floor.p50;
 }
 
+// NaN is the harness's "every allocation batch saw a GC": no byte figure, said as such.
 const fmt = (n, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  Number.isNaN(n)
+    ? 'n/a'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const pct = (r) => `${fmt(r * 100)}%`;
 report(
   `HTTP clients, loopback keep-alive, small JSON body (req/s at c=${CONCURRENCY} and c=1, latency at c=1)`,
