@@ -126,6 +126,28 @@ describe('redisStreamsTransport', () => {
     }
   });
 
+  // The connection can drop after the client said it was ready and the batch went out: ioredis
+  // then holds the commands for its reconnects and, past maxRetriesPerRequest, fails them with
+  // its own MaxRetriesPerRequestError, whose message names no connection. Redis's trouble still.
+  it('fails a batch as unavailable when the connection drops under it and ioredis gives up', async () => {
+    const client = new Redis({ port: server.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+    client.on('error', () => undefined);
+    try {
+      await waitFor(() => client.status === 'ready', 'the client to connect');
+      const transport = redisStreamsTransport({ client });
+      const pending = transport.publishBatch!([message(), message({ id: 'm2' })], context);
+      client.stream.destroy();
+      const outcomes = await pending;
+      expect(outcomes.map((o) => (o as Error).name)).toEqual([
+        'TransportUnavailableError',
+        'TransportUnavailableError',
+      ]);
+      expect(String((outcomes[0] as Error).message)).toMatch(/max retries per request/);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   const fake = { pipeline: (): unknown => undefined };
   it.each([
     [{}, TypeError, 'expected client to be an ioredis client'],

@@ -102,10 +102,16 @@ function describeFailure(error: unknown): string {
   return error instanceof Error ? error.message : describeValue(error);
 }
 
-/** Errors of the connection rather than of the command (ioredis's words for them). */
+/**
+ * Errors of the connection rather than of the command, in ioredis's words: a lost or refused
+ * connection, a server still loading or failing over, and ioredis giving up on commands it held
+ * across reconnects (`MaxRetriesPerRequestError`, `Command timed out`, and the offline queue
+ * turned off), whose messages name no connection.
+ */
 function isConnectionError(error: Error): boolean {
+  if (error.name === 'MaxRetriesPerRequestError') return true;
   const code = (error as { code?: unknown }).code;
-  return /connection|closed|ECONNRE|ETIMEDOUT|EPIPE|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN/i.test(
+  return /connection|closed|ECONNRE|ETIMEDOUT|EPIPE|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|Command timed out|isn't writeable/i.test(
     `${typeof code === 'string' ? code : ''} ${error.message}`,
   );
 }
