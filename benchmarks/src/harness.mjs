@@ -15,6 +15,16 @@ async function loop(fn, n) {
   for (let i = 0; i < n; i++) await fn();
 }
 
+/**
+ * A figure for a results table: thousands separated, `digits` decimals. NaN or an infinity is
+ * `n/a` (the allocation measurement's "every batch saw a GC", a ratio to nothing).
+ */
+export function formatNumber(n, digits = 0) {
+  return Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : 'n/a';
+}
+
 /** Median of an array of numbers. */
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);

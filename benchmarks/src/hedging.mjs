@@ -29,7 +29,7 @@ import { pipeline } from '@bulwark/core';
 import { adaptiveDelay, hedging } from '@bulwark/hedging';
 import { constantBackoff, retry, retryBudget } from '@bulwark/retry';
 import { timeout } from '@bulwark/timeout';
-import { machine, report, runCases } from './harness.mjs';
+import { formatNumber, machine, report, runCases } from './harness.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const CALLS = Number(process.env.CALLS ?? 4_000);
@@ -42,11 +42,7 @@ const COST_PER_ROUND = Number(process.env.COST_PER_ROUND ?? 100_000);
 /** Long enough for requests still on their way to reach the server before it is asked to count. */
 const COUNT_SETTLE_MS = 50;
 
-// NaN is the harness's "every allocation batch saw a GC": no byte figure, said as such.
-const fmt = (n, digits = 0) =>
-  Number.isNaN(n)
-    ? 'n/a'
-    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = formatNumber;
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 
 // --- 1. Cost on the path where the hedger does nothing --------------------------------------

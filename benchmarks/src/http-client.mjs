@@ -31,7 +31,7 @@ import { createHttpClient } from '@bulwark/http-client';
 import { prometheusListener } from '@bulwark/telemetry';
 import { Registry } from 'prom-client';
 import { measureClients } from './client-load.mjs';
-import { machine, report, runCases } from './harness.mjs';
+import { formatNumber, machine, report, runCases } from './harness.mjs';
 
 // Kept in step with @bulwark/http-client's own Agent defaults (options.ts), so that the floor
 // pools connections as the client does.
@@ -246,11 +246,7 @@ for (const row of rows) {
   row.floorP50Ratio = row.p50 / floor.p50;
 }
 
-// NaN is the harness's "every allocation batch saw a GC": no byte figure, said as such.
-const fmt = (n, digits = 0) =>
-  Number.isNaN(n)
-    ? 'n/a'
-    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = formatNumber;
 const pct = (r) => `${fmt(r * 100)}%`;
 report(
   `HTTP clients, loopback keep-alive, small JSON body (req/s at c=${CONCURRENCY} and c=1, latency at c=1)`,

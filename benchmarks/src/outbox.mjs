@@ -28,7 +28,7 @@ import {
   redisStreamsTransport,
 } from '@bulwark/outbox';
 import { startPostgres, startRedis } from '@bulwark/testing';
-import { machine, progress } from './harness.mjs';
+import { formatNumber, machine, progress } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
 const TOTAL = quick ? 300 : 20_000;
@@ -244,8 +244,7 @@ try {
   await redisServer.stop();
 }
 
-const fmt = (n, digits = 0) =>
-  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a';
+const fmt = formatNumber;
 const naive = rows.find((r) => r.name.startsWith('naive'));
 console.log(`\n### outbox end to end (${TOTAL} messages per throughput run)\n`);
 console.log(

@@ -23,7 +23,7 @@ import { createHttpClient } from '@bulwark/http-client';
 import { pgDatabase, pgliteDatabase } from '@bulwark/outbox';
 import { createOrchestrator, defineSaga } from '@bulwark/saga';
 import { startPostgres } from '@bulwark/testing';
-import { machine } from './harness.mjs';
+import { formatNumber, machine } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
 const TOTAL = quick ? 40 : 5_000;
@@ -134,8 +134,7 @@ try {
   await postgres.close();
 }
 
-const fmt = (n, digits = 0) =>
-  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : 'n/a';
+const fmt = formatNumber;
 console.log(`\n### saga orchestrator, three steps (${TOTAL} sagas, ${IN_FLIGHT} in flight)\n`);
 console.log(
   [

@@ -17,7 +17,7 @@ import { createHttpClient } from '@bulwark/http-client';
 import { createServiceClient } from '@bulwark/service-client';
 import { Registry } from 'prom-client';
 import { measureClients } from './client-load.mjs';
-import { machine, report } from './harness.mjs';
+import { formatNumber, machine, report } from './harness.mjs';
 
 const CONCURRENCY = 64;
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
@@ -100,8 +100,7 @@ for (const row of rows) {
   row.p99Ratio = row.p99 / raw.p99;
 }
 
-const fmt = (n, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = formatNumber;
 const pct = (r) => `${fmt(r * 100)}%`;
 report(
   `Service client hot path: one endpoint, nothing failing, small JSON body (req/s at c=${CONCURRENCY} and c=1, latency at c=1)`,

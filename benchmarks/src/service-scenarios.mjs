@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BalancedPool, RetryAgent, request } from 'undici';
 import { createServiceClient } from '@bulwark/service-client';
-import { machine, progress, report } from './harness.mjs';
+import { formatNumber, machine, progress, report } from './harness.mjs';
 
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const SCENARIO_MS = Number(process.env.SCENARIO_MS ?? 10_000);
@@ -185,10 +185,7 @@ for (const c of clients(live)) {
   await c.close();
 }
 
-const fmt = (n, digits = 0) =>
-  n === undefined
-    ? '—'
-    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n, digits = 0) => (n === undefined ? '—' : formatNumber(n, digits));
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 const results = {};
 
