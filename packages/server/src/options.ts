@@ -105,4 +105,10 @@ export interface MetricsOptions {
   prefix?: string;
   /** Upper bounds, in seconds, of the request duration histogram. */
   buckets?: readonly number[];
+  /**
+   * Series the request duration histogram keeps, 1 to 1,000,000. Past it, a new combination of
+   * method, route and status code counts in one series labelled `other` throughout, and the
+   * first such request emits a `BULWARK_SERVER_SERIES_LIMIT` process warning. Default 2,000.
+   */
+  maxSeries?: number;
 }

@@ -1,6 +1,11 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { MAX_ROUTES, RequestMetrics } from './request-metrics.js';
+import {
+  DEFAULT_MAX_REQUEST_SERIES,
+  MAX_ROUTES,
+  RequestMetrics,
+  SERIES_LIMIT_WARNING,
+} from './request-metrics.js';
 
 const BUCKETS = [0.01, 0.1, 1];
 
@@ -54,6 +59,52 @@ describe('RequestMetrics', () => {
     );
     expect(text).not.toContain(`route="/r${MAX_ROUTES}"`);
     expect(text).toContain(`route="/r${MAX_ROUTES - 1}"`);
+  });
+
+  it('keeps at most maxSeries series; later combinations share one series labelled other, with one warning', async () => {
+    const registry = new Registry();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      if ((warning as { code?: string }).code === SERIES_LIMIT_WARNING) warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const metrics = new RequestMetrics(registry, '', BUCKETS, 3);
+      metrics.observe('GET', '/a', 200, 0.001);
+      metrics.observe('GET', '/a', 404, 0.001);
+      metrics.observe('POST', '/a', 201, 0.001);
+      // Three series: each later combination, and a repeat of one, goes to the shared series.
+      metrics.observe('GET', '/b', 200, 0.001);
+      metrics.observe('DELETE', '/a', 204, 0.001);
+      metrics.observe('GET', '/b', 200, 0.001);
+      metrics.observe('GET', '/a', 200, 0.001);
+      await new Promise((resolve) => setImmediate(resolve));
+      const counts = lines(await registry.metrics(), 'http_server_request_duration_seconds_count');
+      expect(counts).toEqual([
+        'http_server_request_duration_seconds_count{method="GET",route="/a",status_code="200"} 2',
+        'http_server_request_duration_seconds_count{method="GET",route="/a",status_code="404"} 1',
+        'http_server_request_duration_seconds_count{method="POST",route="/a",status_code="201"} 1',
+        'http_server_request_duration_seconds_count{method="other",route="other",status_code="other"} 3',
+      ]);
+      expect(warnings.map((w) => w.message)).toEqual([
+        'http_server_request_duration_seconds has reached metrics.maxSeries (3): new combinations of method, route and status code are counted under "other"',
+      ]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it(`keeps ${DEFAULT_MAX_REQUEST_SERIES} series by default`, async () => {
+    const registry = new Registry();
+    const metrics = new RequestMetrics(registry, '', BUCKETS);
+    for (let i = 0; i < 4; i++) {
+      for (let r = 0; r < 600; r++) metrics.observe('GET', `/r${r}`, 200 + i, 0.001);
+    }
+    const counts = lines(await registry.metrics(), 'http_server_request_duration_seconds_count');
+    expect(counts).toHaveLength(DEFAULT_MAX_REQUEST_SERIES + 1);
+    expect(counts.at(-1)).toBe(
+      'http_server_request_duration_seconds_count{method="other",route="other",status_code="other"} 400',
+    );
   });
 
   it('records an impossible status code as 0', async () => {

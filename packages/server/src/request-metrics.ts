@@ -5,7 +5,12 @@
  * series through a route map and two array indexes and bumps a counter.
  */
 
-import { CounterFamily, type HistogramCell, HistogramFamily } from '@bulwark/telemetry/internal';
+import {
+  CounterFamily,
+  type HistogramCell,
+  HistogramFamily,
+  type SeriesLimit,
+} from '@bulwark/telemetry/internal';
 
 /** Upper bounds in seconds: prom-client's defaults, which start too coarse for fast routes. */
 export const DEFAULT_REQUEST_BUCKETS: readonly number[] = [
@@ -13,6 +18,14 @@ export const DEFAULT_REQUEST_BUCKETS: readonly number[] = [
 ];
 /** Distinct routes recorded before new ones are counted under `route="other"`. */
 export const MAX_ROUTES = 1000;
+/**
+ * Series of the request histogram before new label combinations share one series labelled
+ * `other` throughout: the route, method and status caps multiply to far more than any scrape
+ * should carry.
+ */
+export const DEFAULT_MAX_REQUEST_SERIES = 2000;
+/** The process warning's code when the request histogram first reaches its series bound. */
+export const SERIES_LIMIT_WARNING = 'BULWARK_SERVER_SERIES_LIMIT';
 const OTHER = 'other';
 /** Methods outside this list share one series: a client can send any token as a method. */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -68,12 +81,26 @@ export class RequestMetrics {
     private readonly registry: RegistryLike,
     prefix: string,
     buckets: readonly number[],
+    maxSeries: number = DEFAULT_MAX_REQUEST_SERIES,
   ) {
+    let warned = false;
+    const limit: SeriesLimit = {
+      maxSeries,
+      refused: (family) => {
+        if (warned) return;
+        warned = true;
+        process.emitWarning(
+          `${family.registeredName} has reached metrics.maxSeries (${maxSeries}): new combinations of method, route and status code are counted under "other"`,
+          { code: SERIES_LIMIT_WARNING },
+        );
+      },
+    };
     this.durations = new HistogramFamily(
       `${prefix}http_server_request_duration_seconds`,
       'Duration of inbound HTTP requests, from arrival to the end of the response.',
       ['method', 'route', 'status_code'],
       buckets,
+      limit,
     );
     this.shedCounter = new CounterFamily(
       `${prefix}http_server_shed_total`,

@@ -30,7 +30,7 @@ import type {
 import type { IdempotencyOptions } from './idempotency-options.js';
 import { defaultPromRegistry } from './peers.js';
 import { DEFAULT_SAMPLE_INTERVAL_MS, type PressureLimits } from './pressure.js';
-import { DEFAULT_REQUEST_BUCKETS } from './request-metrics.js';
+import { DEFAULT_MAX_REQUEST_SERIES, DEFAULT_REQUEST_BUCKETS } from './request-metrics.js';
 import type { OwnRoute } from './ticket.js';
 
 export const DEFAULT_LIVENESS_PATH = '/livez';
@@ -87,6 +87,7 @@ const METRICS_OPTIONS = optionNames<MetricsOptions>({
   path: true,
   prefix: true,
   buckets: true,
+  maxSeries: true,
 });
 const SHEDDING_OPTIONS = optionNames<SheddingOptions>({
   limit: true,
@@ -136,6 +137,7 @@ export interface MetricsSettings {
   readonly registry: PrometheusRegistry;
   readonly prefix: string;
   readonly buckets: readonly number[];
+  readonly maxSeries: number;
 }
 
 export interface SheddingSettings {
@@ -248,9 +250,11 @@ export function parseMetrics(
   }
   const buckets = options.buckets ?? DEFAULT_REQUEST_BUCKETS;
   checkBuckets(buckets);
+  const maxSeries = options.maxSeries ?? DEFAULT_MAX_REQUEST_SERIES;
+  checkInteger('metrics.maxSeries', maxSeries, 1, 1_000_000);
   addRoute(routes, 'metrics.path', options.path, DEFAULT_METRICS_PATH, 'metrics');
   // The registry itself is checked by @bulwark/telemetry's listener, which the stack builds.
-  return { registry: options.registry ?? defaultPromRegistry(), prefix, buckets };
+  return { registry: options.registry ?? defaultPromRegistry(), prefix, buckets, maxSeries };
 }
 
 export function parseShedding(value: unknown): SheddingSettings | undefined {

@@ -131,6 +131,10 @@ describe('BulwarkStack options', () => {
         'expected metrics.buckets to be finite, positive and increasing, got 0.5 at index 1',
       ],
       [
+        { metrics: { registry: new Registry(), maxSeries: 0 } },
+        'expected metrics.maxSeries to be an integer between 1 and 1000000, got 0',
+      ],
+      [
         { metrics: { registry: new Registry(), path: '/livez' } },
         'expected metrics.path to differ from the other health and metrics paths, got "/livez"',
       ],

@@ -400,7 +400,12 @@ export class BulwarkStack<Req = unknown> {
   }
 
   private requestMetrics(settings: MetricsSettings): RequestMetrics {
-    const metrics = new RequestMetrics(settings.registry, settings.prefix, [...settings.buckets]);
+    const metrics = new RequestMetrics(
+      settings.registry,
+      settings.prefix,
+      [...settings.buckets],
+      settings.maxSeries,
+    );
     this.stops.push(() => metrics.unregister());
     return metrics;
   }
